@@ -1,0 +1,70 @@
+"""Reciprocity widgets: pop-ups and gift widgets that give first. Entry: create_app()."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import assets, config, db, errors, ratelimit
+
+HERE = Path(__file__).resolve().parent
+
+
+def _shipped(name: str) -> Path:
+    """templates/ and static/ live at the repo top and inside the installed package."""
+    inside = HERE / name
+    return inside if inside.is_dir() else HERE.parent / name
+
+
+csrf = CSRFProtect()
+
+
+class PublicAwareSessions(SecureCookieSessionInterface):
+    """No session on the public API and assets: their answers stay cacheable by anyone
+    (Flask-Login reads the session after every request, which would add Vary: Cookie)."""
+
+    def save_session(self, app, session, response):
+        if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz")):
+            return
+        super().save_session(app, session, response)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from environment settings, overridden by `test_config` when given."""
+    settings = config.load()
+    if test_config:
+        settings.update(test_config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
+                template_folder=str(_shipped("templates")), static_folder=None)
+    app.config.from_mapping(settings)
+    app.session_interface = PublicAwareSessions()
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    db.init_app(app)
+    errors.init_app(app)
+    ratelimit.init_app(app)
+    assets.init_app(app, _shipped("static"))
+    csrf.init_app(app)
+    app.jinja_env.globals["asset"] = assets.url
+
+    from .api import bp as api_bp
+    from .dashboard import init_app as init_dashboard
+    from .public import bp as public_bp
+
+    csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    init_dashboard(app)
+
+    @app.after_request
+    def _security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return resp
+
+    return app

@@ -1,0 +1,4 @@
+"""`python -m widget` runs the `widget` command."""
+from .cli import main
+
+main()

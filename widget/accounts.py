@@ -1,0 +1,106 @@
+"""Owners and their sites: the one place the CLI, the demo and the dashboard create them."""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import i18n
+from .models import Owner, Site, SiteOrigin, Widget
+from .origins import normalize_origin
+
+MIN_PASSWORD = 10
+
+
+class AccountError(ValueError):
+    """Input an owner must correct; the message says how."""
+
+
+def normalize_owner_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise AccountError(f"Not a valid e-mail address: {exc}") from None
+
+
+def find_owner(session: Session, email: str) -> Owner | None:
+    """The owner with this e-mail (any case), or None."""
+    try:
+        email = normalize_owner_email(email)
+    except AccountError:
+        return None
+    return session.scalar(select(Owner).where(func.lower(Owner.email) == email))
+
+
+def create_owner(session: Session, email: str, password: str) -> Owner:
+    """Add an owner with a scrypt-hashed password; AccountError if taken or too weak."""
+    email = normalize_owner_email(email)
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"The password needs at least {MIN_PASSWORD} characters.")
+    if find_owner(session, email):
+        raise AccountError(f"An owner with the e-mail {email} already exists.")
+    owner = Owner(email=email, password_hash=generate_password_hash(password))
+    session.add(owner)
+    session.commit()
+    return owner
+
+
+def check_login(session: Session, email: str, password: str) -> Owner | None:
+    """The owner if the password matches, else None (same work either way)."""
+    owner = find_owner(session, email)
+    if owner is None:
+        check_password_hash(DUMMY_HASH, password)  # equal timing for unknown addresses
+        return None
+    return owner if check_password_hash(owner.password_hash, password) else None
+
+
+DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def parse_origins(values: list[str]) -> list[str]:
+    """Normalised, de-duplicated origins; AccountError naming the first bad one."""
+    result = []
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            origin = normalize_origin(value)
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        if origin not in result:
+            result.append(origin)
+    if not result:
+        raise AccountError("Give at least one origin, e.g. https://blog.example")
+    return result
+
+
+def default_widget() -> Widget:
+    """The live 'Before you go…' newsletter modal every new site starts with; its copy is
+    the built-in text in each visitor's language until the owner writes their own."""
+    return Widget(name="Before you go", kind="newsletter", layout="modal",
+                  trigger="exit_intent", is_live=True)
+
+
+def create_site(session: Session, owner: Owner, name: str, origins: list[str],
+                default_lang: str = "en", site_id: str | None = None) -> Site:
+    """Create a site with its allowed origins and the default widget, and commit."""
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise AccountError("A site needs a name of 1 to 200 characters.")
+    lang = i18n.best_lang(default_lang)
+    site = Site(owner=owner, name=name, default_lang=lang,
+                origins=[SiteOrigin(origin=o) for o in parse_origins(origins)],
+                widgets=[default_widget()])
+    if site_id:
+        site.id = site_id
+    session.add(site)
+    session.commit()
+    return site
+
+
+def set_origins(site: Site, origins: list[str]) -> None:
+    """Replace the site's allowed origins (caller commits)."""
+    wanted = parse_origins(origins)
+    site.origins = [o for o in site.origins if o.origin in wanted] + [
+        SiteOrigin(origin=o) for o in wanted if o not in {x.origin for x in site.origins}]

@@ -1,0 +1,83 @@
+"""The public embed API under /api/v1: widget config and sign-ups, CORS per site."""
+from __future__ import annotations
+
+import json
+
+from flask import (Blueprint, Response, current_app, g, jsonify, render_template,
+                   request)
+
+from .. import i18n, origins
+from ..errors import FORM_TYPES, ApiError
+from ..signup import find_site, subscribe
+from .config import site_config
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+JSON_TYPES = ("application/json", "text/plain")  # text/plain: CORS-simple, no preflight
+
+
+@bp.before_request
+def _limit_body():
+    request.max_content_length = current_app.config["MAX_BODY"]
+
+
+@bp.after_request
+def _cors(resp: Response) -> Response:
+    return origins.add_cors(resp, g.get("site"))
+
+
+def _site(site_id: str):
+    g.site = find_site(site_id)
+    return g.site
+
+
+@bp.get("/sites/<site_id>/widgets")
+def widgets(site_id: str):
+    """The live widgets of a site for one page, with UI strings in the page's language."""
+    site = _site(site_id)
+    url = request.args.get("url", "")
+    if len(url) > 2048:
+        raise ApiError(422, "too_long", "'url' is longer than 2048 characters.", field="url")
+    body = site_config(site, request.args.get("lang"))
+    resp = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    mimetype="application/json")
+    resp.add_etag()
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp.make_conditional(request)
+
+
+@bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])
+def subscriptions_preflight(site_id: str):
+    """CORS preflight for JSON sign-ups; only the site's own origins get the headers."""
+    _site(site_id)
+    return Response(status=204)
+
+
+@bp.post("/sites/<site_id>/subscriptions")
+def subscriptions(site_id: str):
+    """Sign up an e-mail address: JSON in, JSON out; a plain HTML form gets a page."""
+    _site(site_id)
+    if request.mimetype in FORM_TYPES:
+        return _thanks_page(subscribe(site_id, request.form.to_dict(), is_form=True))
+    if request.mimetype not in JSON_TYPES:
+        raise ApiError(415, "unsupported_media_type")
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json") from None
+    subscribe(site_id, data)
+    resp = jsonify(ok=True)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _thanks_page(result):
+    lang = result.lang
+    widget = result.widget
+    back = result.page_url if result.page_url and origins.is_allowed(
+        result.site, result.page_url) else None
+    message = (widget.success_message if widget and widget.success_message
+               else i18n.text("success", lang))
+    resp = Response(render_template("public/thanks.html", lang=lang, message=message,
+                                    back=back, t=i18n.translator(lang)))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

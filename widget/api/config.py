@@ -1,0 +1,35 @@
+"""The widget config a host page receives: what to show, when, and in which words."""
+from __future__ import annotations
+
+from .. import assets, i18n
+from ..models import Site
+
+
+def site_config(site: Site, lang_hint: str | None) -> dict:
+    """Live widgets of `site` with their copy resolved for the page's language."""
+    page_lang = i18n.best_lang(lang_hint, site.default_lang)
+    widgets = []
+    for w in site.widgets:
+        if not w.is_live:
+            continue
+        lang = i18n.best_lang(w.lang, page_lang)
+        widgets.append({
+            "id": w.id, "kind": w.kind, "layout": w.layout, "trigger": w.trigger,
+            "lang": lang,
+            "title": w.title or i18n.text("title", lang),
+            "description": w.description or i18n.text("description", lang),
+            "button": w.button_label or i18n.text("submit", lang),
+            "success": w.success_message or i18n.text("success", lang),
+            "quiet_days_after_close": w.quiet_days_after_close,
+            "quiet_days_after_signup": w.quiet_days_after_signup,
+        })
+    langs = sorted({w["lang"] for w in widgets} | {page_lang})
+    return {
+        "site": site.id,
+        "require_consent": site.require_consent,
+        "consent_text": site.consent_text,
+        "widgets": widgets,
+        "strings": {lang: i18n.client_strings(lang) for lang in langs},
+        "ui": assets.url("js/ui.js"),
+        "css": assets.url("css/ui.css"),
+    }

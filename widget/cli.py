@@ -1,0 +1,138 @@
+"""The `widget` command: thin wrappers around the app factory and the accounts module."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import config
+
+EPILOG = "Settings come from environment variables:\n\n" + config.env_help()
+
+
+def _app(**overrides):
+    from . import create_app
+
+    try:
+        return create_app(overrides or None)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _migrated_app(**overrides):
+    from . import db
+    from .migrate import upgrade
+
+    app = _app(**overrides)
+    with app.app_context():
+        upgrade(db.engine())
+    return app
+
+
+def _base_overrides(host: str, port: int) -> dict:
+    """Without WIDGET_BASE_URL, links point at the address we listen on."""
+    if os.environ.get("WIDGET_BASE_URL"):
+        return {}
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return {"BASE_URL": f"http://{shown}:{port}"}
+
+
+@click.group(epilog=EPILOG, context_settings={"max_content_width": 100})
+def main():
+    """Reciprocity widgets: pop-ups and gift widgets that give first."""
+
+
+@main.command(epilog=EPILOG)
+def migrate():
+    """Create or upgrade the database schema in place (keeps every row)."""
+    from . import db
+    from .migrate import current_revision
+
+    app = _migrated_app()
+    with app.app_context():
+        click.echo(f"Database is at revision {current_revision(db.engine())}.")
+
+
+@main.command(epilog=EPILOG)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
+def serve(host: str, port: int, threads: int):
+    """Migrate, then serve the app with waitress (for many sites use gunicorn, see README)."""
+    from .servers import run_forever
+
+    app = _migrated_app(**_base_overrides(host, port))
+    click.echo(f"Serving on http://{host}:{port}/  (dashboard: {app.config['BASE_URL']}/dashboard/)")
+    run_forever([(app, host, port)], threads=threads)
+
+
+@main.command("create-owner", epilog=EPILOG)
+@click.option("--email", required=True, help="The owner's e-mail, used to log in.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked for when not given (at least 10 characters).")
+def create_owner(email: str, password: str):
+    """Add an owner who can log into the dashboard."""
+    from . import db
+    from .accounts import AccountError, create_owner as create
+
+    app = _migrated_app()
+    with app.app_context():
+        try:
+            owner = create(db.session(), email, password)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Owner {owner.email} created.")
+
+
+@main.command("create-site", epilog=EPILOG)
+@click.option("--owner", "owner_email", required=True, help="E-mail of an existing owner.")
+@click.option("--name", required=True, help="The site's name, as the owner sees it.")
+@click.option("--origin", "origins", required=True, multiple=True,
+              help="An origin allowed to embed the site, e.g. https://blog.example (repeatable).")
+@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "nb", "de", "nl"]),
+              help="The site's default language.")
+def create_site(owner_email: str, name: str, origins: tuple[str, ...], lang: str):
+    """Create a site with a live default widget; prints the site id as the last line."""
+    from . import db
+    from .accounts import AccountError, create_site as create, find_owner
+
+    app = _migrated_app()
+    with app.app_context():
+        owner = find_owner(db.session(), owner_email)
+        if owner is None:
+            raise click.ClickException(f"No owner with the e-mail {owner_email}; "
+                                       "add one with `widget create-owner`.")
+        try:
+            site = create(db.session(), owner, name, list(origins), lang)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Site {site.name!r} created. Embed snippet:")
+        click.echo(f'  <script async src="{app.config["BASE_URL"]}/embed.js" '
+                   f'data-site="{site.id}"></script>')
+        click.echo(site.id)
+
+
+@main.command(epilog=EPILOG)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port of the service.")
+@click.option("--examples-port", default=5001, show_default=True, type=int,
+              help="Port of the example pages (a second origin, as a real blog would be).")
+def demo(host: str, port: int, examples_port: int):
+    """Serve the app with a demo owner, site and widget, and example pages on a second origin."""
+    from .demo import examples_app, seed
+    from .servers import run_forever
+
+    app = _migrated_app(**_base_overrides(host, port))
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    examples_base = f"http://{shown}:{examples_port}"
+    with app.app_context():
+        login, password, site_id = seed(examples_base)
+    base = app.config["BASE_URL"]
+    click.echo("Reciprocity widgets demo")
+    click.echo(f"  Dashboard:    {base}/dashboard/")
+    click.echo(f"  Log in as:    {login} / {password}")
+    click.echo(f"  Example page: {examples_base}/blog-post.html")
+    click.echo("Press Ctrl+C to stop.")
+    sys.stdout.flush()
+    run_forever([(app, host, port), (examples_app(base, site_id), host, examples_port)])

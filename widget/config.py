@@ -1,0 +1,119 @@
+"""Settings: one table read by the app, the CLI's --help and the README."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("WIDGET_ENV", "development",
+            "'development' (laptop defaults) or 'production' (unsafe settings refuse to start)."),
+    Setting("WIDGET_INSTANCE_PATH", "./instance",
+            "Folder for the SQLite file, the generated secret key and uploads."),
+    Setting("DATABASE_URL", None,
+            "SQLAlchemy URL; default a SQLite file in the instance folder. "
+            "PostgreSQL: postgresql+psycopg://user:pass@host/db"),
+    Setting("WIDGET_BASE_URL", "http://127.0.0.1:5000",
+            "Public URL of this service, used in every link it hands out (https in production)."),
+    Setting("WIDGET_SECRET_KEY", None,
+            "Signs sessions and links. Required in production; on a laptop one is generated "
+            "and kept in the instance folder."),
+    Setting("WIDGET_RATE_LIMITS", "on", "'off' disables rate limits (benchmarks, load tests)."),
+    Setting("WIDGET_RATE_LIMIT_IP", "30/minute;300/hour",
+            "Sign-ups accepted per client IP (limits syntax, ';' separates several)."),
+    Setting("WIDGET_RATE_LIMIT_EMAIL", "5/hour;20/day",
+            "Sign-ups accepted per site and e-mail address."),
+    Setting("WIDGET_RATE_LIMIT_LOGIN", "10/minute;100/hour",
+            "Dashboard log-in attempts accepted per client IP."),
+    Setting("WIDGET_RATE_LIMIT_STORAGE", "memory://",
+            "Where rate-limit counters live; use redis://host for several instances."),
+    Setting("WIDGET_PROXY_COUNT", "0",
+            "Number of trusted reverse proxies in front of the app (for client IP and https)."),
+    Setting("WIDGET_MAX_BODY", "16384", "Largest accepted body of a public API request, in bytes."),
+)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+def _env(name: str) -> str | None:
+    for s in SETTINGS:
+        if s.env == name:
+            value = os.environ.get(name, "").strip()
+            return value or s.default
+    raise KeyError(name)
+
+
+def _persisted_secret(instance: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first start."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load() -> dict:
+    """Build the Flask config mapping from the environment, refusing unsafe production set-ups."""
+    env = _env("WIDGET_ENV")
+    if env not in ("development", "production"):
+        raise ConfigError(f"WIDGET_ENV must be 'development' or 'production', not {env!r}.")
+    instance = Path(_env("WIDGET_INSTANCE_PATH")).expanduser().resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    base_url = _env("WIDGET_BASE_URL").rstrip("/")
+    secret = _env("WIDGET_SECRET_KEY")
+    if env == "production":
+        problems = []
+        if not secret or len(secret) < 32:
+            problems.append("WIDGET_SECRET_KEY must be set to a random value of 32+ characters "
+                            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
+        if not os.environ.get("WIDGET_BASE_URL", "").startswith("https://"):
+            problems.append("WIDGET_BASE_URL must be the public https:// URL of the service.")
+        if problems:
+            raise ConfigError("Unsafe production settings:\n  - " + "\n  - ".join(problems))
+    if not secret:
+        secret = _persisted_secret(instance)
+    try:
+        proxies = int(_env("WIDGET_PROXY_COUNT"))
+        max_body = int(_env("WIDGET_MAX_BODY"))
+    except ValueError as exc:
+        raise ConfigError(f"WIDGET_PROXY_COUNT and WIDGET_MAX_BODY must be integers ({exc}).")
+    return {
+        "ENV_NAME": env,
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": _env("DATABASE_URL") or f"sqlite:///{instance / 'widget.sqlite3'}",
+        "BASE_URL": base_url,
+        "SECRET_KEY": secret,
+        "RATE_LIMITS": _env("WIDGET_RATE_LIMITS").lower() not in ("off", "0", "false", "no"),
+        "RATE_LIMIT_IP": _env("WIDGET_RATE_LIMIT_IP"),
+        "RATE_LIMIT_EMAIL": _env("WIDGET_RATE_LIMIT_EMAIL"),
+        "RATE_LIMIT_LOGIN": _env("WIDGET_RATE_LIMIT_LOGIN"),
+        "RATE_LIMIT_STORAGE": _env("WIDGET_RATE_LIMIT_STORAGE"),
+        "PROXY_COUNT": proxies,
+        "MAX_BODY": max_body,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+
+
+def env_help() -> str:
+    """The settings as text, for --help and docs."""
+    return "\n".join(f"  {s.env:<26} {s.help} [default: {s.default or '-'}]" for s in SETTINGS)

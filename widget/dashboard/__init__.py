@@ -1,0 +1,26 @@
+"""The owners' dashboard under /dashboard: session login, CSRF on every form."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_login import LoginManager
+
+from .. import db
+from ..models import Owner
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+login_manager = LoginManager()
+login_manager.login_view = "dashboard.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def _load_owner(owner_id: str) -> Owner | None:
+    return db.session().get(Owner, int(owner_id)) if owner_id.isdigit() else None
+
+
+def init_app(app: Flask) -> None:
+    """Register the dashboard routes and the login manager."""
+    from . import auth, sites, widgets  # noqa: F401  (routes attach to bp)
+
+    login_manager.init_app(app)
+    app.register_blueprint(bp)

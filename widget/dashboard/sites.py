@@ -1,0 +1,101 @@
+"""Sites: the list, a new site, its settings, its embed snippet and its sign-ups."""
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import db
+from ..accounts import AccountError, create_site, set_origins
+from ..models import Site, Subscriber
+from . import bp
+from .forms import SiteForm
+
+PAGE_SIZE = 50
+
+
+def owned_site(site_id: str) -> Site:
+    """The current owner's site, or 404 (never 403, so other owners' ids stay unconfirmed)."""
+    site = db.session().get(Site, site_id) if len(site_id) <= 64 else None
+    if site is None or site.owner_id != current_user.id:
+        abort(404)
+    return site
+
+
+def snippet(site: Site) -> str:
+    """The one line an owner pastes into their pages."""
+    base = current_app.config["BASE_URL"]
+    return f'<script async src="{base}/embed.js" data-site="{site.id}"></script>'
+
+
+@bp.get("/")
+@login_required
+def sites():
+    """The owner's sites with their sign-up counts."""
+    rows = db.session().execute(
+        select(Site, func.count(Subscriber.id))
+        .outerjoin(Subscriber, Subscriber.site_id == Site.id)
+        .where(Site.owner_id == current_user.id)
+        .group_by(Site.id).order_by(Site.created_at)).all()
+    return render_template("dashboard/sites.html", rows=rows)
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@login_required
+def new_site():
+    """Create a site with its allowed origins; it starts with a live default widget."""
+    form = SiteForm()
+    if form.validate_on_submit():
+        try:
+            site = create_site(db.session(), current_user, form.name.data,
+                               form.origins.data.splitlines(), form.default_lang.data)
+            site.require_consent = form.require_consent.data
+            site.consent_text = (form.consent_text.data or "").strip() or None
+            db.session().commit()
+            return redirect(url_for("dashboard.site", site_id=site.id))
+        except AccountError as exc:
+            db.session().rollback()
+            form.origins.errors = [str(exc)]
+    return render_template("dashboard/site_form.html", form=form, site=None), \
+        422 if form.errors else 200
+
+
+@bp.route("/sites/<site_id>/settings", methods=["GET", "POST"])
+@login_required
+def site_settings(site_id: str):
+    """Edit a site's name, origins, language and consent."""
+    site = owned_site(site_id)
+    form = SiteForm(obj=site)
+    if request.method == "GET":
+        form.origins.data = "\n".join(o.origin for o in site.origins)
+    if form.validate_on_submit():
+        try:
+            set_origins(site, form.origins.data.splitlines())
+            site.name = " ".join(form.name.data.split())
+            site.default_lang = form.default_lang.data
+            site.require_consent = form.require_consent.data
+            site.consent_text = (form.consent_text.data or "").strip() or None
+            db.session().commit()
+            return redirect(url_for("dashboard.site", site_id=site.id))
+        except AccountError as exc:
+            db.session().rollback()
+            form.origins.errors = [str(exc)]
+    return render_template("dashboard/site_form.html", form=form, site=site), \
+        422 if form.errors else 200
+
+
+@bp.get("/sites/<site_id>")
+@login_required
+def site(site_id: str):
+    """A site: embed snippet, widgets, and the newest sign-ups, fifty a page."""
+    site = owned_site(site_id)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    session = db.session()
+    total = session.scalar(select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
+    signups = session.scalars(
+        select(Subscriber).where(Subscriber.site_id == site.id)
+        .order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("dashboard/site.html", site=site, snippet=snippet(site),
+                           signups=signups, total=total, page=page,
+                           pages=max(1, -(-total // PAGE_SIZE)))

@@ -1,0 +1,31 @@
+"""Edit a widget's copy, language, live state and quiet periods."""
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, url_for
+from flask_login import login_required
+
+from .. import db
+from ..models import Widget
+from . import bp
+from .forms import WidgetForm
+from .sites import owned_site
+
+
+@bp.route("/sites/<site_id>/widgets/<widget_id>", methods=["GET", "POST"])
+@login_required
+def edit_widget(site_id: str, widget_id: str):
+    """The widget form; changes reach visitors within the widgets endpoint's cache time."""
+    site = owned_site(site_id)
+    widget = db.session().get(Widget, widget_id)
+    if widget is None or widget.site_id != site.id:
+        abort(404)
+    form = WidgetForm(obj=widget)
+    if form.validate_on_submit():
+        form.populate_obj(widget)
+        widget.lang = widget.lang or None
+        for attr in ("title", "description", "button_label", "success_message"):
+            setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
+        db.session().commit()
+        return redirect(url_for("dashboard.site", site_id=site.id))
+    return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget), \
+        422 if form.errors else 200

@@ -1,0 +1,48 @@
+"""The storage layer every capability shares: engine, sessions and the SQLite pragmas."""
+from __future__ import annotations
+
+from flask import Flask, current_app
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=15000")
+            # NORMAL in WAL mode: a commit survives any crash of the app; only a power
+            # loss can roll back the newest commits. FULL costs an fsync per sign-up.
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_app(app: Flask) -> None:
+    """Attach an engine and a request-scoped session factory to the app."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    sessions = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
+    app.extensions["widget.db"] = (engine, sessions)
+
+    @app.teardown_appcontext
+    def _remove(_exc):
+        sessions.remove()
+
+
+def session() -> Session:
+    """The session of the current request or CLI command."""
+    return current_app.extensions["widget.db"][1]()
+
+
+def engine() -> Engine:
+    """The engine of the current app."""
+    return current_app.extensions["widget.db"][0]

@@ -1,0 +1,1 @@
+"""Alembic migrations; run them with `widget migrate` (serve and demo run them too)."""

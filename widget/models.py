@@ -1,0 +1,119 @@
+"""Tables: owners, their sites and widgets, subscribers and the consent given at each sign-up."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def public_id(prefix: str) -> str:
+    """A short, unguessable id that is safe to show in URLs and snippets."""
+    return f"{prefix}_{secrets.token_urlsafe(9)}"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Owner(UserMixin, Base):
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sites: Mapped[list["Site"]] = relationship(back_populates="owner", order_by="Site.created_at")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True,
+                                    default=lambda: public_id("s"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_lang: Mapped[str] = mapped_column(String(8), default="en")
+    require_consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    owner: Mapped[Owner] = relationship(back_populates="sites")
+    origins: Mapped[list["SiteOrigin"]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="SiteOrigin.origin")
+    widgets: Mapped[list["Widget"]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Widget.created_at")
+
+
+class SiteOrigin(Base):
+    """One origin (scheme://host[:port]) allowed to embed a site and call its API."""
+    __tablename__ = "site_origins"
+    __table_args__ = (UniqueConstraint("site_id", "origin"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(255))
+    site: Mapped[Site] = relationship(back_populates="origins")
+
+
+class Widget(Base):
+    __tablename__ = "widgets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True,
+                                    default=lambda: public_id("w"))
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="newsletter")
+    layout: Mapped[str] = mapped_column(String(32), default="modal")
+    trigger: Mapped[str] = mapped_column(String(32), default="exit_intent")
+    is_live: Mapped[bool] = mapped_column(Boolean, default=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # None: the built-in copy in the visitor's language.
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    button_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    success_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    quiet_days_after_close: Mapped[int] = mapped_column(Integer, default=14)
+    quiet_days_after_signup: Mapped[int] = mapped_column(Integer, default=365)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    site: Mapped[Site] = relationship(back_populates="widgets")
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (UniqueConstraint("site_id", "email_normalized"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="subscribed")
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    widget_id: Mapped[str | None] = mapped_column(
+        ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
+    page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    widget: Mapped[Widget | None] = relationship()
+
+
+class Consent(Base):
+    """What a person agreed to, when, where and in which words: one row per accepted sign-up."""
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    given: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    widget_id: Mapped[str | None] = mapped_column(
+        ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
+    page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

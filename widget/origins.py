@@ -1,0 +1,62 @@
+"""Origins a site allows, and the CORS headers that follow from them.
+
+Written here rather than with flask-cors because each site has its own origin list in
+the database; flask-cors takes one static list per resource.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Response, request
+
+from .models import Site
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(value: str) -> str:
+    """'HTTPS://Blog.Example:443/path' -> 'https://blog.example'; ValueError if not a web origin."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) origin such as https://blog.example")
+    if parts.username or parts.password:
+        raise ValueError(f"{value!r} must not contain a user name or password")
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} has an invalid port") from None
+    if port and port != DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def request_origin() -> str | None:
+    """The Origin header of the request, or None when the client sent none."""
+    return request.headers.get("Origin") or None
+
+
+def is_allowed(site: Site, origin: str | None) -> bool:
+    """True when `origin` is one of the site's allowed origins."""
+    if not origin or origin == "null":
+        return False
+    try:
+        origin = normalize_origin(origin)
+    except ValueError:
+        return False
+    return any(o.origin == origin for o in site.origins)
+
+
+def add_cors(resp: Response, site: Site | None, methods: str = "GET, POST") -> Response:
+    """Let the request's origin read `resp` if, and only if, the site allows that origin."""
+    resp.vary.add("Origin")
+    origin = request_origin()
+    if site is not None and is_allowed(site, origin):
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        if request.method == "OPTIONS":
+            resp.headers["Access-Control-Allow-Methods"] = methods
+            resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            resp.headers["Access-Control-Max-Age"] = "86400"
+    return resp

@@ -1,0 +1,21 @@
+"""Run one or more WSGI apps with waitress, each on its own port, until interrupted."""
+from __future__ import annotations
+
+import threading
+
+from waitress.server import create_server
+
+
+def run_forever(apps: list[tuple], threads: int = 8) -> None:
+    """Serve each (app, host, port) in its own thread; return on Ctrl+C."""
+    servers = [create_server(app, host=host, port=port, threads=threads, ident="widget")
+               for app, host, port in apps]
+    for server in servers[1:]:
+        threading.Thread(target=server.run, daemon=True).start()
+    try:
+        servers[0].run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for server in servers:
+            server.close()
