@@ -40,6 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
                 template_folder=str(_shipped("templates")), static_folder=None)
     app.config.from_mapping(settings)
+    secure = app.config["BASE_URL"].startswith("https://")  # cookies follow the public URL
+    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
     app.session_interface = PublicAwareSessions()
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

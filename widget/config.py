@@ -106,10 +106,8 @@ def load() -> dict:
         "MAX_BODY": max_body,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     }
 

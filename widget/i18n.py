@@ -71,6 +71,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "error.too_long": {
         "en": "That is longer than we can take.", "nb": "Det er lengre enn vi kan ta imot.",
         "de": "Das ist länger als erlaubt.", "nl": "Dat is langer dan we kunnen aannemen."},
+    "error.invalid_characters": {
+        "en": "Please remove line breaks and other control characters.",
+        "nb": "Fjern linjeskift og andre kontrolltegn.",
+        "de": "Bitte entfernen Sie Zeilenumbrüche und andere Steuerzeichen.",
+        "nl": "Verwijder regeleinden en andere stuurtekens."},
     "error.consent_required": {
         "en": "Please tick the box to say we may e-mail you.",
         "nb": "Kryss av i boksen for å si at vi kan sende deg e-post.",

@@ -52,7 +52,10 @@ def _field(data: dict, name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, "invalid_type", f"'{name}' must be a string.", field=name)
-    value = unicodedata.normalize("NFC", value).strip()
+    value = value.strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        # Control characters (CR, LF, NUL, ...) have no place in a name or an address.
+        raise ApiError(422, "invalid_characters", field=name)
     if len(value) > MAX_LEN[name]:
         raise ApiError(422, "too_long", f"'{name}' is longer than {MAX_LEN[name]} characters.",
                        field=name)
@@ -114,8 +117,7 @@ def subscribe(site_id: str, data: dict, *, is_form: bool = False) -> SignupResul
     page_url = _page_url(page_url)
     lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
     ratelimit.hit("email", f"{site.id}:{normalized}")
-    _store(site, widget, email, normalized, " ".join(name.split()) if name else None,
-           lang, page_url, consent)
+    _store(site, widget, email, normalized, name, lang, page_url, consent)
     return SignupResult(site, widget, lang, page_url)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, SelectField,
                      StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..i18n import LANGS
 
-LANG_CHOICES = [("en", "English"), ("nb", "Norsk (bokmål)"), ("de", "Deutsch"),
-                ("nl", "Nederlands")]
-assert [c[0] for c in LANG_CHOICES] == list(LANGS)
+LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
+LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]
 
 
 class LoginForm(FlaskForm):
@@ -35,7 +35,7 @@ class SiteForm(FlaskForm):
 class WidgetForm(FlaskForm):
     name = StringField("Name (only you see it)", validators=[DataRequired(), Length(max=200)])
     is_live = BooleanField("Live")
-    lang = SelectField("Language", choices=[("", "The page's language")] + LANG_CHOICES)
+    lang = SelectField("Language", choices=[SelectChoice("", "The page's language")] + LANG_CHOICES)
     title = StringField("Title", validators=[Optional(), Length(max=200)],
                         description="Empty: 'Before you go…' in the visitor's language.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)],

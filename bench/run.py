@@ -1,0 +1,265 @@
+"""Benchmark the public embed API against a bare Flask app under the same gunicorn settings.
+
+One run seeds a throw-away instance, serves it and bench/hello.py with gunicorn, loads
+both with wrk and prints req/s, latency and the gzipped size of what host pages download.
+Only ratios to hello-world matter: wrk and gunicorn share the same few CPU cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+ORIGIN = "http://127.0.0.1:9"  # an allowed origin of the seeded site; nothing listens there
+PAGE = f"{ORIGIN}/post"
+TARGETS = {"widgets": 0.90, "subscribe": 0.50}  # minimum req/s ratio to hello-world
+EMBED_MAX_GZ = 1024  # bytes
+
+# Every request gets a new e-mail (run tag, thread id, per-thread counter), so each
+# 2xx is a fresh INSERT and not an update of a row an earlier request created.
+SIGNUP_LUA = """
+local next_id = 1
+function setup(thread) thread:set("id", next_id); next_id = next_id + 1 end
+function init(args) tag = args[1]; n = 0 end
+function request()
+  n = n + 1
+  local body = string.format('{"email":"%s-%d-%d@example.com","consent":true,'
+    .. '"widget":"WIDGET","page_url":"PAGE"}', tag, id, n)
+  return wrk.format("POST", nil, nil, body)
+end
+"""
+
+
+class BenchError(Exception):
+    """Something broke: the run's figures can't be trusted, so the exit code is non-zero."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def widget_cli(env: dict, *args: str) -> str:
+    """Run `python -m widget ...` on the source tree; its stdout, or BenchError."""
+    done = subprocess.run([sys.executable, "-m", "widget", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise BenchError(f"widget {args[0]} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def gunicorn(app: str, port: int, chdir: Path, env: dict, log: Path, workers: int):
+    """Start gunicorn; stdout and stderr (the apps' own tracebacks too) go to `log`."""
+    cmd = [sys.executable, "-m", "gunicorn", app, "--chdir", str(chdir), "--workers",
+           str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+           "--graceful-timeout", "5"]
+    with open(log, "wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_ready(proc, url: str, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"server for {url} exited:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise BenchError(f"{url} did not answer within {timeout:.0f}s")
+
+
+def get(url: str, **headers) -> tuple[bytes, dict]:
+    """Body bytes as sent on the wire (urllib never decompresses) and the headers."""
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.read(), resp.headers
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # AttributeError if not
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(url: str, seconds: int, args, headers=(), script=None, script_args=()) -> dict:
+    """Run wrk once; req/s, p50/p99 in ms and request counts. Non-2xx is a BenchError."""
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+    cmd += [arg for h in headers for arg in ("-H", h)] + (["-s", str(script)] if script else [])
+    cmd += [url, *(["--", *script_args] if script_args else [])]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    out = done.stdout + done.stderr
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if done.returncode or not rps:
+        raise BenchError(f"wrk failed on {url}:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    if bad:
+        raise BenchError(f"wrk got {bad.group(1)} non-2xx responses from {url}:\n{out}")
+    try:
+        return {"rps": float(rps.group(1)),
+                "p50_ms": to_ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),
+                "p99_ms": to_ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
+                "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+                "socket_errors": sock.group(1) if sock else None}
+    except (AttributeError, KeyError):  # no latency lines: nothing was answered
+        raise BenchError(f"unexpected wrk output for {url}:\n{out}") from None
+
+
+def subscriber_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM subscribers").fetchone()[0]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10, help="seconds per measured run (10)")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target (2)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    return p.parse_args()
+
+
+def bench(args, tmp: Path, servers: list) -> dict:
+    app_port, hello_port = free_port(), free_port()
+    app_url, hello_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{hello_port}"
+    env = dict(os.environ, WIDGET_INSTANCE_PATH=str(tmp / "instance"),
+               WIDGET_RATE_LIMITS="off", WIDGET_BASE_URL=app_url)
+
+    widget_cli(env, "migrate")
+    widget_cli(env, "create-owner", "--email", "bench@example.com",
+               "--password", "bench-password-123")
+    site = widget_cli(env, "create-site", "--owner", "bench@example.com", "--name", "Bench",
+                      "--origin", ORIGIN).strip().splitlines()[-1]
+
+    logs = {"app": tmp / "app.log", "hello": tmp / "hello.log"}
+    servers.append(gunicorn("widget:create_app()", app_port, ROOT, env, logs["app"],
+                            args.workers))
+    servers.append(gunicorn("hello:app", hello_port, BENCH, env, logs["hello"], args.workers))
+    wait_ready(servers[0], f"{app_url}/healthz", logs["app"])
+    wait_ready(servers[1], f"{hello_url}/", logs["hello"])
+
+    api = f"{app_url}/api/v1/sites/{site}"
+    config = json.loads(get(f"{api}/widgets")[0])
+    widget_id = config["widgets"][0]["id"]
+    lua = tmp / "signup.lua"
+    lua.write_text(SIGNUP_LUA.replace("WIDGET", widget_id).replace("PAGE", PAGE))
+
+    origin = f"Origin: {ORIGIN}"
+    runs = {
+        "hello": dict(url=f"{hello_url}/"),
+        "widgets": dict(url=f"{api}/widgets?url=http%3A%2F%2F127.0.0.1%3A9%2Fpost&lang=en",
+                        headers=[origin]),
+        "subscribe": dict(url=f"{api}/subscriptions", script=lua,
+                          headers=[origin, "Content-Type: text/plain"]),
+    }
+    db = tmp / "instance" / "widget.sqlite3"
+    results = {}
+    for name, run in runs.items():
+        print(f"  {name}: warm-up {args.warmup}s, measure {args.duration}s ...", flush=True)
+        wrk(seconds=args.warmup, args=args, script_args=["warm"] if "script" in run else (),
+            **run)
+        before = subscriber_rows(db)
+        results[name] = wrk(seconds=args.duration, args=args,
+                            script_args=["run"] if "script" in run else (), **run)
+        if name == "subscribe":  # every 2xx must be a committed row, readable by others
+            rows = subscriber_rows(db) - before
+            results[name]["new_rows"] = rows
+            print(f"  sign-ups: {results[name]['requests']} 2xx responses, {rows} new rows")
+            if rows < results[name]["requests"]:
+                raise BenchError("fewer subscriber rows than accepted sign-ups")
+
+    sizes = {}
+    for name, path in (("embed.js", "/embed.js"), ("ui.js", config["ui"]),
+                       ("ui.css", config["css"])):
+        gz, headers = get(app_url + path, **{"Accept-Encoding": "gzip"})
+        if headers.get("Content-Encoding") != "gzip":
+            raise BenchError(f"{path} was not served gzipped")
+        sizes[name] = {"raw": len(get(app_url + path)[0]), "gzip": len(gz)}
+
+    problems = [f"{name}: {line}" for name, log in logs.items()
+                for line in log.read_text(errors="replace").splitlines()
+                if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
+    return {"site": site, "wrk": results, "sizes": sizes, "server_log_problems": problems}
+
+
+def report(fig: dict) -> None:
+    hello = fig["wrk"]["hello"]["rps"]
+    print(f"\n{'target':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}  socket errors")
+    for name, r in fig["wrk"].items():
+        r["ratio"] = r["rps"] / hello
+        print(f"{name:<12}{r['rps']:>10.1f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
+              f"{r['ratio']:>9.0%}  {r['socket_errors'] or '-'}")
+    print(f"\n{'asset':<12}{'raw B':>10}{'gzip B':>10}")
+    for name, s in fig["sizes"].items():
+        print(f"{name:<12}{s['raw']:>10}{s['gzip']:>10}")
+    ui = fig["sizes"]["ui.js"]["gzip"] + fig["sizes"]["ui.css"]["gzip"]
+    print(f"{'ui js+css':<12}{'':>10}{ui:>10}")
+
+    fig["targets"] = {}
+    print("\ntargets")
+    checks = [(f"{n} >= {m:.0%} of hello", fig["wrk"][n]["ratio"] >= m,
+               f"{fig['wrk'][n]['ratio']:.0%}") for n, m in TARGETS.items()]
+    gz = fig["sizes"]["embed.js"]["gzip"]
+    checks.append((f"/embed.js <= {EMBED_MAX_GZ} B gzipped", gz <= EMBED_MAX_GZ, f"{gz} B"))
+    for label, ok, got in checks:
+        fig["targets"][label] = {"pass": ok, "value": got}
+        print(f"  {'PASS' if ok else 'MISS'}  {label:<34} ({got})")
+    if fig["server_log_problems"]:
+        print("\nserver log problems:", *fig["server_log_problems"][:20], sep="\n  ")
+
+
+def main() -> int:
+    args = parse_args()
+    if not shutil.which("wrk"):
+        print("error: wrk not found (Debian: apt-get install wrk)", file=sys.stderr)
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="widget-bench-"))
+    servers: list[subprocess.Popen] = []
+    try:
+        print("widget benchmark (only ratios to hello-world are comparable across machines)")
+        fig = bench(args, tmp, servers)
+        report(fig)
+        if args.json:
+            Path(args.json).write_text(json.dumps(fig, indent=2) + "\n")
+        return 0
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if (tmp / "app.log").exists():  # a 500 under load leaves its traceback there
+            print("app log, last lines:\n" + (tmp / "app.log").read_text()[-3000:],
+                  file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        for proc in servers:  # SIGTERM: gunicorn stops its workers gracefully
+            proc.terminate()
+        for proc in servers:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The `widget` command and start-up settings, run as an owner would run them."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from widget import config, create_app
+from widget.models import Owner, Site, Widget
+
+
+def run(*args, env=None, input=None):
+    return subprocess.run([sys.executable, "-m", "widget", *args], capture_output=True,
+                          text=True, env=env, input=input, timeout=60)
+
+
+@pytest.fixture
+def env(database_url, tmp_path):
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
+    e.update(WIDGET_INSTANCE_PATH=str(tmp_path / "inst"), DATABASE_URL=database_url)
+    return e
+
+
+def test_create_owner_and_site_from_the_command_line(env, database_url):
+    done = run("create-owner", "--email", "Ann@Example.com", "--password", "long enough pw",
+               env=env)
+    assert done.returncode == 0, done.stderr
+    site = run("create-site", "--owner", "ann@example.com", "--name", "Ann’s blog 🌿",
+               "--origin", "https://ann.example/", "--origin", "http://localhost:4000",
+               "--lang", "nb", env=env)
+    assert site.returncode == 0, site.stderr
+    site_id = site.stdout.strip().splitlines()[-1]
+    assert f'data-site="{site_id}"' in site.stdout
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(Owner.email)) == "ann@example.com"
+        row = conn.execute(select(Site.name, Site.default_lang).where(Site.id == site_id)).one()
+        assert tuple(row) == ("Ann’s blog 🌿", "nb")
+        assert conn.execute(select(Widget.is_live, Widget.layout, Widget.trigger)).one() == (
+            True, "modal", "exit_intent")
+    engine.dispose()
+
+
+def test_create_owner_prompts_for_the_password(env):
+    done = run("create-owner", "--email", "bo@example.com", env=env,
+               input="a secret passphrase\na secret passphrase\n")
+    assert done.returncode == 0, done.stderr
+    assert "Owner bo@example.com created" in done.stdout
+
+
+def test_cli_errors_are_clear(env):
+    weak = run("create-owner", "--email", "bo@example.com", "--password", "short", env=env)
+    assert weak.returncode == 1 and "at least 10 characters" in weak.stderr
+    nobody = run("create-site", "--owner", "ghost@example.com", "--name", "X",
+                 "--origin", "https://x.example", env=env)
+    assert nobody.returncode == 1 and "No owner with the e-mail" in nobody.stderr
+    run("create-owner", "--email", "bo@example.com", "--password", "long enough pw", env=env)
+    bad = run("create-site", "--owner", "bo@example.com", "--name", "X", "--origin",
+              "blog.example", env=env)
+    assert bad.returncode == 1 and "not an http(s) origin" in bad.stderr
+    assert "Traceback" not in weak.stderr + nobody.stderr + bad.stderr
+
+
+def test_help_lists_commands_and_settings():
+    out = run("--help").stdout
+    for name in ("serve", "demo", "migrate", "create-owner", "create-site"):
+        assert name in out
+    for setting in config.SETTINGS:
+        assert setting.env in out
+    assert "--origin" in run("create-site", "--help").stdout
+
+
+def test_production_refuses_unsafe_settings(env):
+    env.update(WIDGET_ENV="production")
+    done = run("migrate", env=env)
+    assert done.returncode == 1
+    assert "WIDGET_SECRET_KEY" in done.stderr and "WIDGET_BASE_URL" in done.stderr
+    env.update(WIDGET_SECRET_KEY="k" * 40, WIDGET_BASE_URL="https://widgets.example")
+    assert run("migrate", env=env).returncode == 0
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIDGET_INSTANCE_PATH", str(tmp_path / "inst"))
+    monkeypatch.delenv("WIDGET_SECRET_KEY", raising=False)
+    monkeypatch.delenv("WIDGET_ENV", raising=False)
+    first = create_app().config["SECRET_KEY"]
+    assert len(first) >= 32 and create_app().config["SECRET_KEY"] == first
+    key_file = tmp_path / "inst" / "secret_key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert create_app().config["DATABASE_URL"].endswith("inst/widget.sqlite3")
+
+
+def test_database_url_and_base_url_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("WIDGET_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/other.db")
+    monkeypatch.setenv("WIDGET_BASE_URL", "https://w.example/")
+    app = create_app()
+    assert app.config["DATABASE_URL"].endswith("other.db")
+    assert app.config["BASE_URL"] == "https://w.example"
+    assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -1,0 +1,177 @@
+"""The owners' dashboard over real HTTP: login, CSRF, sites, sign-ups, isolation."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from widget.models import Site, Widget
+
+from .conftest import PASSWORD
+
+
+def csrf_post(client, path, data, page=None):
+    return client.post(path, data={**data, "csrf_token": client.csrf(page or path)})
+
+
+@pytest.fixture
+def ann(client, make_owner):
+    make_owner("ann@example.com")
+    assert client.login("ann@example.com").status_code == 302
+    return client
+
+
+def test_dashboard_needs_login(client):
+    resp = client.get("/dashboard/")
+    assert resp.status_code == 302 and "/dashboard/login" in resp.headers["Location"]
+
+
+def test_login_logout_and_cookie_flags(client, make_owner):
+    make_owner("ann@example.com")
+    bad = client.login("ann@example.com", "wrong password!")
+    assert bad.status_code == 401 and "Wrong e-mail or password" in bad.text
+    assert client.login("nobody@example.com").status_code == 401
+    ok = client.login("ANN@example.com")
+    assert ok.status_code == 302
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get("/dashboard/").status_code == 200
+    # Log out is a POST with a CSRF token; a GET (a link, a scanner) does nothing.
+    assert client.get("/dashboard/logout").status_code == 405
+    assert csrf_post(client, "/dashboard/logout", {}, page="/dashboard/").status_code == 302
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_login_next_only_to_dashboard_paths(client, make_owner):
+    make_owner("ann@example.com")
+    token = client.csrf("/dashboard/login")
+    resp = client.post("/dashboard/login?next=https://evil.example/",
+                       data={"email": "ann@example.com", "password": PASSWORD,
+                             "csrf_token": token})
+    assert resp.headers["Location"] == "/dashboard/"
+
+
+def test_forms_without_csrf_token_are_refused(ann, query):
+    resp = ann.post("/dashboard/sites/new", data={"name": "Sneaky",
+                                                  "origins": "https://x.example"})
+    assert resp.status_code == 400 and "form expired" in resp.text
+    assert query(lambda s: s.scalar(select(func.count()).select_from(Site))) == 0
+    assert ann.post("/dashboard/logout").status_code == 400
+
+
+@pytest.fixture
+def https_config(app_config):
+    app_config.update(BASE_URL="https://widgets.example")
+
+
+def test_session_cookie_is_secure_behind_https(https_config, client):
+    cookie = client.get("/dashboard/login").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
+    snippet_base = client.get("/api/v1/nothing").status_code  # the app is up on plain http
+    assert snippet_base == 404
+
+
+def test_create_site_shows_snippet_and_default_widget(ann, query):
+    resp = csrf_post(ann, "/dashboard/sites/new", {
+        "name": "Mitt blogg ✨", "origins": "https://Blog.Example/\nhttp://localhost:8000",
+        "default_lang": "nb", "require_consent": "y"})
+    assert resp.status_code == 302
+    site_id, origins = query(lambda s: (lambda site: (site.id, [o.origin for o in site.origins]))(
+        s.scalar(select(Site))))
+    assert origins == ["http://localhost:8000", "https://blog.example"]
+    page = ann.get(resp.headers["Location"]).text
+    assert ('&lt;script async src=&#34;http://127.0.0.1:5000/embed.js&#34; '
+            f'data-site=&#34;{site_id}&#34;&gt;&lt;/script&gt;') in page
+    assert "Mitt blogg ✨" in page and "Live" in page and "No sign-ups yet" in page
+    assert site_id in ann.get("/dashboard/").text
+
+
+def test_bad_origin_is_explained_and_nothing_created(ann, query):
+    resp = csrf_post(ann, "/dashboard/sites/new", {"name": "Blog", "origins": "ftp://x"},
+                     page="/dashboard/sites/new")
+    assert resp.status_code == 422 and "not an http(s) origin" in resp.text
+    assert query(lambda s: s.scalar(select(func.count()).select_from(Site))) == 0
+
+
+def test_signups_table_shows_rows_escaped(ann, make_site, make_client, query):
+    site = make_site("ann@example.com", origins=["https://blog.example"])
+    wid = query(lambda s: s.scalar(select(Widget.id)))
+    visitor = make_client()
+    visitor.post(f"/api/v1/sites/{site}/subscriptions", headers={"Origin": "https://blog.example"},
+                 json={"email": "reader@example.com", "name": "<script>alert(1)</script>",
+                       "consent": True, "widget": wid, "page_url": "https://blog.example/p"})
+    page = ann.get(f"/dashboard/sites/{site}").text
+    assert "reader@example.com" in page and "https://blog.example/p" in page
+    assert "Before you go" in page  # the widget's name
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+
+
+def test_signups_table_pages(ann, make_site, make_client):
+    site = make_site("ann@example.com")
+    visitor = make_client()
+    for i in range(55):
+        visitor.post(f"/api/v1/sites/{site}/subscriptions",
+                     json={"email": f"r{i:02}@example.com", "consent": True})
+    first = ann.get(f"/dashboard/sites/{site}").text
+    assert "r54@example.com" in first and "r04@example.com" not in first
+    assert "Page 1 of 2" in first
+    second = ann.get(f"/dashboard/sites/{site}?page=2").text
+    assert "r04@example.com" in second and "r54@example.com" not in second
+
+
+def test_owners_never_see_each_others_sites(ann, make_site, make_client, query):
+    theirs = make_site("bob@example.com", name="Bob's secret shop")
+    wid = query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == theirs)))
+    assert "Bob's secret shop" not in ann.get("/dashboard/").text
+    for path in (f"/dashboard/sites/{theirs}", f"/dashboard/sites/{theirs}/settings",
+                 f"/dashboard/sites/{theirs}/widgets/{wid}", "/dashboard/sites/s_missing"):
+        assert ann.get(path).status_code == 404, path
+    token = ann.csrf("/dashboard/sites/new")
+    resp = ann.post(f"/dashboard/sites/{theirs}/settings", data={
+        "csrf_token": token, "name": "Taken", "origins": "https://evil.example"})
+    assert resp.status_code == 404
+    assert query(lambda s: s.get(Site, theirs).name) == "Bob's secret shop"
+
+
+def test_edit_widget_changes_what_visitors_get(ann, make_site, query):
+    site = make_site("ann@example.com")
+    wid = query(lambda s: s.scalar(select(Widget.id)))
+    path = f"/dashboard/sites/{site}/widgets/{wid}"
+    resp = csrf_post(ann, path, {
+        "name": "Exit modal", "is_live": "y", "lang": "de", "title": "Warte! 🎁",
+        "description": "Unser Newsletter", "button_label": "", "success_message": "",
+        "quiet_days_after_close": "3", "quiet_days_after_signup": "100"})
+    assert resp.status_code == 302
+    (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
+    assert (w["title"], w["lang"], w["button"], w["quiet_days_after_close"]) == (
+        "Warte! 🎁", "de", "Abonnieren", 3)
+    paused = csrf_post(ann, path, {"name": "Exit modal", "title": "",
+                                   "quiet_days_after_close": "3",
+                                   "quiet_days_after_signup": "100"})
+    assert paused.status_code == 302
+    assert ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"] == []
+    bad = csrf_post(ann, path, {"name": "x", "quiet_days_after_close": "-1",
+                                "quiet_days_after_signup": "1"})
+    assert bad.status_code == 422
+
+
+def test_site_settings_replace_origins(ann, make_site, query):
+    site = make_site("ann@example.com", origins=["https://old.example"])
+    path = f"/dashboard/sites/{site}/settings"
+    assert "https://old.example" in ann.get(path).text
+    resp = csrf_post(ann, path, {"name": "Renamed", "origins": "https://new.example",
+                                 "default_lang": "nl"})
+    assert resp.status_code == 302
+    assert query(lambda s: [o.origin for o in s.get(Site, site).origins]) == [
+        "https://new.example"]
+    assert query(lambda s: s.get(Site, site).require_consent) is False
+    api = ann.get(f"/api/v1/sites/{site}/widgets", headers={"Origin": "https://old.example"})
+    assert "Access-Control-Allow-Origin" not in api.headers
+
+
+def test_html_errors_for_people_never_tracebacks(client):
+    resp = client.get("/dashboard/sites/x/nothing")
+    assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("text/html")
+    assert "This page does not exist" in resp.text and "Traceback" not in resp.text
+    assert re.search(r"<html lang=\"en\">", resp.text)
