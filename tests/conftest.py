@@ -42,7 +42,8 @@ def database_url(request, tmp_path):
 def app_config(database_url, tmp_path):
     """Settings for the app under test; tests may change them before `app` is built."""
     return {"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
-            "BASE_URL": "http://127.0.0.1:5000", "RATE_LIMITS": False}
+            "BASE_URL": "http://127.0.0.1:5000", "RATE_LIMITS": False,
+            "SITE_CACHE_SECONDS": 0}
 
 
 @pytest.fixture

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from widget import siteview
 from widget.models import Consent, Subscriber, Widget
 
 ORIGIN = "https://blog.example"
@@ -284,8 +286,7 @@ def test_form_back_link_only_to_allowed_origins(client, site):
 
 # --- naughty strings ------------------------------------------------------------------
 
-NAUGHTY = json.loads((__import__("pathlib").Path(__file__).parent / "data" / "blns.json")
-                     .read_text(encoding="utf-8"))
+NAUGHTY = json.loads((Path(__file__).parent / "data" / "blns.json").read_text(encoding="utf-8"))
 
 
 def test_naughty_names_are_stored_exactly_or_refused_clearly(client, site, query):
@@ -312,3 +313,21 @@ def test_naughty_emails_and_urls_never_break_the_server(client, site, query):
             assert resp.status_code in (200, 422), (value, resp.status_code, resp.text)
             if resp.status_code == 422:
                 assert resp.json()["error"]["field"] in ("email", "page_url")
+
+
+def test_config_cache_is_short_and_dropped_on_dashboard_edits(app, app_config, client, site,
+                                                              query):
+    app.config["SITE_CACHE_SECONDS"] = 300
+    assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
+        "Before you go…"
+
+    def edit(s):
+        s.get(Widget, widget_id(query, site)).title = "Changed elsewhere"
+        s.commit()
+    query(edit)  # another process changed it: this one serves its snapshot until it expires
+    assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
+        "Before you go…"
+    with app.app_context():
+        siteview.invalidate(site)  # what dashboard edits call
+    assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
+        "Changed elsewhere"

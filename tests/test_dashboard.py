@@ -134,10 +134,12 @@ def test_owners_never_see_each_others_sites(ann, make_site, make_client, query):
     assert query(lambda s: s.get(Site, theirs).name) == "Bob's secret shop"
 
 
-def test_edit_widget_changes_what_visitors_get(ann, make_site, query):
+def test_edit_widget_changes_what_visitors_get(app, ann, make_site, query):
+    app.config["SITE_CACHE_SECONDS"] = 300  # the edit must drop the cached config
     site = make_site("ann@example.com")
     wid = query(lambda s: s.scalar(select(Widget.id)))
     path = f"/dashboard/sites/{site}/widgets/{wid}"
+    assert ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["lang"] == "en"
     resp = csrf_post(ann, path, {
         "name": "Exit modal", "is_live": "y", "lang": "de", "title": "Warte! 🎁",
         "description": "Unser Newsletter", "button_label": "", "success_message": "",
@@ -156,8 +158,11 @@ def test_edit_widget_changes_what_visitors_get(ann, make_site, query):
     assert bad.status_code == 422
 
 
-def test_site_settings_replace_origins(ann, make_site, query):
+def test_site_settings_replace_origins(app, ann, make_site, query):
+    app.config["SITE_CACHE_SECONDS"] = 300
     site = make_site("ann@example.com", origins=["https://old.example"])
+    assert ann.get(f"/api/v1/sites/{site}/widgets", headers={
+        "Origin": "https://old.example"}).headers["Access-Control-Allow-Origin"]
     path = f"/dashboard/sites/{site}/settings"
     assert "https://old.example" in ann.get(path).text
     resp = csrf_post(ann, path, {"name": "Renamed", "origins": "https://new.example",

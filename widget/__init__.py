@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,12 +24,13 @@ csrf = CSRFProtect()
 
 class PublicAwareSessions(SecureCookieSessionInterface):
     """No session on the public API and assets: their answers stay cacheable by anyone
-    (Flask-Login reads the session after every request, which would add Vary: Cookie)."""
+    (Flask-Login reads the session after every request, which would add Vary: Cookie),
+    and host pages' requests skip the cookie's signature check."""
 
-    def save_session(self, app, session, response):
+    def open_session(self, app, request):
         if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz")):
-            return
-        super().save_session(app, session, response)
+            return None  # Flask substitutes a read-only null session and saves nothing
+        return super().open_session(app, request)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -65,8 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         return resp
 
     return app

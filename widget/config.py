@@ -27,6 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_SECRET_KEY", None,
             "Signs sessions and links. Required in production; on a laptop one is generated "
             "and kept in the instance folder."),
+    Setting("WIDGET_SITE_CACHE_SECONDS", "10",
+            "How long each process keeps a site's widget config in memory (0: not at all)."),
     Setting("WIDGET_RATE_LIMITS", "on", "'off' disables rate limits (benchmarks, load tests)."),
     Setting("WIDGET_RATE_LIMIT_IP", "30/minute;300/hour",
             "Sign-ups accepted per client IP (limits syntax, ';' separates several)."),
@@ -88,9 +90,11 @@ def load() -> dict:
         secret = _persisted_secret(instance)
     try:
         proxies = int(_env("WIDGET_PROXY_COUNT"))
+        site_cache = int(_env("WIDGET_SITE_CACHE_SECONDS"))
         max_body = int(_env("WIDGET_MAX_BODY"))
     except ValueError as exc:
-        raise ConfigError(f"WIDGET_PROXY_COUNT and WIDGET_MAX_BODY must be integers ({exc}).")
+        raise ConfigError("WIDGET_PROXY_COUNT, WIDGET_SITE_CACHE_SECONDS and WIDGET_MAX_BODY "
+                          f"must be integers ({exc}).") from None
     return {
         "ENV_NAME": env,
         "INSTANCE_PATH": str(instance),
@@ -103,6 +107,7 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("WIDGET_RATE_LIMIT_LOGIN"),
         "RATE_LIMIT_STORAGE": _env("WIDGET_RATE_LIMIT_STORAGE"),
         "PROXY_COUNT": proxies,
+        "SITE_CACHE_SECONDS": site_cache,
         "MAX_BODY": max_body,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, String, Text,
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -85,9 +85,11 @@ class Widget(Base):
 
 class Subscriber(Base):
     __tablename__ = "subscribers"
-    __table_args__ = (UniqueConstraint("site_id", "email_normalized"),)
+    # The unique key also serves look-ups by site; the second index the newest-first list.
+    __table_args__ = (UniqueConstraint("site_id", "email_normalized"),
+                      Index("ix_subscribers_site_created", "site_id", "created_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     email_normalized: Mapped[str] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -96,7 +98,7 @@ class Subscriber(Base):
     widget_id: Mapped[str | None] = mapped_column(
         ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
     page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
     widget: Mapped[Widget | None] = relationship()

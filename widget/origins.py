@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, request
 
-from .models import Site
+from .siteview import SiteView
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -38,20 +38,24 @@ def request_origin() -> str | None:
     return request.headers.get("Origin") or None
 
 
-def is_allowed(site: Site, origin: str | None) -> bool:
-    """True when `origin` is one of the site's allowed origins."""
+def is_allowed(site: SiteView, origin: str | None) -> bool:
+    """True when `origin` (or the origin of a URL) is one of the site's allowed origins."""
     if not origin or origin == "null":
         return False
+    if origin in site.origins:  # browsers send origins already normalised
+        return True
     try:
-        origin = normalize_origin(origin)
+        return normalize_origin(origin) in site.origins
     except ValueError:
         return False
-    return any(o.origin == origin for o in site.origins)
 
 
-def add_cors(resp: Response, site: Site | None, methods: str = "GET, POST") -> Response:
+def add_cors(resp: Response, site: SiteView | None, methods: str = "GET, POST") -> Response:
     """Let the request's origin read `resp` if, and only if, the site allows that origin."""
-    resp.vary.add("Origin")
+    if "Vary" in resp.headers:
+        resp.vary.add("Origin")
+    else:  # the common case, without parsing a header set
+        resp.headers["Vary"] = "Origin"
     origin = request_origin()
     if site is not None and is_allowed(site, origin):
         resp.headers["Access-Control-Allow-Origin"] = origin

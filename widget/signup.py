@@ -5,41 +5,40 @@ widget, consent) so the same input always gets the same answer.
 """
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import request
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from . import db, i18n, origins, ratelimit
+from . import db, i18n, origins, ratelimit, signup_store, siteview
 from .errors import ApiError
-from .models import Consent, Site, Subscriber, Widget
+from .siteview import SiteView, WidgetView
 
 HONEYPOT = "website"  # a field people never see or fill; bots that fill every field do
 MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16}
 TRUE_WORDS = {"1", "on", "true", "yes"}
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
 
 
 @dataclass
 class SignupResult:
-    site: Site
-    widget: Widget | None
+    site: SiteView
+    widget: WidgetView | None
     lang: str
     page_url: str | None
 
 
-def find_site(site_id: str) -> Site:
+def find_site(site_id: str) -> SiteView:
     """The site with this public id, or a 404 `site_not_found`."""
-    site = db.session().get(Site, site_id) if len(site_id) <= 64 else None
+    site = siteview.get(site_id)
     if site is None:
         raise ApiError(404, "site_not_found")
     return site
 
 
-def check_origin(site: Site) -> None:
+def check_origin(site: SiteView) -> None:
     """Refuse browsers on origins the site did not allow; clients without Origin pass."""
     origin = origins.request_origin()
     if origin is not None and not origins.is_allowed(site, origin):
@@ -53,7 +52,7 @@ def _field(data: dict, name: str) -> str | None:
     if not isinstance(value, str):
         raise ApiError(400, "invalid_type", f"'{name}' must be a string.", field=name)
     value = value.strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if CONTROL_CHARS.search(value):
         # Control characters (CR, LF, NUL, ...) have no place in a name or an address.
         raise ApiError(422, "invalid_characters", field=name)
     if len(value) > MAX_LEN[name]:
@@ -107,11 +106,9 @@ def subscribe(site_id: str, data: dict, *, is_form: bool = False) -> SignupResul
     name = _field(data, "name")
     email, normalized = _email(_field(data, "email"))
     consent = _consent(data, is_form)
-    widget = None
-    if widget_id:
-        widget = db.session().get(Widget, widget_id)
-        if widget is None or widget.site_id != site.id:
-            raise ApiError(422, "unknown_widget", field="widget")
+    widget = site.widget(widget_id) if widget_id else None
+    if widget_id and widget is None:
+        raise ApiError(422, "unknown_widget", field="widget")
     if site.require_consent and not consent:
         raise ApiError(422, "consent_required", field="consent")
     page_url = _page_url(page_url)
@@ -122,27 +119,14 @@ def subscribe(site_id: str, data: dict, *, is_form: bool = False) -> SignupResul
 
 
 def _store(site, widget, email, normalized, name, lang, page_url, consent) -> None:
-    session = db.session()
+    """Commit the subscriber and the consent given with this sign-up."""
     widget_id = widget.id if widget else None
-    for attempt in (1, 2):  # a concurrent first sign-up of the same address may win the insert
-        try:
-            sub = session.scalar(select(Subscriber).where(
-                Subscriber.site_id == site.id, Subscriber.email_normalized == normalized))
-            if sub is None:
-                sub = Subscriber(site_id=site.id, email=email, email_normalized=normalized,
-                                 name=name, lang=lang, widget_id=widget_id, page_url=page_url)
-                session.add(sub)
-                session.flush()
-            else:
-                sub.status, sub.lang, sub.name = "subscribed", lang, name or sub.name
-            session.add(Consent(
-                subscriber_id=sub.id, given=consent or not site.require_consent,
-                text=site.consent_text or i18n.text("consent", lang), lang=lang,
-                widget_id=widget_id, page_url=page_url, ip=request.remote_addr,
-                user_agent=(request.user_agent.string or "")[:255]))
-            session.commit()
-            return
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
-                raise
+    signup_store.write(db.engine(), {
+        "site_id": site.id, "email": email, "email_normalized": normalized, "name": name,
+        "lang": lang, "widget_id": widget_id, "page_url": page_url,
+    }, {
+        "given": consent or not site.require_consent,
+        "text": site.consent_text or i18n.text("consent", lang), "lang": lang,
+        "widget_id": widget_id, "page_url": page_url, "ip": request.remote_addr,
+        "user_agent": (request.user_agent.string or "")[:255],
+    })

@@ -37,12 +37,11 @@ def widgets(site_id: str):
     url = request.args.get("url", "")
     if len(url) > 2048:
         raise ApiError(422, "too_long", "'url' is longer than 2048 characters.", field="url")
-    body = site_config(site, request.args.get("lang"))
-    resp = Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                    mimetype="application/json")
-    resp.add_etag()
-    resp.headers["Cache-Control"] = "public, max-age=60"
-    return resp.make_conditional(request)
+    body, etag = site_config(site, request.args.get("lang"))
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=60"}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])

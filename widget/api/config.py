@@ -1,13 +1,26 @@
 """The widget config a host page receives: what to show, when, and in which words."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from .. import assets, i18n
-from ..models import Site
+from ..siteview import SiteView
 
 
-def site_config(site: Site, lang_hint: str | None) -> dict:
-    """Live widgets of `site` with their copy resolved for the page's language."""
+def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:
+    """The JSON body and ETag of the site's live widgets for a page in `lang_hint`,
+    rendered once per snapshot and language."""
     page_lang = i18n.best_lang(lang_hint, site.default_lang)
+    cached = site.rendered.get(page_lang)
+    if cached is None:
+        body = json.dumps(_build(site, page_lang), ensure_ascii=False,
+                          separators=(",", ":")).encode()
+        cached = site.rendered[page_lang] = (body, hashlib.sha256(body).hexdigest()[:32])
+    return cached
+
+
+def _build(site: SiteView, page_lang: str) -> dict:
     widgets = []
     for w in site.widgets:
         if not w.is_live:

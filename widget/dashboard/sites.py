@@ -5,7 +5,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import db
+from .. import db, siteview
 from ..accounts import AccountError, create_site, set_origins
 from ..models import Site, Subscriber
 from . import bp
@@ -76,6 +76,7 @@ def site_settings(site_id: str):
             site.require_consent = form.require_consent.data
             site.consent_text = (form.consent_text.data or "").strip() or None
             db.session().commit()
+            siteview.invalidate(site.id)
             return redirect(url_for("dashboard.site", site_id=site.id))
         except AccountError as exc:
             db.session().rollback()

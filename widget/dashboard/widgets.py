@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, url_for
 from flask_login import login_required
 
-from .. import db
+from .. import db, siteview
 from ..models import Widget
 from . import bp
 from .forms import WidgetForm
@@ -26,6 +26,7 @@ def edit_widget(site_id: str, widget_id: str):
         for attr in ("title", "description", "button_label", "success_message"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
         db.session().commit()
+        siteview.invalidate(site.id)
         return redirect(url_for("dashboard.site", site_id=site.id))
     return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget), \
         422 if form.errors else 200

@@ -86,8 +86,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('site_id', 'email_normalized')
     )
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_subscribers_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_subscribers_site_id'), ['site_id'], unique=False)
+        batch_op.create_index('ix_subscribers_site_created', ['site_id', 'created_at'], unique=False)
 
     op.create_table('consents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -115,8 +114,7 @@ def downgrade() -> None:
 
     op.drop_table('consents')
     with op.batch_alter_table('subscribers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_subscribers_site_id'))
-        batch_op.drop_index(batch_op.f('ix_subscribers_created_at'))
+        batch_op.drop_index('ix_subscribers_site_created')
 
     op.drop_table('subscribers')
     with op.batch_alter_table('widgets', schema=None) as batch_op:

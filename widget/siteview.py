@@ -1,0 +1,87 @@
+"""What the public endpoints need to know of a site, kept in memory for a few seconds.
+
+Every page view of every host page asks for its site's config, and every sign-up checks
+the site's origins, consent rule and widgets: reading those from the database each time
+would cost more than the rest of the request. Each process keeps an immutable snapshot
+per site for WIDGET_SITE_CACHE_SECONDS; dashboard edits drop the local copy at once.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from . import db
+from .models import Site
+
+
+@dataclass(frozen=True)
+class WidgetView:
+    id: str
+    kind: str
+    layout: str
+    trigger: str
+    is_live: bool
+    lang: str | None
+    title: str | None
+    description: str | None
+    button_label: str | None
+    success_message: str | None
+    quiet_days_after_close: int
+    quiet_days_after_signup: int
+
+
+@dataclass(frozen=True)
+class SiteView:
+    id: str
+    default_lang: str
+    require_consent: bool
+    consent_text: str | None
+    origins: frozenset[str]
+    widgets: tuple[WidgetView, ...]
+    # Config bodies already rendered from this snapshot, by page language.
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def widget(self, widget_id: str) -> WidgetView | None:
+        """One of the site's widgets, live or paused, by id."""
+        return next((w for w in self.widgets if w.id == widget_id), None)
+
+
+def _snapshot(site: Site) -> SiteView:
+    return SiteView(
+        site.id, site.default_lang, site.require_consent, site.consent_text,
+        frozenset(o.origin for o in site.origins),
+        tuple(WidgetView(w.id, w.kind, w.layout, w.trigger, w.is_live, w.lang, w.title,
+                         w.description, w.button_label, w.success_message,
+                         w.quiet_days_after_close, w.quiet_days_after_signup)
+              for w in site.widgets))
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("widget.siteviews", {})
+
+
+def get(site_id: str) -> SiteView | None:
+    """The site's snapshot, at most WIDGET_SITE_CACHE_SECONDS old, or None if unknown."""
+    if len(site_id) > 64:
+        return None
+    cache, now = _cache(), time.monotonic()
+    hit = cache.get(site_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    site = db.session().scalar(
+        select(Site).where(Site.id == site_id)
+        .options(selectinload(Site.origins), selectinload(Site.widgets)))
+    view = _snapshot(site) if site else None
+    ttl = current_app.config["SITE_CACHE_SECONDS"]
+    if view and ttl > 0:
+        cache[site_id] = (now + ttl, view)
+    return view
+
+
+def invalidate(site_id: str) -> None:
+    """Forget this process's snapshot of a site (after the owner changed it)."""
+    _cache().pop(site_id, None)
