@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set), the app served over real HTTP, and small helpers."""
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import threading
 import uuid
@@ -151,3 +152,18 @@ def query(app):
         with app.app_context():
             return fn(db.session())
     return run
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium where installed (CI), else Playwright's own browser."""
+    args = {**browser_type_launch_args,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}
+    if CHROMIUM:
+        args["executable_path"] = CHROMIUM
+    return args

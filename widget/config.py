@@ -18,7 +18,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_ENV", "development",
             "'development' (laptop defaults) or 'production' (unsafe settings refuse to start)."),
     Setting("WIDGET_INSTANCE_PATH", "./instance",
-            "Folder for the SQLite file, the generated secret key and uploads."),
+            "Folder for the SQLite file and the generated secret key."),
     Setting("DATABASE_URL", None,
             "SQLAlchemy URL; default a SQLite file in the instance folder. "
             "PostgreSQL: postgresql+psycopg://user:pass@host/db"),
@@ -37,7 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_RATE_LIMIT_LOGIN", "10/minute;100/hour",
             "Dashboard log-in attempts accepted per client IP."),
     Setting("WIDGET_RATE_LIMIT_STORAGE", "memory://",
-            "Where rate-limit counters live; use redis://host for several instances."),
+            "Where rate-limit counters live. memory:// counts per process; for several processes use redis://host (pip install redis)."),
     Setting("WIDGET_PROXY_COUNT", "0",
             "Number of trusted reverse proxies in front of the app (for client IP and https)."),
     Setting("WIDGET_MAX_BODY", "16384", "Largest accepted body of a public API request, in bytes."),

@@ -1,0 +1,48 @@
+"""What host pages download: small, gzipped as served, versioned and readable cross-origin."""
+from __future__ import annotations
+
+import gzip
+
+LOADER_BUDGET = 1024  # bytes, gzipped, as served
+UI_BUDGET = 8 * 1024  # the UI chunk: JS + CSS, gzipped
+
+
+def served_gzip(client, path):
+    resp = client.get(path, headers={"Accept-Encoding": "gzip"}, stream=True)
+    assert resp.status_code == 200, path
+    assert resp.headers["Content-Encoding"] == "gzip"
+    raw = resp.raw.read(decode_content=False)
+    assert gzip.decompress(raw)  # really gzip
+    return resp, raw
+
+
+def test_loader_is_within_budget_and_briefly_cached(client):
+    resp, raw = served_gzip(client, "/embed.js")
+    assert len(raw) <= LOADER_BUDGET, f"/embed.js is {len(raw)} B gzipped"
+    assert resp.headers["Content-Type"].startswith("text/javascript")
+    assert resp.headers["Cache-Control"] == "public, max-age=300"
+    assert "Accept-Encoding" in resp.headers["Vary"]
+    assert "Set-Cookie" not in resp.headers
+
+
+def test_ui_chunk_is_within_budget_versioned_and_cross_origin(client, make_site):
+    site = make_site()
+    config = client.get(f"/api/v1/sites/{site}/widgets").json()
+    total = 0
+    for path in (config["ui"], config["css"]):
+        assert "?v=" in path
+        resp, raw = served_gzip(client, path)
+        total += len(raw)
+        assert "max-age=31536000" in resp.headers["Cache-Control"]
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert total <= UI_BUDGET, f"UI chunk is {total} B gzipped"
+
+
+def test_plain_clients_get_plain_bytes_and_revalidate(client):
+    resp = client.get("/embed.js", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in resp.headers and b"currentScript" in resp.content
+    again = client.get("/embed.js", headers={"Accept-Encoding": "identity",
+                                              "If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/static/js/nothing.js").status_code == 404
+    assert client.get("/static/../widget/config.py").status_code == 404

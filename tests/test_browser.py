@@ -1,0 +1,183 @@
+"""The whole flow in a real Chromium: `widget demo` serves the service and, on a second
+origin, the example pages; a visitor signs up through the pop-up; the owner sees it."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from .conftest import BACKENDS, PG_URL
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(request, tmp_path_factory):
+    """`widget demo` exactly as the README runs it, on free ports and a fresh database."""
+    tmp = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
+    env["WIDGET_INSTANCE_PATH"] = str(tmp / "instance")
+    admin = None
+    if request.param == "postgresql":
+        name = f"demo_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = make_url(PG_URL).set(database=name).render_as_string(False)
+    port, examples_port = free_port(), free_port()
+    log = open(tmp / "demo.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "widget", "demo", "--port", str(port),
+                             "--examples-port", str(examples_port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail("widget demo did not start:\n" + log.read())
+            time.sleep(0.1)
+    log.seek(0)
+    printed = log.read()
+    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed}
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def exit_intent(page: Page):
+    """Move into the page, then out through the top edge, as a leaving reader does."""
+    page.mouse.move(640, 300)
+    page.mouse.move(640, 150)
+    page.mouse.move(640, -10)
+
+
+def open_post(page: Page, demo, name="blog-post.html"):
+    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
+        page.goto(f"{demo['pages']}/{name}")
+
+
+def test_demo_prints_what_an_owner_needs(demo):
+    assert f"{demo['base']}/dashboard/" in demo["printed"]
+    assert "demo@example.com / demo-password" in demo["printed"]
+    assert f"{demo['pages']}/blog-post.html" in demo["printed"]
+
+
+def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
+    open_post(page, demo)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_have_count(0)
+    exit_intent(page)
+    expect(dialog).to_be_visible()
+    # The per-page copy from the script tag, emoji intact, named by the dialog's title.
+    expect(dialog).to_have_accessible_name("Get the printable starter log 🍞")
+    expect(dialog).to_contain_text("one-page feeding log")
+    # The host page's loud CSS (Comic Sans, hotpink !important) does not reach inside.
+    button = dialog.get_by_role("button", name="Subscribe")
+    assert button.evaluate("b => getComputedStyle(b).color") == "rgb(255, 255, 255)"
+    assert "Comic Sans" not in button.evaluate("b => getComputedStyle(b).fontFamily")
+    expect(dialog.get_by_role("button", name="No thanks")).to_be_visible()
+    email = f"reader-{uuid.uuid4().hex[:8]}@example.com"
+    expect(dialog.get_by_label("Your e-mail")).to_be_focused()
+    dialog.get_by_label("Your e-mail").fill(email)
+    dialog.get_by_role("checkbox").check()
+    button.click()
+    expect(dialog.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
+
+    owner = page.context.new_page()
+    owner.goto(f"{demo['base']}/dashboard/")
+    owner.get_by_label("E-mail").fill("demo@example.com")
+    owner.get_by_label("Password").fill("demo-password")
+    owner.get_by_role("button", name="Log in").click()
+    owner.get_by_role("link", name="Demo blog").click()
+    row = owner.get_by_role("row").filter(has_text=email)
+    expect(row).to_contain_text(f"{demo['pages']}/blog-post.html")
+    expect(row).to_contain_text("Before you go")
+
+
+def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
+    open_post(page, demo, "artikel.html")
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_have_accessible_name("Bevor Sie gehen …")
+    dialog.get_by_label("Ihre E-Mail-Adresse").fill("kein-at-zeichen")
+    dialog.get_by_role("button", name="Abonnieren").click()
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "Das sieht nicht wie eine E-Mail-Adresse aus.")
+    dialog.get_by_label("Ihre E-Mail-Adresse").fill(f"leser-{uuid.uuid4().hex[:6]}@example.de")
+    dialog.get_by_role("button", name="Abonnieren").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Häkchen")
+    dialog.get_by_role("checkbox", name="Ja, schicken Sie mir E-Mails").check()
+    dialog.get_by_role("button", name="Abonnieren").click()
+    expect(dialog.get_by_role("status")).to_have_text("Danke! Sie stehen auf der Liste. 🎉")
+
+
+def test_server_errors_are_shown_in_the_widget(page: Page, demo):
+    open_post(page, demo)
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    # Passes the browser's quick check, fails the server's real one.
+    dialog.get_by_label("Your e-mail").fill("a@b..example")
+    dialog.get_by_role("checkbox").check()
+    dialog.get_by_role("button", name="Subscribe").click()
+    expect(dialog.get_by_role("alert")).to_have_text("That does not look like an e-mail address.")
+
+
+def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
+    open_post(page, demo)
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    state = json.loads(page.evaluate("localStorage.getItem('rw')"))
+    (until,) = state["q"].values()
+    days = (until / 1000 - time.time()) / 86400
+    assert 13.9 < days <= 14  # the default quiet period after a close
+    open_post(page, demo)
+    exit_intent(page)
+    page.wait_for_timeout(500)
+    expect(dialog).to_have_count(0)
+    # Positive control: with the memory cleared the same gesture shows it again.
+    page.evaluate("localStorage.clear()")
+    open_post(page, demo)
+    exit_intent(page)
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="No thanks").click()
+    expect(dialog).to_have_count(0)
+
+
+def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
+    ui_requests = []
+    page.on("request", lambda r: ui_requests.append(r.url) if "/static/js/ui.js" in r.url
+            else None)
+    open_post(page, demo)
+    page.mouse.move(640, 300)
+    page.mouse.move(-10, 300)  # out through the left edge: not an exit
+    page.mouse.wheel(0, 2000)
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert ui_requests == []  # the UI is not even downloaded until a widget shows
