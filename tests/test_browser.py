@@ -113,6 +113,10 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
     owner.get_by_label("Password").fill("demo-password")
     owner.get_by_role("button", name="Log in").click()
     owner.get_by_role("link", name="Demo blog").click()
+    copy = owner.locator("button[data-copy]")
+    expect(copy).to_have_text("Copy snippet")
+    copy.click()  # the dashboard's own script runs under its strict CSP
+    expect(copy).to_have_text("Copied ✓")
     row = owner.get_by_role("row").filter(has_text=email)
     expect(row).to_contain_text(f"{demo['pages']}/blog-post.html")
     expect(row).to_contain_text("Before you go")

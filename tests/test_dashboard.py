@@ -180,3 +180,10 @@ def test_html_errors_for_people_never_tracebacks(client):
     assert resp.status_code == 404 and resp.headers["Content-Type"].startswith("text/html")
     assert "This page does not exist" in resp.text and "Traceback" not in resp.text
     assert re.search(r"<html lang=\"en\">", resp.text)
+
+
+def test_dashboard_pages_cannot_be_framed_or_cached(ann):
+    resp = ann.get("/dashboard/")
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["Cache-Control"] == "no-store"

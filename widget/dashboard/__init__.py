@@ -18,6 +18,16 @@ def _load_owner(owner_id: str) -> Owner | None:
     return db.session().get(Owner, int(owner_id)) if owner_id.isdigit() else None
 
 
+@bp.after_request
+def _no_framing(resp):
+    """Owner pages are never framed and run only our own scripts and styles."""
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 def init_app(app: Flask) -> None:
     """Register the dashboard routes and the login manager."""
     from . import auth, sites, widgets  # noqa: F401  (routes attach to bp)
