@@ -44,42 +44,38 @@ def sites():
 @login_required
 def new_site():
     """Create a site with its allowed origins; it starts with a live default widget."""
-    form = SiteForm()
-    if form.validate_on_submit():
-        try:
-            site = create_site(db.session(), current_user, form.name.data,
-                               form.origins.data.splitlines(), form.default_lang.data)
-            site.require_consent = form.require_consent.data
-            site.consent_text = (form.consent_text.data or "").strip() or None
-            db.session().commit()
-            return redirect(url_for("dashboard.site", site_id=site.id))
-        except AccountError as exc:
-            db.session().rollback()
-            form.origins.errors = [str(exc)]
-    return render_template("dashboard/site_form.html", form=form, site=None), \
-        422 if form.errors else 200
+    return _site_form(None)
 
 
 @bp.route("/sites/<site_id>/settings", methods=["GET", "POST"])
 @login_required
 def site_settings(site_id: str):
     """Edit a site's name, origins, language and consent."""
-    site = owned_site(site_id)
+    return _site_form(owned_site(site_id))
+
+
+def _site_form(site: Site | None):
+    """The site form, new or existing: saved and redirected when valid, else shown."""
     form = SiteForm(obj=site)
-    if request.method == "GET":
+    if site is not None and request.method == "GET":
         form.origins.data = "\n".join(o.origin for o in site.origins)
     if form.validate_on_submit():
+        session, origins = db.session(), form.origins.data.splitlines()
         try:
-            set_origins(site, form.origins.data.splitlines())
-            site.name = " ".join(form.name.data.split())
-            site.default_lang = form.default_lang.data
+            if site is None:
+                site = create_site(session, current_user, form.name.data, origins,
+                                   form.default_lang.data)
+            else:
+                set_origins(site, origins)
+                site.name = " ".join(form.name.data.split())
+                site.default_lang = form.default_lang.data
             site.require_consent = form.require_consent.data
             site.consent_text = (form.consent_text.data or "").strip() or None
-            db.session().commit()
+            session.commit()
             siteview.invalidate(site.id)
             return redirect(url_for("dashboard.site", site_id=site.id))
         except AccountError as exc:
-            db.session().rollback()
+            session.rollback()
             form.origins.errors = [str(exc)]
     return render_template("dashboard/site_form.html", form=form, site=site), \
         422 if form.errors else 200
