@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -128,7 +129,10 @@ def subscriber_rows(db: Path) -> int:
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=int, default=10, help="seconds per measured run (10)")
+    p.add_argument("--duration", type=int, default=5, help="seconds per measured run (5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of hello, widgets, subscribe, interleaved so that a busy "
+                        "moment hits all three alike; medians are reported (3)")
     p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target (2)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
@@ -171,20 +175,33 @@ def bench(args, tmp: Path, servers: list) -> dict:
                           headers=[origin, "Content-Type: text/plain"]),
     }
     db = tmp / "instance" / "widget.sqlite3"
-    results = {}
     for name, run in runs.items():
-        print(f"  {name}: warm-up {args.warmup}s, measure {args.duration}s ...", flush=True)
+        print(f"  {name}: warm-up {args.warmup}s", flush=True)
         wrk(seconds=args.warmup, args=args, script_args=["warm"] if "script" in run else (),
             **run)
-        before = subscriber_rows(db)
-        results[name] = wrk(seconds=args.duration, args=args,
-                            script_args=["run"] if "script" in run else (), **run)
-        if name == "subscribe":  # every 2xx must be a committed row, readable by others
-            rows = subscriber_rows(db) - before
-            results[name]["new_rows"] = rows
-            print(f"  sign-ups: {results[name]['requests']} 2xx responses, {rows} new rows")
-            if rows < results[name]["requests"]:
-                raise BenchError("fewer subscriber rows than accepted sign-ups")
+    rounds = []
+    for i in range(args.rounds):
+        print(f"  round {i + 1}/{args.rounds}: {args.duration}s per target ...", flush=True)
+        got = {}
+        for name, run in runs.items():
+            before = subscriber_rows(db)
+            got[name] = wrk(seconds=args.duration, args=args,
+                            script_args=[f"run{i}"] if "script" in run else (), **run)
+            if name == "subscribe":  # every 2xx must be a committed row, readable by others
+                rows = subscriber_rows(db) - before
+                print(f"    sign-ups: {got[name]['requests']} 2xx responses, {rows} new rows")
+                if rows < got[name]["requests"]:
+                    raise BenchError("fewer subscriber rows than accepted sign-ups")
+        for r in got.values():
+            r["ratio"] = r["rps"] / got["hello"]["rps"]
+        rounds.append(got)
+    results = {name: {key: statistics.median(r[name][key] for r in rounds)
+                      for key in ("rps", "p50_ms", "p99_ms", "ratio")}
+               for name in runs}
+    for name in runs:
+        results[name]["socket_errors"] = next(
+            (r[name]["socket_errors"] for r in rounds if r[name]["socket_errors"]), None)
+        results[name]["ratios"] = [round(r[name]["ratio"], 3) for r in rounds]
 
     sizes = {}
     for name, path in (("embed.js", "/embed.js"), ("ui.js", config["ui"]),
@@ -201,12 +218,13 @@ def bench(args, tmp: Path, servers: list) -> dict:
 
 
 def report(fig: dict) -> None:
-    hello = fig["wrk"]["hello"]["rps"]
-    print(f"\n{'target':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}  socket errors")
+    print("\nmedians over the rounds; 'vs hello' is the median of each round's ratio")
+    print(f"{'target':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}"
+          "  per round       socket errors")
     for name, r in fig["wrk"].items():
-        r["ratio"] = r["rps"] / hello
+        per_round = " ".join(f"{x:.0%}" for x in r["ratios"])
         print(f"{name:<12}{r['rps']:>10.1f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}"
-              f"{r['ratio']:>9.0%}  {r['socket_errors'] or '-'}")
+              f"{r['ratio']:>9.0%}  {per_round:<15} {r['socket_errors'] or '-'}")
     print(f"\n{'asset':<12}{'raw B':>10}{'gzip B':>10}")
     for name, s in fig["sizes"].items():
         print(f"{name:<12}{s['raw']:>10}{s['gzip']:>10}")

@@ -331,3 +331,28 @@ def test_config_cache_is_short_and_dropped_on_dashboard_edits(app, app_config, c
         siteview.invalidate(site)  # what dashboard edits call
     assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
         "Changed elsewhere"
+
+
+def test_cached_config_is_answered_before_flask_exactly_as_flask_would(app, client, site,
+                                                                       query):
+    app.config["SITE_CACHE_SECONDS"] = 300
+    seen = []
+    app.before_request(lambda: seen.append(1) and None)
+    path = f"/api/v1/sites/{site}/widgets?url=https://blog.example/p&lang=de"
+    first = client.get(path, headers=H)  # Flask renders and caches
+    second = client.get(path, headers=H)  # the fast path answers from the snapshot
+    assert len(seen) == 1
+    drop = {"Date", "Server", "Connection"}
+    assert {k: v for k, v in first.headers.items() if k not in drop} == \
+        {k: v for k, v in second.headers.items() if k not in drop}
+    assert first.content == second.content and second.json()["widgets"][0]["lang"] == "de"
+    other = client.get(path, headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers and other.content == first.content
+    cached = client.get(path, headers={**H, "If-None-Match": first.headers["ETag"]})
+    assert cached.status_code == 304 and cached.headers["ETag"] == first.headers["ETag"]
+    assert len(seen) == 1
+    # A language not rendered yet, and anything odd, goes to Flask.
+    assert client.get(f"/api/v1/sites/{site}/widgets?lang=nl").json()["widgets"][0]["lang"] == "nl"
+    assert_error(client.get(f"/api/v1/sites/{site}/widgets?lang=de&url=" + "x" * 2049),
+                 422, "too_long", "url")
+    assert len(seen) == 3

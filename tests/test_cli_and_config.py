@@ -101,3 +101,51 @@ def test_database_url_and_base_url_come_from_the_environment(monkeypatch, tmp_pa
     assert app.config["DATABASE_URL"].endswith("other.db")
     assert app.config["BASE_URL"] == "https://w.example"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_serve_migrates_and_answers_with_links_to_itself(env):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "widget", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+                time.sleep(0.1)
+        done = run("create-owner", "--email", "s@example.com", "--password", "long enough pw",
+                   env=env)
+        assert done.returncode == 0  # the schema was migrated by serve
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert f"dashboard: http://127.0.0.1:{port}/dashboard/" in out
+
+
+def test_demo_seed_keeps_existing_data(app, client, query):
+    from widget import db
+    from widget.demo import DEMO_SITE, seed
+    from widget.models import Subscriber
+
+    with app.app_context():
+        seed("http://127.0.0.1:5001")
+    client.post(f"/api/v1/sites/{DEMO_SITE}/subscriptions",
+                json={"email": "kept@example.com", "consent": True})
+    with app.app_context():
+        assert seed("http://127.0.0.1:6001") == ("demo@example.com", "demo-password", DEMO_SITE)
+        site = db.session().get(Site, DEMO_SITE)
+        assert {o.origin for o in site.origins} == {
+            "http://127.0.0.1:5001", "http://localhost:5001",
+            "http://127.0.0.1:6001", "http://localhost:6001"}
+    assert query(lambda s: s.scalar(select(Subscriber.email))) == "kept@example.com"
+    assert query(lambda s: len(s.scalars(select(Owner)).all())) == 1

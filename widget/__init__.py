@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import assets, config, db, errors, ratelimit
+from .fastpath import SECURITY_HEADERS, ConfigFastPath
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,9 +45,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     secure = app.config["BASE_URL"].startswith("https://")  # cookies follow the public URL
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
     app.session_interface = PublicAwareSessions()
-    if app.config["PROXY_COUNT"]:
-        n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
     errors.init_app(app)
@@ -66,8 +64,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp):
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        for name, value in SECURITY_HEADERS:
+            resp.headers[name] = value
         return resp
 
+    app.wsgi_app = ConfigFastPath(app.wsgi_app, app)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

@@ -50,17 +50,25 @@ def is_allowed(site: SiteView, origin: str | None) -> bool:
         return False
 
 
-def add_cors(resp: Response, site: SiteView | None, methods: str = "GET, POST") -> Response:
+def cors_headers(site: SiteView | None, origin: str | None, method: str,
+                 methods: str = "GET, POST") -> list[tuple[str, str]]:
+    """The CORS headers for a request from `origin`: none unless the site allows it."""
+    if site is None or not is_allowed(site, origin):
+        return []
+    headers = [("Access-Control-Allow-Origin", origin)]
+    if method == "OPTIONS":
+        headers += [("Access-Control-Allow-Methods", methods),
+                    ("Access-Control-Allow-Headers", "Content-Type"),
+                    ("Access-Control-Max-Age", "86400")]
+    return headers
+
+
+def add_cors(resp: Response, site: SiteView | None) -> Response:
     """Let the request's origin read `resp` if, and only if, the site allows that origin."""
-    if "Vary" in resp.headers:
+    if resp.headers.get("Vary"):
         resp.vary.add("Origin")
     else:  # the common case, without parsing a header set
         resp.headers["Vary"] = "Origin"
-    origin = request_origin()
-    if site is not None and is_allowed(site, origin):
-        resp.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            resp.headers["Access-Control-Allow-Methods"] = methods
-            resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
-            resp.headers["Access-Control-Max-Age"] = "86400"
+    for name, value in cors_headers(site, request_origin(), request.method):
+        resp.headers[name] = value
     return resp

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -80,6 +80,12 @@ def get(site_id: str) -> SiteView | None:
     if view and ttl > 0:
         cache[site_id] = (now + ttl, view)
     return view
+
+
+def peek(app: Flask, site_id: str) -> SiteView | None:
+    """The site's snapshot if this process holds a fresh one; never touches the database."""
+    hit = app.extensions.get("widget.siteviews", {}).get(site_id)
+    return hit[1] if hit and hit[0] > time.monotonic() else None
 
 
 def invalidate(site_id: str) -> None:

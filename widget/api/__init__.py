@@ -9,7 +9,7 @@ from flask import (Blueprint, Response, current_app, g, jsonify, render_template
 from .. import i18n, origins
 from ..errors import FORM_TYPES, ApiError
 from ..signup import find_site, subscribe
-from .config import site_config
+from .config import config_headers, site_config
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 JSON_TYPES = ("application/json", "text/plain")  # text/plain: CORS-simple, no preflight
@@ -38,10 +38,9 @@ def widgets(site_id: str):
     if len(url) > 2048:
         raise ApiError(422, "too_long", "'url' is longer than 2048 characters.", field="url")
     body, etag = site_config(site, request.args.get("lang"))
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, max-age=60"}
     if request.if_none_match.contains(etag):
-        return Response(status=304, headers=headers)
-    return Response(body, mimetype="application/json", headers=headers)
+        return Response(status=304, headers=config_headers(etag))
+    return Response(body, mimetype="application/json", headers=config_headers(etag))
 
 
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])

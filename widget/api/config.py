@@ -20,6 +20,11 @@ def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:
     return cached
 
 
+def config_headers(etag: str) -> list[tuple[str, str]]:
+    """Caching headers of a config answer: short, so owner edits reach pages soon."""
+    return [("ETag", f'"{etag}"'), ("Cache-Control", "public, max-age=60")]
+
+
 def _build(site: SiteView, page_lang: str) -> dict:
     widgets = []
     for w in site.widgets:
