@@ -230,7 +230,8 @@ def test_unknown_site_and_paths_are_json_404s(client):
 @pytest.fixture
 def limited(app_config):
     app_config.update(RATE_LIMITS=True, RATE_LIMIT_IP="4/minute", RATE_LIMIT_EMAIL="2/hour",
-                      RATE_LIMIT_LOGIN="10/minute", RATE_LIMIT_STORAGE="memory://")
+                      RATE_LIMIT_LOGIN="10/minute", RATE_LIMIT_EVENTS="3/minute",
+                      RATE_LIMIT_STORAGE="memory://")
 
 
 def test_rate_limit_per_address(limited, client, site, query):

@@ -185,3 +185,48 @@ def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
     page.wait_for_timeout(500)
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert ui_requests == []  # the UI is not even downloaded until a widget shows
+
+
+def stored_counts(demo, widget="w_demo"):
+    """The widget's counters as the owner's dashboard shows them."""
+    import re
+    import requests
+
+    http = requests.Session()
+    page = http.get(demo["base"] + "/dashboard/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    http.post(demo["base"] + "/dashboard/login", data={
+        "email": "demo@example.com", "password": "demo-password", "csrf_token": token})
+    html = http.get(demo["base"] + "/dashboard/sites/demo-blog").text
+    views, shown, signups = re.search(r"(\d+) views · (\d+) shown · (\d+) sign-ups", html).groups()
+    return int(views), int(shown), int(signups)
+
+
+def test_two_step_click_opens_the_widget_and_events_reach_the_owner(page: Page, demo):
+    before = stored_counts(demo)
+    open_post(page, demo)
+    page.get_by_role("button", name="Yes, send me the starter log").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Your e-mail").fill(f"two-step-{uuid.uuid4().hex[:6]}@example.com")
+    dialog.get_by_role("checkbox").check()
+    dialog.get_by_role("button", name="Subscribe").click()
+    expect(dialog.get_by_role("status")).to_be_visible()
+    page.goto("about:blank")  # leaving the page sends the batch as a beacon
+    deadline = time.monotonic() + 10
+    while stored_counts(demo) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    views, shown, signups = stored_counts(demo)
+    assert (views - before[0], shown - before[1], signups - before[2]) == (1, 1, 1)
+
+
+def test_host_page_api_works_before_the_script_loads(page: Page, demo):
+    # The queue stub an owner puts before the snippet; it runs before the loader.
+    page.add_init_script("window.widget = window.widget || function () {"
+                         "(widget.q = widget.q || []).push(arguments) };"
+                         "widget('open', 'w_demo');")
+    open_post(page, demo)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    page.evaluate("widget('close')")
+    expect(dialog).to_have_count(0)

@@ -75,15 +75,19 @@ def parse_origins(values: list[str]) -> list[str]:
     return result
 
 
-def default_widget() -> Widget:
+def default_widget(widget_id: str | None = None) -> Widget:
     """The live 'Before you go…' newsletter modal every new site starts with; its copy is
     the built-in text in each visitor's language until the owner writes their own."""
-    return Widget(name="Before you go", kind="newsletter", layout="modal",
-                  trigger="exit_intent", is_live=True)
+    widget = Widget(name="Before you go", kind="newsletter", layout="modal",
+                    trigger="exit_intent", is_live=True)
+    if widget_id:
+        widget.id = widget_id
+    return widget
 
 
 def create_site(session: Session, owner: Owner, name: str, origins: list[str],
-                default_lang: str = "en", site_id: str | None = None) -> Site:
+                default_lang: str = "en", site_id: str | None = None,
+                widget_id: str | None = None) -> Site:
     """Create a site with its allowed origins and the default widget, and commit."""
     name = " ".join(name.split())
     if not name or len(name) > 200:
@@ -91,7 +95,7 @@ def create_site(session: Session, owner: Owner, name: str, origins: list[str],
     lang = i18n.best_lang(default_lang)
     site = Site(owner=owner, name=name, default_lang=lang,
                 origins=[SiteOrigin(origin=o) for o in parse_origins(origins)],
-                widgets=[default_widget()])
+                widgets=[default_widget(widget_id)])
     if site_id:
         site.id = site_id
     session.add(site)

@@ -12,6 +12,7 @@ from .models import Site
 DEMO_LOGIN = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_SITE = "demo-blog"
+DEMO_WIDGET = "w_demo"  # named in the example pages' two-step button
 # The example pages name the default service URL and site id as an owner would; the
 # demo server rewrites the URL when the service runs elsewhere.
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -30,7 +31,8 @@ def seed(examples_origin: str) -> tuple[str, str, str]:
     site = session.get(Site, DEMO_SITE)
     wanted = [examples_origin, examples_origin.replace("127.0.0.1", "localhost")]
     if site is None:
-        create_site(session, owner, "Demo blog", wanted, "en", site_id=DEMO_SITE)
+        create_site(session, owner, "Demo blog", wanted, "en", site_id=DEMO_SITE,
+                    widget_id=DEMO_WIDGET)
     else:
         set_origins(site, [o.origin for o in site.origins] + wanted)
         session.commit()

@@ -76,6 +76,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "nb": "Fjern linjeskift og andre kontrolltegn.",
         "de": "Bitte entfernen Sie Zeilenumbrüche und andere Steuerzeichen.",
         "nl": "Verwijder regeleinden en andere stuurtekens."},
+    "error.invalid_event": {
+        "en": "Unknown widget event.", "nb": "Ukjent widgethendelse.",
+        "de": "Unbekanntes Widget-Ereignis.", "nl": "Onbekende widgetgebeurtenis."},
     "error.consent_required": {
         "en": "Please tick the box to say we may e-mail you.",
         "nb": "Kryss av i boksen for å si at vi kan sende deg e-post.",

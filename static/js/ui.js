@@ -25,7 +25,7 @@ async function sheet(href) {
 }
 
 /** Render widget `w` as a modal and handle its sign-up. */
-export async function show({ cfg, w, base, site, data, key }) {
+export async function show({ cfg, w, base, site, data, key, track }) {
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
   const host = el("div", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
@@ -62,13 +62,17 @@ export async function show({ cfg, w, base, site, data, key }) {
   backdrop.append(dialog);
   root.append(backdrop);
   document.body.append(host);
+  track("open");
   email.focus();
 
   function close() {
     if (!host.isConnected) return;
     host.remove();
     document.removeEventListener("keydown", onKey, true);
-    if (!ok.textContent) remember(key, w.id, w.quiet_days_after_close);
+    if (!ok.textContent) {
+      remember(key, w.id, w.quiet_days_after_close);
+      track("close");
+    }
     if (before && before.focus) before.focus();
   }
   function onKey(e) {
@@ -110,6 +114,7 @@ export async function show({ cfg, w, base, site, data, key }) {
         return fail(body.error ? body.error.code : "http_error");
       }
       remember(key, w.id, w.quiet_days_after_signup);
+      track("submit");
       ok.textContent = w.success;
       form.remove();
       no.textContent = t.close;
@@ -123,4 +128,5 @@ export async function show({ cfg, w, base, site, data, key }) {
       submit.textContent = w.button;
     }
   });
+  return close;
 }

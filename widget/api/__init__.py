@@ -6,9 +6,9 @@ import json
 from flask import (Blueprint, Response, current_app, g, jsonify, render_template,
                    request)
 
-from .. import i18n, origins
+from .. import i18n, origins, ratelimit, stats
 from ..errors import FORM_TYPES, ApiError
-from ..signup import find_site, subscribe
+from ..signup import check_origin, find_site, subscribe
 from .config import config_headers, site_config
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -56,16 +56,37 @@ def subscriptions(site_id: str):
     _site(site_id)
     if request.mimetype in FORM_TYPES:
         return _thanks_page(subscribe(site_id, request.form.to_dict(), is_form=True))
-    if request.mimetype not in JSON_TYPES:
-        raise ApiError(415, "unsupported_media_type")
-    try:
-        data = json.loads(request.get_data() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json") from None
-    subscribe(site_id, data)
+    subscribe(site_id, _json_body())
     resp = jsonify(ok=True)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@bp.route("/sites/<site_id>/events", methods=["OPTIONS"])
+def events_preflight(site_id: str):
+    """CORS preflight for event batches sent with fetch (beacons need none)."""
+    _site(site_id)
+    return Response(status=204)
+
+
+@bp.post("/sites/<site_id>/events")
+def events(site_id: str):
+    """A page view's batch of widget events, added to the day's counters (204)."""
+    site = _site(site_id)
+    check_origin(site)
+    ratelimit.hit("events", request.remote_addr or "-")
+    stats.record(stats.parse(site, _json_body()))
+    return Response(status=204, headers={"Cache-Control": "no-store"})
+
+
+def _json_body():
+    """The request body as JSON (sent as application/json or text/plain), or a 400/415."""
+    if request.mimetype not in JSON_TYPES:
+        raise ApiError(415, "unsupported_media_type")
+    try:
+        return json.loads(request.get_data() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json") from None
 
 
 def _thanks_page(result):

@@ -5,7 +5,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import db, siteview
+from .. import db, siteview, stats
 from ..accounts import AccountError, create_site, set_origins
 from ..models import Site, Subscriber
 from . import bp
@@ -93,6 +93,7 @@ def site(site_id: str):
         select(Subscriber).where(Subscriber.site_id == site.id)
         .order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("dashboard/site.html", site=site, snippet=snippet(site),
+    counts = stats.summary([w.id for w in site.widgets])
+    return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
                            signups=signups, total=total, page=page,
                            pages=max(1, -(-total // PAGE_SIZE)))
