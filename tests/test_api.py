@@ -50,7 +50,8 @@ def test_widgets_config_is_cacheable_and_localised(client, site):
     assert "Cookie" not in resp.headers.get("Vary", "") and "Set-Cookie" not in resp.headers
     body = resp.json()
     (w,) = body["widgets"]
-    assert (w["layout"], w["trigger"], w["lang"]) == ("modal", "exit_intent", "nb")
+    assert (w["layout"], w["triggers"], w["match"], w["lang"]) == (
+        "modal", [["exit_intent", None]], "any", "nb")
     assert w["title"] == "Før du går …" and w["button"] == "Abonner"
     assert body["strings"]["nb"]["error.invalid_email"].startswith("Det ser ikke ut")
     again = client.get(f"/api/v1/sites/{site}/widgets?url=https://blog.example/p&lang=nb-NO",

@@ -39,8 +39,8 @@ def test_create_owner_and_site_from_the_command_line(env, database_url):
         assert conn.scalar(select(Owner.email)) == "ann@example.com"
         row = conn.execute(select(Site.name, Site.default_lang).where(Site.id == site_id)).one()
         assert tuple(row) == ("Ann’s blog 🌿", "nb")
-        assert conn.execute(select(Widget.is_live, Widget.layout, Widget.trigger)).one() == (
-            True, "modal", "exit_intent")
+        assert conn.execute(select(Widget.is_live, Widget.layout, Widget.triggers)).one() == (
+            True, "modal", [["exit_intent", None]])
     engine.dispose()
 
 

@@ -140,22 +140,29 @@ def test_edit_widget_changes_what_visitors_get(app, ann, make_site, query):
     wid = query(lambda s: s.scalar(select(Widget.id)))
     path = f"/dashboard/sites/{site}/widgets/{wid}"
     assert ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["lang"] == "en"
+    page = ann.get(path).text
+    assert '<input checked id="trigger_exit"' in page
     resp = csrf_post(ann, path, {
-        "name": "Exit modal", "is_live": "y", "lang": "de", "title": "Warte! 🎁",
+        "name": "Exit modal", "is_live": "y", "layout": "slide_in", "trigger_time": "20",
+        "trigger_scroll": "50", "trigger_match": "all", "lang": "de", "title": "Warte! 🎁",
         "description": "Unser Newsletter", "button_label": "", "success_message": "",
         "quiet_days_after_close": "3", "quiet_days_after_signup": "100"})
     assert resp.status_code == 302
     (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
     assert (w["title"], w["lang"], w["button"], w["quiet_days_after_close"]) == (
         "Warte! 🎁", "de", "Abonnieren", 3)
-    paused = csrf_post(ann, path, {"name": "Exit modal", "title": "",
+    assert (w["layout"], w["triggers"], w["match"]) == (
+        "slide_in", [["time", 20], ["scroll", 50]], "all")
+    assert "slide in, time 20 s and scroll 50%" in ann.get(f"/dashboard/sites/{site}").text
+    paused = csrf_post(ann, path, {"name": "Exit modal", "title": "", "layout": "modal",
+                                   "trigger_match": "any",
                                    "quiet_days_after_close": "3",
                                    "quiet_days_after_signup": "100"})
     assert paused.status_code == 302
     assert ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"] == []
     bad = csrf_post(ann, path, {"name": "x", "quiet_days_after_close": "-1",
-                                "quiet_days_after_signup": "1"})
-    assert bad.status_code == 422
+                                "quiet_days_after_signup": "1", "trigger_scroll": "150"})
+    assert bad.status_code == 422 and "between 1 and 100" in bad.text
 
 
 def test_site_settings_replace_origins(app, ann, make_site, query):

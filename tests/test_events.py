@@ -87,4 +87,4 @@ def test_owner_sees_the_last_30_days_per_widget(client, make_owner, make_site, q
          + [{"widget": wid, "type": "open"}] * 8 + [{"widget": wid, "type": "submit"}] * 2)
     client.login("ann@example.com")
     page = client.get(f"/dashboard/sites/{site}").text
-    assert "40 views" in page and "8 shown" in page and "2 sign-ups (25%)" in page
+    assert "40 shown · 8 started · 2 sign-ups (5%)" in page

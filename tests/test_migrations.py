@@ -54,3 +54,27 @@ def test_migrate_command_on_existing_database(app, make_site, tmp_path):
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM sites")) == 1
     engine.dispose()
+
+
+def test_upgrade_from_0002_turns_each_trigger_into_a_list_and_keeps_rows(database_url):
+    from widget.models import Widget
+
+    engine = create_engine(database_url)
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO owners (email, password_hash, created_at) "
+                          "VALUES ('o@example.com', 'x', '2026-01-01')"))
+        conn.execute(text("INSERT INTO sites (id, owner_id, name, default_lang, "
+                          "require_consent, created_at) SELECT 's_old', id, 'Old', 'nb', "
+                          "true, '2026-01-01' FROM owners"))
+        conn.execute(text(
+            "INSERT INTO widgets (id, site_id, name, kind, layout, trigger, is_live, title, "
+            "quiet_days_after_close, quiet_days_after_signup, created_at, updated_at) VALUES "
+            "('w_old', 's_old', 'Old', 'newsletter', 'modal', 'exit_intent', true, 'Hei', "
+            "7, 30, '2026-01-01', '2026-01-01')"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(Widget.triggers, Widget.trigger_match, Widget.title,
+                                  Widget.quiet_days_after_close)).one()
+    assert tuple(row) == ([["exit_intent", None]], "any", "Hei", 7)
+    engine.dispose()

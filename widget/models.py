@@ -5,8 +5,8 @@ import secrets
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -67,7 +67,11 @@ class Widget(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32), default="newsletter")
     layout: Mapped[str] = mapped_column(String(32), default="modal")
-    trigger: Mapped[str] = mapped_column(String(32), default="exit_intent")
+    # [[kind, value], …]: exit_intent, time (seconds), scroll (% of the page), idle
+    # (seconds); `trigger_match` says whether any one or all of them must happen.
+    # Empty: only a click on data-widget-open or widget('open', id) shows it.
+    triggers: Mapped[list] = mapped_column(JSON, default=lambda: [["exit_intent", None]])
+    trigger_match: Mapped[str] = mapped_column(String(3), default="any")
     is_live: Mapped[bool] = mapped_column(Boolean, default=True)
     lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # None: the built-in copy in the visitor's language.
@@ -122,8 +126,8 @@ class Consent(Base):
 
 
 class WidgetDay(Base):
-    """One widget's counters for one day (UTC): how often it was armed, shown, closed and
-    led to a sign-up. Counters, not rows per event: no visitor is tracked."""
+    """One widget's counters for one day (UTC): how often it was shown, started on, closed
+    and led to a sign-up. Counters, not rows per event: no visitor is tracked."""
     __tablename__ = "widget_days"
     __table_args__ = (UniqueConstraint("widget_id", "day"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

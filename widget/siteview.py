@@ -23,7 +23,8 @@ class WidgetView:
     id: str
     kind: str
     layout: str
-    trigger: str
+    triggers: tuple[tuple[str, int | None], ...]
+    trigger_match: str
     is_live: bool
     lang: str | None
     title: str | None
@@ -54,9 +55,10 @@ def _snapshot(site: Site) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
         frozenset(o.origin for o in site.origins),
-        tuple(WidgetView(w.id, w.kind, w.layout, w.trigger, w.is_live, w.lang, w.title,
-                         w.description, w.button_label, w.success_message,
-                         w.quiet_days_after_close, w.quiet_days_after_signup)
+        tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
+                         w.trigger_match, w.is_live, w.lang, w.title, w.description,
+                         w.button_label, w.success_message, w.quiet_days_after_close,
+                         w.quiet_days_after_signup)
               for w in site.widgets))
 
 

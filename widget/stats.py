@@ -1,4 +1,5 @@
-"""Widget events (armed, shown, closed, signed up) as daily counters per widget."""
+"""Widget events as daily counters per widget: shown (impression), started on (open),
+closed without signing up (close) and signed up (submit)."""
 from __future__ import annotations
 
 import functools

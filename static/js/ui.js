@@ -1,6 +1,16 @@
 /* Reciprocity widgets UI: the modal, rendered in a shadow root so host CSS cannot
    reach it and it cannot reach the host. Loaded by embed.js only when needed. */
-const DAY = 864e5;
+const DAY = 864e5, KEY = "rw"; // the one localStorage key, shared with embed.js
+const events = [];
+let beaconUrl;
+
+// A page view's events leave in one beacon when the page is hidden (tab switch,
+// navigation, close): text/plain, so no preflight.
+addEventListener("visibilitychange", () => {
+  if (events.length && document.visibilityState === "hidden") {
+    navigator.sendBeacon(beaconUrl, JSON.stringify({ events: events.splice(0) }));
+  }
+});
 
 function el(tag, attrs, text) {
   const node = document.createElement(tag);
@@ -9,12 +19,12 @@ function el(tag, attrs, text) {
   return node;
 }
 
-function remember(key, widgetId, days) {
+function remember(widgetId, days) {
   try {
-    const state = JSON.parse(localStorage.getItem(key) || "{}") || {};
+    const state = JSON.parse(localStorage.getItem(KEY) || "{}") || {};
     state.q = state.q || {};
     state.q[widgetId] = Date.now() + days * DAY;
-    localStorage.setItem(key, JSON.stringify(state));
+    localStorage.setItem(KEY, JSON.stringify(state));
   } catch (e) { /* storage off: the widget may show again, nothing breaks */ }
 }
 
@@ -25,7 +35,9 @@ async function sheet(href) {
 }
 
 /** Render widget `w` as a modal and handle its sign-up. */
-export async function show({ cfg, w, base, site, data, key, track }) {
+export async function show({ cfg, w, base, site, data }) {
+  beaconUrl = `${base}/api/v1/sites/${encodeURIComponent(site)}/events`;
+  const track = (type) => events.push({ widget: w.id, type });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
   const host = el("div", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
@@ -62,7 +74,9 @@ export async function show({ cfg, w, base, site, data, key, track }) {
   backdrop.append(dialog);
   root.append(backdrop);
   document.body.append(host);
-  track("open");
+  track("impression");
+  // "open": the visitor starts on the form, here or from a two-step button.
+  form.addEventListener("input", () => track("open"), { once: true });
   email.focus();
 
   function close() {
@@ -70,7 +84,7 @@ export async function show({ cfg, w, base, site, data, key, track }) {
     host.remove();
     document.removeEventListener("keydown", onKey, true);
     if (!ok.textContent) {
-      remember(key, w.id, w.quiet_days_after_close);
+      remember(w.id, w.quiet_days_after_close);
       track("close");
     }
     if (before && before.focus) before.focus();
@@ -113,7 +127,7 @@ export async function show({ cfg, w, base, site, data, key, track }) {
         const body = await r.json().catch(() => ({}));
         return fail(body.error ? body.error.code : "http_error");
       }
-      remember(key, w.id, w.quiet_days_after_signup);
+      remember(w.id, w.quiet_days_after_signup);
       track("submit");
       ok.textContent = w.success;
       form.remove();

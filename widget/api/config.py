@@ -32,7 +32,8 @@ def _build(site: SiteView, page_lang: str) -> dict:
             continue
         lang = i18n.best_lang(w.lang, page_lang)
         widgets.append({
-            "id": w.id, "kind": w.kind, "layout": w.layout, "trigger": w.trigger,
+            "id": w.id, "kind": w.kind, "layout": w.layout,
+            "triggers": [list(t) for t in w.triggers], "match": w.trigger_match,
             "lang": lang,
             "title": w.title or i18n.text("title", lang),
             "description": w.description or i18n.text("description", lang),

@@ -32,9 +32,34 @@ class SiteForm(FlaskForm):
         description="Leave empty for the built-in text in the visitor's language.")
 
 
+LAYOUTS = [SelectChoice("modal", "Modal in the middle of the window"),
+           SelectChoice("slide_in", "Slide-in in the bottom corner"),
+           SelectChoice("bar_top", "Bar across the top"),
+           SelectChoice("bar_bottom", "Bar across the bottom"),
+           SelectChoice("inline", "Inline, where the page has <div data-widget-inline=\"ID\">")]
+# Form field -> trigger kind; the value is the trigger's number (None for exit intent).
+TRIGGER_FIELDS = {"trigger_exit": "exit_intent", "trigger_time": "time",
+                  "trigger_scroll": "scroll", "trigger_idle": "idle"}
+
+
 class WidgetForm(FlaskForm):
     name = StringField("Name (only you see it)", validators=[DataRequired(), Length(max=200)])
     is_live = BooleanField("Live")
+    layout = SelectField("Layout", choices=LAYOUTS, default="modal")
+    trigger_exit = BooleanField(
+        "When the visitor is about to leave (desktop: the pointer leaves through the top; "
+        "touch screens: a quick scroll back up after reading)")
+    trigger_time = IntegerField("After this many seconds on the page",
+                                validators=[Optional(), NumberRange(1, 3600)])
+    trigger_scroll = IntegerField("After scrolling this % of the page",
+                                  validators=[Optional(), NumberRange(1, 100)])
+    trigger_idle = IntegerField("After this many seconds without activity",
+                                validators=[Optional(), NumberRange(1, 3600)])
+    trigger_match = SelectField("Show it when", default="any", choices=[
+        SelectChoice("any", "any one of these happens"),
+        SelectChoice("all", "all of these have happened")],
+        description="With none ticked or filled in, the widget opens only from a "
+                    "data-widget-open button or widget('open', id) on the page.")
     lang = SelectField("Language", choices=[SelectChoice("", "The page's language")] + LANG_CHOICES)
     title = StringField("Title", validators=[Optional(), Length(max=200)],
                         description="Empty: 'Before you go…' in the visitor's language.")
