@@ -33,6 +33,8 @@ def demo(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
     env["WIDGET_INSTANCE_PATH"] = str(tmp / "instance")
+    env["WIDGET_SITE_CACHE_SECONDS"] = "0"  # tests add widgets to the running demo
+    env["DATABASE_URL"] = f"sqlite:///{tmp / 'instance' / 'widget.sqlite3'}"
     admin = None
     if request.param == "postgresql":
         name = f"demo_{uuid.uuid4().hex[:12]}"
@@ -58,7 +60,8 @@ def demo(request, tmp_path_factory):
             time.sleep(0.1)
     log.seek(0)
     printed = log.read()
-    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed}
+    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed,
+           "db": env["DATABASE_URL"]}
     proc.terminate()
     proc.wait(10)
     log.close()
