@@ -2,21 +2,31 @@
 TEST_DATABASE_URL is set), the app served over real HTTP, and small helpers."""
 from __future__ import annotations
 
+import functools
 import os
-import shutil
 import re
+import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from playwright.sync_api import Page
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from widget import create_app, db
 from widget.accounts import create_owner, create_site, find_owner
 from widget.migrate import upgrade
+from widget.models import SiteOrigin, Widget
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -167,3 +177,113 @@ def browser_type_launch_args(browser_type_launch_args):
     if CHROMIUM:
         args["executable_path"] = CHROMIUM
     return args
+
+
+# --- real-browser fixtures: the demo as a subprocess, and a third origin for host pages ---
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo(request, tmp_path_factory):
+    """`widget demo` exactly as the README runs it, on free ports and a fresh database."""
+    tmp = tmp_path_factory.mktemp("demo")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
+    env["WIDGET_INSTANCE_PATH"] = str(tmp / "instance")
+    env["WIDGET_SITE_CACHE_SECONDS"] = "0"  # tests add widgets to the running demo
+    env["DATABASE_URL"] = f"sqlite:///{tmp / 'instance' / 'widget.sqlite3'}"
+    admin = None
+    if request.param == "postgresql":
+        name = f"demo_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = make_url(PG_URL).set(database=name).render_as_string(False)
+    port, examples_port = free_port(), free_port()
+    log = open(tmp / "demo.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "widget", "demo", "--port", str(port),
+                             "--examples-port", str(examples_port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail("widget demo did not start:\n" + log.read())
+            time.sleep(0.1)
+    log.seek(0)
+    printed = log.read()
+    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed,
+           "db": env["DATABASE_URL"]}
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+ARTICLE = "".join(f"<p>Paragraph {i} of a long article about bread.</p>" * 3
+                  for i in range(60))
+
+
+def add_widget(demo, triggers, match="any", **attrs) -> str:
+    """A live widget on the demo site, straight into the demo's database."""
+    engine = create_engine(demo["db"])
+    wid = f"w_{uuid.uuid4().hex[:10]}"
+    with Session(engine) as session:
+        session.add(Widget(**{"id": wid, "site_id": "demo-blog", "name": wid,
+                              "kind": "newsletter", "layout": "modal", "triggers": triggers,
+                              "trigger_match": match, "is_live": True,
+                              "title": f"Widget {wid}", **attrs}))
+        session.commit()
+    engine.dispose()
+    return wid
+
+
+@pytest.fixture(scope="module")
+def host(demo, tmp_path_factory):
+    """A plain static web server on its own origin, allowed by the demo site."""
+    root = tmp_path_factory.mktemp("host")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_port}"
+    engine = create_engine(demo["db"])
+    with Session(engine) as session:
+        session.add(SiteOrigin(site_id="demo-blog", origin=origin))
+        session.commit()
+    engine.dispose()
+    yield {"root": root, "origin": origin}
+    server.shutdown()
+    server.server_close()
+
+
+def host_page(page: Page, demo, host, *widget_ids: str):
+    """A long article on the host origin, its snippet limited to `widget_ids`."""
+    attr = f' data-widget="{widget_ids[0]}"' if len(widget_ids) == 1 else ""
+    name = f"t-{uuid.uuid4().hex[:8]}.html"
+    (host["root"] / name).write_text(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<script async src="{demo["base"]}/embed.js" data-site="demo-blog"{attr}>'
+        f'</script></head><body><h1>Bread</h1>{ARTICLE}</body></html>', encoding="utf-8")
+    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
+        page.goto(f"{host['origin']}/{name}")
+
+
+
+
+def exit_intent(page: Page):
+    """Move into the page, then out through the top edge, as a leaving reader does."""
+    page.mouse.move(640, 300)
+    page.mouse.move(640, 150)
+    page.mouse.move(640, -10)

@@ -3,79 +3,15 @@ origin, the example pages; a visitor signs up through the pop-up; the owner sees
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from .conftest import BACKENDS, PG_URL
+from .conftest import exit_intent
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo(request, tmp_path_factory):
-    """`widget demo` exactly as the README runs it, on free ports and a fresh database."""
-    tmp = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
-    env["WIDGET_INSTANCE_PATH"] = str(tmp / "instance")
-    env["WIDGET_SITE_CACHE_SECONDS"] = "0"  # tests add widgets to the running demo
-    env["DATABASE_URL"] = f"sqlite:///{tmp / 'instance' / 'widget.sqlite3'}"
-    admin = None
-    if request.param == "postgresql":
-        name = f"demo_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        env["DATABASE_URL"] = make_url(PG_URL).set(database=name).render_as_string(False)
-    port, examples_port = free_port(), free_port()
-    log = open(tmp / "demo.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "widget", "demo", "--port", str(port),
-                             "--examples-port", str(examples_port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail("widget demo did not start:\n" + log.read())
-            time.sleep(0.1)
-    log.seek(0)
-    printed = log.read()
-    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed,
-           "db": env["DATABASE_URL"]}
-    proc.terminate()
-    proc.wait(10)
-    log.close()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def exit_intent(page: Page):
-    """Move into the page, then out through the top edge, as a leaving reader does."""
-    page.mouse.move(640, 300)
-    page.mouse.move(640, 150)
-    page.mouse.move(640, -10)
 
 
 def open_post(page: Page, demo, name="blog-post.html"):
@@ -181,7 +117,7 @@ def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
     ui_requests = []
     page.on("request", lambda r: ui_requests.append(r.url) if "/static/js/ui.js" in r.url
             else None)
-    open_post(page, demo)
+    open_post(page, demo, "artikel.html")  # a page without inline widgets
     page.mouse.move(640, 300)
     page.mouse.move(-10, 300)  # out through the left edge: not an exit
     page.mouse.wheel(0, 2000)

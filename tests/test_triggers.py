@@ -2,67 +2,12 @@
 should and not before; any/all combine; one pop-up per page view; touch screens."""
 from __future__ import annotations
 
-import functools
-import threading
-import uuid
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
 
-from widget.models import SiteOrigin, Widget
-
-from .test_browser import demo, exit_intent  # noqa: F401  (the demo server fixture)
+from .conftest import add_widget, exit_intent, host_page
 
 pytestmark = pytest.mark.browser
-ARTICLE = "".join(f"<p>Paragraph {i} of a long article about bread.</p>" * 3
-                  for i in range(60))
-
-
-def add_widget(demo, triggers, match="any", **attrs) -> str:
-    """A live widget on the demo site, straight into the demo's database."""
-    engine = create_engine(demo["db"])
-    wid = f"w_{uuid.uuid4().hex[:10]}"
-    with Session(engine) as session:
-        session.add(Widget(id=wid, site_id="demo-blog", name=wid, kind="newsletter",
-                           layout="modal", triggers=triggers, trigger_match=match,
-                           is_live=True, title=f"Widget {wid}", **attrs))
-        session.commit()
-    engine.dispose()
-    return wid
-
-
-@pytest.fixture(scope="module")
-def host(demo, tmp_path_factory):
-    """A plain static web server on its own origin, allowed by the demo site."""
-    root = tmp_path_factory.mktemp("host")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_port}"
-    engine = create_engine(demo["db"])
-    with Session(engine) as session:
-        session.add(SiteOrigin(site_id="demo-blog", origin=origin))
-        session.commit()
-    engine.dispose()
-    yield {"root": root, "origin": origin}
-    server.shutdown()
-    server.server_close()
-
-
-def host_page(page: Page, demo, host, *widget_ids: str):
-    """A long article on the host origin, its snippet limited to `widget_ids`."""
-    attr = f' data-widget="{widget_ids[0]}"' if len(widget_ids) == 1 else ""
-    name = f"t-{uuid.uuid4().hex[:8]}.html"
-    (host["root"] / name).write_text(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<script async src="{demo["base"]}/embed.js" data-site="demo-blog"{attr}>'
-        f'</script></head><body><h1>Bread</h1>{ARTICLE}</body></html>', encoding="utf-8")
-    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
-        page.goto(f"{host['origin']}/{name}")
 
 
 def test_time_on_page(page: Page, demo, host):

@@ -7,12 +7,13 @@ from flask import Flask, Response, abort
 
 from . import HERE, db
 from .accounts import create_owner, create_site, find_owner, set_origins
-from .models import Site
+from .models import Site, Widget
 
 DEMO_LOGIN = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_SITE = "demo-blog"
 DEMO_WIDGET = "w_demo"  # named in the example pages' two-step button
+DEMO_INLINE = "w_demo_inline"  # named in the blog post's inline placeholder
 # The example pages name the default service URL and site id as an owner would; the
 # demo server rewrites the URL when the service runs elsewhere.
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -35,7 +36,11 @@ def seed(examples_origin: str) -> tuple[str, str, str]:
                     widget_id=DEMO_WIDGET)
     else:
         set_origins(site, [o.origin for o in site.origins] + wanted)
-        session.commit()
+    if session.get(Widget, DEMO_INLINE) is None:
+        session.add(Widget(id=DEMO_INLINE, site_id=DEMO_SITE, name="In the article",
+                           layout="inline", triggers=[], trigger_match="any",
+                           title="Liked this? Get the next one by e-mail"))
+    session.commit()
     return DEMO_LOGIN, DEMO_PASSWORD, DEMO_SITE
 
 

@@ -1,19 +1,20 @@
 /* Reciprocity widgets loader, ≤ 1,024 B gzipped: reads its <script> tag, fetches the
    config, arms the triggers and loads the UI only when a widget is about to show. */
 (() => {
-  const D = document, s = D.currentScript, d = s && s.dataset, now = Date.now;
-  if (!d || !d.site) return console.warn("widget: the script tag needs data-site");
+  const D = document, H = D.documentElement, s = D.currentScript, d = s && s.dataset;
+  const now = Date.now, poke = () => act = now();
+  if (!d || !d.site) return console.warn("widget: data-site missing");
   const base = s.src.split("/embed.js")[0], on = (n, f, t = window) => t.addEventListener(n, f);
   let cfg, shown, close, timer, out, y = 0, armed = [], t0 = now(), act = t0, q = {};
   let held = (window.widget || {}).q || [];
   try { q = JSON.parse(localStorage.getItem("rw")).q || {}; } catch (e) {}
-  const open = w => w && !shown && (shown = import(base + cfg.ui)
-    .then(m => m.show({ cfg, w, base, site: d.site, data: d })).then(c => close = c));
+  const show = (w, into) => import(base + cfg.ui).then(m => m.show({ cfg, w, base, data: d, into }));
+  const open = w => w && !shown && (shown = show(w).then(c => close = c));
   // What each trigger waits for; checked twice a second and on each exit gesture.
   const T = {
     exit_intent: () => out,
     time: v => now() - t0 >= v * 1e3,
-    scroll: v => (scrollY + innerHeight) * 100 >= D.documentElement.scrollHeight * v,
+    scroll: v => (scrollY + innerHeight) * 100 >= H.scrollHeight * v,
     idle: v => now() - act >= v * 1e3,
   };
   const tick = () => shown ? clearInterval(timer) : armed.forEach(w =>
@@ -25,10 +26,10 @@
   on("scroll", () => {
     if (touch && y - scrollY > 60 && y > innerHeight) tick(out = 1);
     y = scrollY;
-    act = now();
+    poke();
   });
-  on("pointermove", () => act = now());
-  on("keydown", () => act = now());
+  on("pointermove", poke);
+  on("keydown", poke);
   // The host page's API, queued until the config is here: widget('open', id), widget('close').
   const widget = window.widget = (cmd, id) => {
     if (!cfg) return held.push([cmd, id]);
@@ -36,19 +37,22 @@
     if (cmd == "close" && close) close();
   };
   on("click", e => {
-    const t = e.target.closest && e.target.closest("[data-widget-open]");
+    const t = e.target.closest?.("[data-widget-open]");
     if (t) { e.preventDefault(); widget("open", t.dataset.widgetOpen); }
   }, D);
   // Targeting runs here in the browser, so the page's URL is not sent and one cached
   // config serves every page of the site.
   fetch(base + "/api/v1/sites/" + encodeURIComponent(d.site) + "/widgets?lang=" +
-        (d.lang || D.documentElement.lang))
-    .then(r => r.ok ? r.json() : Promise.reject(r.status))
+        (d.lang || H.lang))
+    .then(r => r.json())  // an error answer has no widgets: the catch below
     .then(c => {
       cfg = c;
       held.forEach(a => widget(...a));
+      // Inline widgets render into their placeholders at once; they are not pop-ups.
+      D.querySelectorAll("[data-widget-inline]").forEach(e => c.widgets.forEach(w =>
+        w.id == e.dataset.widgetInline && w.layout == "inline" && show(w, e)));
       armed = c.widgets.filter(w => (!d.widget || w.id == d.widget) && !(q[w.id] > now()) &&
-        w.triggers[0]);
+        w.triggers[0] && w.layout != "inline");
       timer = setInterval(tick, 500);
     })
     .catch(e => console.warn("widget:", e));

@@ -1,4 +1,4 @@
-/* Reciprocity widgets UI: the modal, rendered in a shadow root so host CSS cannot
+/* Reciprocity widgets UI: every layout, rendered in a shadow root so host CSS cannot
    reach it and it cannot reach the host. Loaded by embed.js only when needed. */
 const DAY = 864e5, KEY = "rw"; // the one localStorage key, shared with embed.js
 const events = [];
@@ -28,72 +28,98 @@ function remember(widgetId, days) {
   } catch (e) { /* storage off: the widget may show again, nothing breaks */ }
 }
 
+let css;
 async function sheet(href) {
-  const css = new CSSStyleSheet();
-  css.replaceSync(await (await fetch(href)).text());
+  if (!css) {
+    css = new CSSStyleSheet();
+    css.replaceSync(await (await fetch(href)).text());
+  }
   return css;
 }
 
-/** Render widget `w` as a modal and handle its sign-up. */
-export async function show({ cfg, w, base, site, data }) {
-  beaconUrl = `${base}/api/v1/sites/${encodeURIComponent(site)}/events`;
+/** The title, description, form and messages every layout shares. `copy`: the page's
+ *  own title and description (data-title, data-description), if they apply. */
+function content(cfg, w, copy, t) {
+  const f = {};
+  f.title = el("h2", { id: "rw-title" }, copy.title || w.title);
+  f.desc = el("p", { id: "rw-desc" }, copy.description || w.description);
+  f.form = el("form", { novalidate: "" });
+  f.email = el("input", { id: "rw-email", type: "email", name: "email",
+    autocomplete: "email", required: "" });
+  f.trap = el("input", { class: "hp", name: "website", tabindex: "-1",
+    autocomplete: "off", "aria-hidden": "true" });
+  f.err = el("p", { class: "err", role: "alert" });
+  f.submit = el("button", { type: "submit", class: "primary" }, w.button);
+  f.no = el("button", { type: "button", class: "no" }, t.no_thanks);
+  f.ok = el("p", { class: "ok", role: "status" });
+  f.form.append(el("label", { for: "rw-email" }, t.email_label), f.email, f.trap);
+  if (cfg.require_consent) {
+    const box = el("label", { class: "consent" });
+    f.consent = el("input", { type: "checkbox", name: "consent" });
+    box.append(f.consent, document.createTextNode(" " + (cfg.consent_text || t.consent)));
+    f.form.append(box);
+  }
+  f.actions = el("div", { class: "actions" });
+  f.actions.append(f.submit);
+  f.form.append(f.err, f.actions);
+  return f;
+}
+
+/** Render widget `w` in its layout and handle its sign-up; returns a close function.
+ *  `into`: the inline placeholder, for the inline layout. */
+export async function show({ cfg, w, base, data, into }) {
+  const api = `${base}/api/v1/sites/${encodeURIComponent(data.site)}`;
+  beaconUrl = api + "/events";
   const track = (type) => events.push({ widget: w.id, type });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
+  const inline = w.layout === "inline" && into;
+  const modal = w.layout === "modal" || (w.layout === "inline" && !into);
   const host = el("div", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
   root.adoptedStyleSheets = [await sheet(base + cfg.css)];
   const before = document.activeElement;
+  // The page's copy is for its pop-up (or the widget it names), not for inline blocks.
+  const f = content(cfg, w, inline && data.widget !== w.id ? {} : data, t);
 
-  const backdrop = el("div", { class: "backdrop" });
-  const dialog = el("div", { class: "dialog", role: "dialog", "aria-modal": "true",
-    "aria-labelledby": "rw-title", "aria-describedby": "rw-desc", lang: w.lang });
+  // A modal is a dialog over a backdrop; slide-ins and bars are non-modal dialogs that
+  // leave the page usable; an inline widget is a region of the page.
+  const box = el(inline ? "section" : "div", {
+    class: `box ${modal ? "modal" : w.layout}`, lang: w.lang,
+    "aria-labelledby": "rw-title", "aria-describedby": "rw-desc",
+    ...(inline ? {} : { role: "dialog", "aria-modal": String(modal) }) });
   const x = el("button", { type: "button", class: "x", "aria-label": t.close }, "×");
-  const title = el("h2", { id: "rw-title" }, data.title || w.title);
-  const desc = el("p", { id: "rw-desc" }, data.description || w.description);
-  const form = el("form", { novalidate: "" });
-  const label = el("label", { for: "rw-email" }, t.email_label);
-  const email = el("input", { id: "rw-email", type: "email", name: "email",
-    autocomplete: "email", required: "" });
-  const trap = el("input", { class: "hp", name: "website", tabindex: "-1",
-    autocomplete: "off", "aria-hidden": "true" });
-  const err = el("p", { class: "err", role: "alert" });
-  const submit = el("button", { type: "submit", class: "primary" }, w.button);
-  const no = el("button", { type: "button", class: "no" }, t.no_thanks);
-  const ok = el("p", { class: "ok", role: "status" });
-  let consent = null;
-  form.append(label, email, trap);
-  if (cfg.require_consent) {
-    const box = el("label", { class: "consent" });
-    consent = el("input", { type: "checkbox", name: "consent" });
-    box.append(consent, document.createTextNode(" " + (cfg.consent_text || t.consent)));
-    form.append(box);
+  if (!inline) {
+    box.append(x);
+    f.actions.append(f.no);
   }
-  form.append(err, el("div", { class: "actions" }));
-  form.lastChild.append(submit, no);
-  dialog.append(x, title, desc, form, ok);
-  backdrop.append(dialog);
-  root.append(backdrop);
-  document.body.append(host);
+  box.append(f.title, f.desc, f.form, f.ok);
+  const backdrop = modal ? el("div", { class: "backdrop" }) : null;
+  root.append(backdrop || box);
+  if (backdrop) backdrop.append(box);
+  (inline ? into.replaceChildren(host) : document.body.append(host));
   track("impression");
-  // "open": the visitor starts on the form, here or from a two-step button.
-  form.addEventListener("input", () => track("open"), { once: true });
-  email.focus();
+  // "open": the visitor starts on the form.
+  f.form.addEventListener("input", () => track("open"), { once: true });
+  // Only a modal takes focus: a bar or slide-in appearing must not steal the keyboard
+  // from someone typing on the page. Both are reachable with Tab (end of the page).
+  if (modal) f.email.focus();
 
   function close() {
-    if (!host.isConnected) return;
+    if (!host.isConnected || inline) return;
     host.remove();
     document.removeEventListener("keydown", onKey, true);
-    if (!ok.textContent) {
+    if (!f.ok.textContent) {
       remember(w.id, w.quiet_days_after_close);
       track("close");
     }
-    if (before && before.focus) before.focus();
+    if (modal && before && before.focus) before.focus();
   }
   function onKey(e) {
-    if (e.key === "Escape") { e.preventDefault(); close(); }
-    if (e.key !== "Tab") return;
-    // Keep focus inside the dialog while it is open.
-    const items = [...dialog.querySelectorAll("button, input:not(.hp)")]
+    const inside = root.activeElement !== null;
+    if (e.key === "Escape" && (modal || inside)) { e.preventDefault(); close(); }
+    if (e.key !== "Tab" || !modal) return;
+    // Keep focus inside the modal while it is open.
+    const items = [...box.querySelectorAll("button, input:not(.hp)")]
       .filter((n) => n.offsetParent !== null);
     const i = items.indexOf(root.activeElement);
     if (e.shiftKey && i <= 0) { e.preventDefault(); items[items.length - 1].focus(); }
@@ -101,45 +127,47 @@ export async function show({ cfg, w, base, site, data }) {
   }
   document.addEventListener("keydown", onKey, true);
   x.addEventListener("click", close);
-  no.addEventListener("click", close);
-  backdrop.addEventListener("click", (e) => { if (e.target === backdrop) close(); });
+  f.no.addEventListener("click", close);
+  if (backdrop) backdrop.addEventListener("click", (e) => { if (e.target === backdrop) close(); });
 
-  form.addEventListener("submit", async (e) => {
+  f.form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const fail = (code) => {
-      err.textContent = t["error." + code] || t["error.http_error"];
-      (code === "consent_required" ? consent : email)?.focus();
+      f.err.textContent = t["error." + code] || t["error.http_error"];
+      (code === "consent_required" ? f.consent : f.email)?.focus();
     };
-    const value = email.value.trim();
+    const value = f.email.value.trim();
     if (!value) return fail("missing_field");
     if (!/^[^\s@]+@[^\s@]+$/.test(value)) return fail("invalid_email");
-    if (consent && !consent.checked) return fail("consent_required");
-    err.textContent = "";
-    submit.disabled = true;
-    submit.textContent = t.sending;
+    if (f.consent && !f.consent.checked) return fail("consent_required");
+    f.err.textContent = "";
+    f.submit.disabled = true;
+    f.submit.textContent = t.sending;
     try {
       // text/plain keeps this a CORS-simple request: no preflight round trip.
-      const r = await fetch(`${base}/api/v1/sites/${encodeURIComponent(site)}/subscriptions`, {
+      const r = await fetch(api + "/subscriptions", {
         method: "POST", headers: { "Content-Type": "text/plain" },
-        body: JSON.stringify({ email: value, consent: consent ? consent.checked : false,
-          widget: w.id, page_url: location.href, lang: w.lang, website: trap.value }) });
+        body: JSON.stringify({ email: value, consent: f.consent ? f.consent.checked : false,
+          widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value }) });
       if (!r.ok) {
         const body = await r.json().catch(() => ({}));
         return fail(body.error ? body.error.code : "http_error");
       }
       remember(w.id, w.quiet_days_after_signup);
       track("submit");
-      ok.textContent = w.success;
-      form.remove();
-      no.textContent = t.close;
-      dialog.append(el("div", { class: "actions" }));
-      dialog.lastChild.append(no);
-      no.focus();
+      f.ok.textContent = w.success;
+      f.form.remove();
+      if (!inline) {
+        f.no.textContent = t.close;
+        box.append(el("div", { class: "actions" }));
+        box.lastChild.append(f.no);
+        f.no.focus();
+      }
     } catch (e2) {
       fail("network_error");
     } finally {
-      submit.disabled = false;
-      submit.textContent = w.button;
+      f.submit.disabled = false;
+      f.submit.textContent = w.button;
     }
   });
   return close;
