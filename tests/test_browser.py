@@ -62,7 +62,7 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
 
 
 def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
-    open_post(page, demo, "artikel.html")
+    open_post(page, demo, "post-de.html")
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_accessible_name("Bevor Sie gehen …")
@@ -117,7 +117,7 @@ def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
     ui_requests = []
     page.on("request", lambda r: ui_requests.append(r.url) if "/static/js/ui.js" in r.url
             else None)
-    open_post(page, demo, "artikel.html")  # a page without inline widgets
+    open_post(page, demo, "post-de.html")  # a page without inline widgets
     page.mouse.move(640, 300)
     page.mouse.move(-10, 300)  # out through the left edge: not an exit
     page.mouse.wheel(0, 2000)

@@ -74,7 +74,8 @@ export async function show({ cfg, w, base, data, into }) {
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
   const inline = w.layout === "inline" && into;
   const modal = w.layout === "modal" || (w.layout === "inline" && !into);
-  const host = el("div", { "data-reciprocity-widget": w.id });
+  // A custom element, not a div: page rules written for divs never match it.
+  const host = el("reciprocity-widget", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
   root.adoptedStyleSheets = [await sheet(base + cfg.css)];
   const before = document.activeElement;

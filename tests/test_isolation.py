@@ -1,0 +1,89 @@
+"""The widget on hard host pages, in a real Chromium: a hostile theme, a strict CSP,
+and a page in each language. Screenshots land in test-artifacts/ for a human look."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from widget import i18n
+
+from .conftest import exit_intent
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path("test-artifacts")
+
+
+def shot(page: Page, name: str):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def open_page(page: Page, demo, name: str):
+    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
+        page.goto(f"{demo['pages']}/{name}")
+
+
+def test_a_hostile_theme_does_not_reach_the_widget(page: Page, demo):
+    page.emulate_media(reduced_motion="reduce")  # no entry animation: final styles at once
+    open_page(page, demo, "hostile.html")
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    style = dialog.evaluate("""d => { const s = getComputedStyle(d);
+        const b = getComputedStyle(d.querySelector('button.primary'));
+        return {opacity: s.opacity, transform: s.transform, position: s.position,
+                font: s.fontFamily, size: s.fontSize, color: s.color,
+                button: b.backgroundColor, buttonText: b.color, border: b.borderTopStyle,
+                animation: s.animationName,
+                consent: getComputedStyle(d.querySelector('.consent')).fontSize}; }""")
+    assert style["consent"] == "15.2px"  # sizes do not follow the page's root font size
+    assert style["animation"] == "none"  # prefers-reduced-motion is respected
+    assert style["opacity"] == "1" and style["transform"] == "none"
+    assert "Comic" not in style["font"] and style["size"] == "16px"
+    assert style["color"] == "rgb(29, 35, 43)"
+    assert (style["button"], style["buttonText"], style["border"]) == (
+        "rgb(31, 95, 191)", "rgb(255, 255, 255)", "solid")
+    box = dialog.bounding_box()
+    assert box["width"] > 300  # the page's `width: 50px !important` did not apply
+    page.keyboard.press("Tab")
+    outline = dialog.evaluate("d => getComputedStyle(d.getRootNode().activeElement).outlineStyle")
+    assert outline == "solid"  # visible focus, whatever the page says about :focus
+    shot(page, "hostile")
+
+
+def test_a_strict_csp_page_runs_the_widget_without_violations(page: Page, demo):
+    page.add_init_script("window.__violations = [];"
+                         "document.addEventListener('securitypolicyviolation',"
+                         " e => __violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    open_page(page, demo, "strict-csp.html")
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("d => getComputedStyle(d).borderTopLeftRadius") == "12px"  # styled
+    dialog.get_by_label("Your e-mail").fill(f"csp-{uuid.uuid4().hex[:6]}@example.com")
+    dialog.get_by_role("checkbox").check()
+    dialog.get_by_role("button", name="Subscribe").click()
+    expect(dialog.get_by_role("status")).to_be_visible()
+    assert page.evaluate("window.__violations") == []
+    shot(page, "strict-csp")
+
+
+@pytest.mark.parametrize("lang", ["nb", "de", "nl"])
+def test_each_language_page_gets_the_widget_in_its_language(page: Page, demo, lang):
+    t = lambda key: i18n.text(key, lang)  # noqa: E731
+    open_page(page, demo, f"post-{lang}.html")
+    exit_intent(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_have_accessible_name(t("title"))
+    expect(dialog).to_have_attribute("lang", lang)
+    dialog.get_by_role("button", name=t("submit")).click()
+    expect(dialog.get_by_role("alert")).to_have_text(t("error.missing_field"))
+    dialog.get_by_label(t("email_label")).fill(f"{lang}-{uuid.uuid4().hex[:6]}@example.com")
+    dialog.get_by_role("checkbox", name=t("consent")).check()
+    dialog.get_by_role("button", name=t("submit")).click()
+    expect(dialog.get_by_role("status")).to_have_text(t("success"))
+    expect(dialog.get_by_role("button", name=t("close")).last).to_be_visible()
+    shot(page, f"post-{lang}")
