@@ -267,15 +267,18 @@ def host(demo, tmp_path_factory):
     server.server_close()
 
 
-def host_page(page: Page, demo, host, *widget_ids: str):
-    """A long article on the host origin, its snippet limited to `widget_ids`."""
+def host_page(page: Page, demo, host, *widget_ids: str, top: str = ""):
+    """A long article on the host origin, its snippet limited to `widget_ids`; `top` is
+    HTML put before the article."""
     attr = f' data-widget="{widget_ids[0]}"' if len(widget_ids) == 1 else ""
     name = f"t-{uuid.uuid4().hex[:8]}.html"
     (host["root"] / name).write_text(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>Bread</title>'
         f'<script async src="{demo["base"]}/embed.js" data-site="demo-blog"{attr}>'
-        f'</script></head><body><h1>Bread</h1>{ARTICLE}</body></html>', encoding="utf-8")
+        f'</script></head><body>{top}<main><h1>Bread</h1>{ARTICLE}</main></body></html>',
+        encoding="utf-8")
     with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
         page.goto(f"{host['origin']}/{name}")
 

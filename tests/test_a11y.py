@@ -1,0 +1,66 @@
+"""Accessibility in a real Chromium: axe-core finds nothing in any layout, and a
+keyboard alone completes a sign-up with focus handled as a dialog should."""
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from .conftest import add_widget, host_page
+
+pytestmark = pytest.mark.browser
+
+
+def violations(page: Page) -> list:
+    results = Axe().run(page, context={"include": [["reciprocity-widget"]]})
+    return [(v["id"], v["help"], len(v["nodes"])) for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("layout", ["modal", "slide_in", "bar_top", "bar_bottom"])
+def test_no_axe_violations_in_any_pop_up_layout(page: Page, demo, host, layout):
+    wid = add_widget(demo, [["time", 1]], layout=layout, description="Fresh bread, monthly.")
+    host_page(page, demo, host, wid)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    page.wait_for_timeout(300)  # past the entry animation, for the contrast check
+    assert violations(page) == []
+    dialog.get_by_role("button").filter(has_text="Subscribe").click()  # with an error shown
+    expect(dialog.get_by_role("alert")).not_to_be_empty()
+    assert violations(page) == []
+
+
+def test_no_axe_violations_inline(page: Page, demo):
+    page.goto(f"{demo['pages']}/blog-post.html")
+    expect(page.get_by_role("region", name="Liked this? Get the next one by e-mail")) \
+        .to_be_visible()
+    assert violations(page) == []
+
+
+def test_keyboard_alone_signs_up(page: Page, demo, host):
+    wid = add_widget(demo, [])
+    host_page(page, demo, host, wid,
+              top=f'<button data-widget-open="{wid}">Yes, send me the checklist</button>')
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Yes, send me the checklist")).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    email = dialog.get_by_label("Your e-mail")
+    expect(email).to_be_focused()
+    # Focus stays inside while the dialog is open: Tab cycles through its controls.
+    for _ in range(7):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.tagName") == "RECIPROCITY-WIDGET"
+    while not email.evaluate("e => e.getRootNode().activeElement === e"):
+        page.keyboard.press("Tab")
+    page.keyboard.type("keys@example.com")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("checkbox")).to_be_focused()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Subscribe")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
+    expect(dialog.get_by_role("button", name="Close").last).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("button", name="Yes, send me the checklist")).to_be_focused()
