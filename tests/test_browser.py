@@ -169,3 +169,29 @@ def test_host_page_api_works_before_the_script_loads(page: Page, demo):
     expect(dialog).to_be_visible()
     page.evaluate("widget('close')")
     expect(dialog).to_have_count(0)
+
+
+def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, demo):
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/api/" in r.url
+            else None)
+    page.goto(f"{demo['base']}/dashboard/login")
+    page.get_by_label("E-mail").fill("demo@example.com")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{demo['base']}/dashboard/sites/demo-blog/widgets/w_demo")
+    pane = page.locator("#preview")
+    expect(pane.get_by_role("dialog")).to_have_accessible_name("Before you go…")
+    page.get_by_label("Title", exact=True).fill("Vil du ha sjekklisten? ✅")
+    page.get_by_label("Language").select_option("nb")
+    expect(pane.get_by_role("dialog")).to_have_accessible_name("Vil du ha sjekklisten? ✅")
+    expect(pane.get_by_role("button", name="Abonner")).to_be_visible()
+    page.get_by_label("Layout").select_option("inline")
+    region = pane.get_by_role("region", name="Vil du ha sjekklisten? ✅")
+    expect(region).to_be_visible()
+    region.get_by_label("Din e-post").fill("preview@example.com")
+    region.get_by_role("checkbox").check()
+    region.get_by_role("button", name="Abonner").click()
+    expect(region.get_by_role("status")).to_have_text("Takk! Du står på listen. 🎉")
+    page.goto("about:blank")
+    assert posts == []  # the preview signs nobody up and counts nothing

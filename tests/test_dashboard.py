@@ -194,3 +194,37 @@ def test_dashboard_pages_cannot_be_framed_or_cached(ann):
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_add_and_delete_widgets(ann, make_site, make_client, query):
+    site = make_site("ann@example.com")
+    page = ann.get(f"/dashboard/sites/{site}/widgets/new")
+    assert page.status_code == 200 and "Add widget" in page.text
+    resp = csrf_post(ann, f"/dashboard/sites/{site}/widgets/new", {
+        "name": "Bottom bar", "layout": "bar_bottom", "trigger_scroll": "40", "lang": "",
+        "trigger_match": "any", "quiet_days_after_close": "7", "quiet_days_after_signup": "365"})
+    assert resp.status_code == 302
+    widgets = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
+    assert len(widgets) == 1  # the new one starts paused
+    new_id = query(lambda s: s.scalar(select(Widget.id).where(Widget.name == "Bottom bar")))
+    assert new_id in ann.get(f"/dashboard/sites/{site}").text
+    visitor = make_client()
+    visitor.post(f"/api/v1/sites/{site}/subscriptions",
+                 json={"email": "kept@example.com", "consent": True, "widget": new_id})
+    token = ann.csrf(f"/dashboard/sites/{site}/widgets/{new_id}")
+    gone = ann.post(f"/dashboard/sites/{site}/widgets/{new_id}/delete",
+                    data={"csrf_token": token})
+    assert gone.status_code == 302
+    assert query(lambda s: s.get(Widget, new_id)) is None
+    assert "kept@example.com" in ann.get(f"/dashboard/sites/{site}").text
+
+
+def test_other_owners_cannot_add_or_delete_widgets(ann, make_site, query):
+    theirs = make_site("bob@example.com")
+    wid = query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == theirs)))
+    token = ann.csrf("/dashboard/sites/new")
+    assert ann.get(f"/dashboard/sites/{theirs}/widgets/new").status_code == 404
+    assert ann.post(f"/dashboard/sites/{theirs}/widgets/{wid}/delete",
+                    data={"csrf_token": token}).status_code == 404
+    assert ann.get(f"/dashboard/sites/{theirs}/widgets/{wid}/delete").status_code == 405
+    assert query(lambda s: s.get(Widget, wid)) is not None

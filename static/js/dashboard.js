@@ -10,3 +10,27 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
     }, function () { document.execCommand("copy"); button.textContent = button.dataset.done; });
   });
 });
+
+/* The widget form's live preview: the real widget from the real ui.js, redrawn from the
+   form as the owner types. It sends nothing (preview mode). */
+const pane = document.getElementById("preview");
+if (pane) {
+  const p = JSON.parse(pane.dataset.preview);
+  const form = pane.closest("main").querySelector("form");
+  let ui, close, timer;
+  const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+  const render = async function () {
+    ui = ui || await import(p.ui);
+    const lang = value("lang") || p.lang, d = p.defaults[lang];
+    const w = { id: p.id, layout: value("layout"), lang,
+      title: value("title") || d.title, description: value("description") || d.description,
+      button: value("button_label") || d.button, success: value("success_message") || d.success,
+      quiet_days_after_close: 0, quiet_days_after_signup: 0 };
+    if (close) close();
+    close = await ui.show({ cfg: { strings: p.strings, css: p.css,
+      require_consent: p.require_consent, consent_text: p.consent_text },
+      w, base: "", data: { site: p.site }, preview: pane });
+  };
+  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(render, 150); });
+  render();
+}

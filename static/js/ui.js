@@ -66,14 +66,16 @@ function content(cfg, w, copy, t) {
 }
 
 /** Render widget `w` in its layout and handle its sign-up; returns a close function.
- *  `into`: the inline placeholder, for the inline layout. */
-export async function show({ cfg, w, base, data, into }) {
+ *  `into`: the inline placeholder, for the inline layout. `preview`: the dashboard's
+ *  preview pane, which shows any layout in place and sends nothing. */
+export async function show({ cfg, w, base, data, into, preview }) {
   const api = `${base}/api/v1/sites/${encodeURIComponent(data.site)}`;
   beaconUrl = api + "/events";
-  const track = (type) => events.push({ widget: w.id, type });
+  const track = (type) => preview || events.push({ widget: w.id, type });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
+  if (preview) into = preview;
   const inline = w.layout === "inline" && into;
-  const modal = w.layout === "modal" || (w.layout === "inline" && !into);
+  const modal = !preview && (w.layout === "modal" || (w.layout === "inline" && !into));
   // A custom element, not a div: page rules written for divs never match it.
   const host = el("reciprocity-widget", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
@@ -85,7 +87,8 @@ export async function show({ cfg, w, base, data, into }) {
   // A modal is a dialog over a backdrop; slide-ins and bars are non-modal dialogs that
   // leave the page usable; an inline widget is a region of the page.
   const box = el(inline ? "section" : "div", {
-    class: `box ${modal ? "modal" : w.layout}`, lang: w.lang,
+    class: `box ${modal || (preview && w.layout === "modal") ? "modal" : w.layout}` +
+      (preview ? " preview" : ""), lang: w.lang,
     "aria-labelledby": "rw-title", "aria-describedby": "rw-desc",
     ...(inline ? {} : { role: "dialog", "aria-modal": String(modal) }) });
   const x = el("button", { type: "button", class: "x", "aria-label": t.close }, "×");
@@ -97,7 +100,7 @@ export async function show({ cfg, w, base, data, into }) {
   const backdrop = modal ? el("div", { class: "backdrop" }) : null;
   root.append(backdrop || box);
   if (backdrop) backdrop.append(box);
-  (inline ? into.replaceChildren(host) : document.body.append(host));
+  (into ? into.replaceChildren(host) : document.body.append(host));
   track("impression");
   // "open": the visitor starts on the form.
   f.form.addEventListener("input", () => track("open"), { once: true });
@@ -109,7 +112,7 @@ export async function show({ cfg, w, base, data, into }) {
     if (!host.isConnected || inline) return;
     host.remove();
     document.removeEventListener("keydown", onKey, true);
-    if (!f.ok.textContent) {
+    if (!f.ok.textContent && !preview) {
       remember(w.id, w.quiet_days_after_close);
       track("close");
     }
@@ -146,7 +149,7 @@ export async function show({ cfg, w, base, data, into }) {
     f.submit.textContent = t.sending;
     try {
       // text/plain keeps this a CORS-simple request: no preflight round trip.
-      const r = await fetch(api + "/subscriptions", {
+      const r = preview ? { ok: true } : await fetch(api + "/subscriptions", {
         method: "POST", headers: { "Content-Type": "text/plain" },
         body: JSON.stringify({ email: value, consent: f.consent ? f.consent.checked : false,
           widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value }) });
@@ -154,7 +157,7 @@ export async function show({ cfg, w, base, data, into }) {
         const body = await r.json().catch(() => ({}));
         return fail(body.error ? body.error.code : "http_error");
       }
-      remember(w.id, w.quiet_days_after_signup);
+      if (!preview) remember(w.id, w.quiet_days_after_signup);
       track("submit");
       f.ok.textContent = w.success;
       f.form.remove();

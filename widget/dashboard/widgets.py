@@ -1,24 +1,55 @@
-"""Edit a widget's copy, language, live state and quiet periods."""
+"""Add, edit and delete widgets: layout, triggers, copy, language, live state, quiet days."""
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import db, siteview
+from .. import assets, db, i18n, siteview
 from ..models import Widget
 from . import bp
 from .forms import TRIGGER_FIELDS, WidgetForm
 from .sites import owned_site
 
 
+@bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
+@login_required
+def new_widget(site_id: str):
+    """Add a widget to a site; it starts paused, so nothing shows before the owner is ready."""
+    site = owned_site(site_id)
+    return _widget_form(site, Widget(site_id=site.id, name="New widget", is_live=False,
+                                     layout="modal", triggers=[["exit_intent", None]],
+                                     trigger_match="any", quiet_days_after_close=14,
+                                     quiet_days_after_signup=365))
+
+
 @bp.route("/sites/<site_id>/widgets/<widget_id>", methods=["GET", "POST"])
 @login_required
 def edit_widget(site_id: str, widget_id: str):
     """The widget form; changes reach visitors within the widgets endpoint's cache time."""
+    return _widget_form(*_owned_widget(site_id, widget_id))
+
+
+@bp.post("/sites/<site_id>/widgets/<widget_id>/delete")
+@login_required
+def delete_widget(site_id: str, widget_id: str):
+    """Delete a widget and its counters; sign-ups it brought stay, without the link."""
+    site, widget = _owned_widget(site_id, widget_id)
+    db.session().delete(widget)
+    db.session().commit()
+    siteview.invalidate(site.id)
+    return redirect(url_for("dashboard.site", site_id=site.id))
+
+
+def _owned_widget(site_id: str, widget_id: str):
     site = owned_site(site_id)
     widget = db.session().get(Widget, widget_id)
     if widget is None or widget.site_id != site.id:
         abort(404)
+    return site, widget
+
+
+def _widget_form(site, widget: Widget):
+    """Show the widget form, or save it (a new widget is added to the site) and go back."""
     form = WidgetForm(obj=widget)
     if request.method == "GET":
         current = dict(widget.triggers)
@@ -33,11 +64,26 @@ def edit_widget(site_id: str, widget_id: str):
         widget.lang = widget.lang or None
         for attr in ("title", "description", "button_label", "success_message"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
+        if widget.id is None:
+            db.session().add(widget)
         db.session().commit()
         siteview.invalidate(site.id)
         return redirect(url_for("dashboard.site", site_id=site.id))
-    return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget), \
-        422 if form.errors else 200
+    return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget,
+                           preview=_preview_data(site, widget)), 422 if form.errors else 200
+
+
+def _preview_data(site, widget: Widget) -> dict:
+    """What the preview script needs to draw the real widget in any language."""
+    return {"ui": assets.url("js/ui.js"), "css": assets.url("css/ui.css"),
+            "site": site.id, "id": widget.id or "preview", "lang": site.default_lang,
+            "require_consent": site.require_consent, "consent_text": site.consent_text,
+            "strings": {lang: i18n.client_strings(lang) for lang in i18n.LANGS},
+            "defaults": {lang: {"title": i18n.text("title", lang),
+                                "description": i18n.text("description", lang),
+                                "button": i18n.text("submit", lang),
+                                "success": i18n.text("success", lang)}
+                         for lang in i18n.LANGS}}
 
 
 @bp.app_template_filter("trigger_summary")
