@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from widget import i18n
 
-from .conftest import exit_intent
+from .conftest import add_widget, exit_intent, host_page
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path("test-artifacts")
@@ -87,3 +87,29 @@ def test_each_language_page_gets_the_widget_in_its_language(page: Page, demo, la
     expect(dialog.get_by_role("status")).to_have_text(t("success"))
     expect(dialog.get_by_role("button", name=t("close")).last).to_be_visible()
     shot(page, f"post-{lang}")
+
+
+OBSERVE = """
+    window.__long = []; window.__shift = 0;
+    new PerformanceObserver(l => l.getEntries().forEach(e => __long.push(e.duration)))
+        .observe({type: 'longtask', buffered: true});
+    new PerformanceObserver(l => l.getEntries().forEach(e => {
+        if (!e.hadRecentInput) __shift += e.value; }))
+        .observe({type: 'layout-shift', buffered: true});"""
+
+
+@pytest.mark.parametrize("reserved, shifts", [("380px", False), ("0", True)])
+def test_no_long_task_and_no_layout_shift_on_the_host_page(page: Page, demo, host, reserved,
+                                                           shifts):
+    # Observers set up before any page script: every long task and shift is seen. The
+    # second case, a placeholder without reserved space, shows the shift is measured.
+    page.add_init_script(OBSERVE)
+    wid = add_widget(demo, [["exit_intent", None]])
+    host_page(page, demo, host, wid, top=f'<div data-widget-inline="w_demo_inline" '
+                                         f'style="min-height: {reserved}"></div>')
+    expect(page.get_by_role("region")).to_be_visible()
+    exit_intent(page)
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert page.evaluate("__long") == []
+    assert (page.evaluate("__shift") > 0) is shifts
