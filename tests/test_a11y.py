@@ -64,3 +64,16 @@ def test_keyboard_alone_signs_up(page: Page, demo, host):
     page.keyboard.press("Enter")
     expect(dialog).to_have_count(0)
     expect(page.get_by_role("button", name="Yes, send me the checklist")).to_be_focused()
+
+
+def test_owner_colours_render_and_stay_readable(page: Page, demo, host):
+    wid = add_widget(demo, [["time", 1]], color_bg="#1d232b", color_fg="#f5f7fa",
+                     color_accent="#f0b429")
+    host_page(page, demo, host, wid)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    page.wait_for_timeout(300)
+    assert dialog.evaluate("d => getComputedStyle(d).backgroundColor") == "rgb(29, 35, 43)"
+    button = dialog.get_by_role("button", name="Subscribe")
+    assert button.evaluate("b => getComputedStyle(b).color") == "rgb(0, 0, 0)"
+    assert violations(page) == []

@@ -228,3 +228,26 @@ def test_other_owners_cannot_add_or_delete_widgets(ann, make_site, query):
                     data={"csrf_token": token}).status_code == 404
     assert ann.get(f"/dashboard/sites/{theirs}/widgets/{wid}/delete").status_code == 405
     assert query(lambda s: s.get(Widget, wid)) is not None
+
+
+def test_owner_colours_must_be_readable(ann, make_site, query):
+    site = make_site("ann@example.com")
+    wid = query(lambda s: s.scalar(select(Widget.id)))
+    path = f"/dashboard/sites/{site}/widgets/{wid}"
+    assert 'value="#1f5fbf"' in ann.get(path).text  # the default theme, ready to change
+    base = {"name": "W", "layout": "modal", "trigger_exit": "y", "trigger_match": "any",
+            "lang": "", "quiet_days_after_close": "14", "quiet_days_after_signup": "365",
+            "is_live": "y"}
+    grey = csrf_post(ann, path, {**base, "own_colors": "y", "color_bg": "#ffffff",
+                                 "color_fg": "#aaaaaa", "color_accent": "#1f5fbf"})
+    assert grey.status_code == 422 and "it needs 4.5:1" in grey.text
+    bad = csrf_post(ann, path, {**base, "own_colors": "y", "color_bg": "#ffffff",
+                                "color_fg": "#000000", "color_accent": "red"})
+    assert bad.status_code == 422 and "A colour like #1f5fbf." in bad.text
+    assert csrf_post(ann, path, {**base, "own_colors": "y", "color_bg": "#fff7e6",
+                                 "color_fg": "#3b2f22", "color_accent": "#f0b429"}).status_code == 302
+    (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
+    assert w["theme"]["--rw-bg"] == "#fff7e6" and w["theme"]["--rw-on-accent"] == "#000000"
+    assert csrf_post(ann, path, {**base, "color_bg": "#000000"}).status_code == 302
+    (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
+    assert w["theme"] is None  # unticked: back to the default theme

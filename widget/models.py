@@ -79,6 +79,10 @@ class Widget(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     button_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
     success_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Owner colours ('#rrggbb'); None: the default theme. Checked for contrast on entry.
+    color_bg: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    color_fg: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    color_accent: Mapped[str | None] = mapped_column(String(7), nullable=True)
     quiet_days_after_close: Mapped[int] = mapped_column(Integer, default=14)
     quiet_days_after_signup: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

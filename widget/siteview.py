@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import db
+from . import colors, db
 from .models import Site
 
 
@@ -33,6 +33,7 @@ class WidgetView:
     success_message: str | None
     quiet_days_after_close: int
     quiet_days_after_signup: int
+    theme: tuple[tuple[str, str], ...] | None
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,13 @@ def _snapshot(site: Site) -> SiteView:
         tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
                          w.trigger_match, w.is_live, w.lang, w.title, w.description,
                          w.button_label, w.success_message, w.quiet_days_after_close,
-                         w.quiet_days_after_signup)
+                         w.quiet_days_after_signup, _theme(w))
               for w in site.widgets))
+
+
+def _theme(w) -> tuple[tuple[str, str], ...] | None:
+    found = colors.theme(w.color_bg, w.color_fg, w.color_accent)
+    return tuple(found.items()) if found else None
 
 
 def _cache() -> dict:

@@ -19,13 +19,26 @@ if (pane) {
   const form = pane.closest("main").querySelector("form");
   let ui, close, timer;
   const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+  // The owner's colours as the server derives them (widget/colors.py): button text in
+  // black or white, whichever contrasts more with the button.
+  const lum = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const theme = () => {
+    if (!form.elements.own_colors || !form.elements.own_colors.checked) return null;
+    const accent = value("color_accent");
+    return { "--rw-bg": value("color_bg"), "--rw-fg": value("color_fg"),
+      "--rw-muted": value("color_fg"), "--rw-accent": accent,
+      "--rw-on-accent": (1.05 / (lum(accent) + 0.05) >= (lum(accent) + 0.05) / 0.05)
+        ? "#ffffff" : "#000000" };
+  };
   const render = async function () {
     ui = ui || await import(p.ui);
     const lang = value("lang") || p.lang, d = p.defaults[lang];
     const w = { id: p.id, layout: value("layout"), lang,
       title: value("title") || d.title, description: value("description") || d.description,
       button: value("button_label") || d.button, success: value("success_message") || d.success,
-      quiet_days_after_close: 0, quiet_days_after_signup: 0 };
+      quiet_days_after_close: 0, quiet_days_after_signup: 0, theme: theme() };
     if (close) close();
     close = await ui.show({ cfg: { strings: p.strings, css: p.css,
       require_consent: p.require_consent, consent_text: p.consent_text },

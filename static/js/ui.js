@@ -80,6 +80,11 @@ export async function show({ cfg, w, base, data, into, preview }) {
   const host = el("reciprocity-widget", { "data-reciprocity-widget": w.id });
   const root = host.attachShadow({ mode: "open" });
   root.adoptedStyleSheets = [await sheet(base + cfg.css)];
+  if (w.theme) {  // the owner's colours: checked '#rrggbb' values from the server
+    const own = new CSSStyleSheet();
+    own.replaceSync(`:host { ${Object.entries(w.theme).map(([k, v]) => `${k}: ${v}`).join("; ")} }`);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, own];
+  }
   const before = document.activeElement;
   // The page's copy is for its pop-up (or the widget it names), not for inline blocks.
   const f = content(cfg, w, inline && data.widget !== w.id ? {} : data, t);

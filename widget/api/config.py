@@ -41,6 +41,7 @@ def _build(site: SiteView, page_lang: str) -> dict:
             "success": w.success_message or i18n.text("success", lang),
             "quiet_days_after_close": w.quiet_days_after_close,
             "quiet_days_after_signup": w.quiet_days_after_signup,
+            "theme": dict(w.theme) if w.theme else None,
         })
     langs = sorted({w["lang"] for w in widgets} | {page_lang})
     return {

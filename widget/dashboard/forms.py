@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, SelectField,
-                     StringField, TextAreaField)
+from wtforms import (BooleanField, ColorField, EmailField, IntegerField, PasswordField,
+                     SelectField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from .. import colors
 from ..i18n import LANGS
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
@@ -70,7 +71,28 @@ class WidgetForm(FlaskForm):
                                description="Empty: 'Subscribe' in the visitor's language.")
     success_message = TextAreaField("Success message",
                                     validators=[Optional(), Length(max=1000)])
+    own_colors = BooleanField("Use my own colours (otherwise the default, tested theme)")
+    color_bg = ColorField("Background", default=colors.DEFAULT["bg"])
+    color_fg = ColorField("Text", default=colors.DEFAULT["fg"])
+    color_accent = ColorField("Button", default=colors.DEFAULT["accent"],
+                              description="The button's text turns white or black, "
+                                          "whichever reads better.")
     quiet_days_after_close = IntegerField(
         "Days of quiet after a visitor closes it", validators=[NumberRange(0, 3650)], default=14)
     quiet_days_after_signup = IntegerField(
         "Days of quiet after a visitor signs up", validators=[NumberRange(0, 3650)], default=365)
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, then the colours: proper hex, and readable together."""
+        if not super().validate(extra_validators):
+            return False
+        if not self.own_colors.data:
+            return True
+        fields = (self.color_bg, self.color_fg, self.color_accent)
+        for field in fields:
+            if not colors.HEX.fullmatch(field.data or ""):
+                field.errors.append("A colour like #1f5fbf.")
+                return False
+        found = colors.problems(self.color_bg.data, self.color_fg.data)
+        self.own_colors.errors.extend(found)
+        return not found

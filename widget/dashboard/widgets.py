@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import assets, db, i18n, siteview
+from .. import assets, colors, db, i18n, siteview
 from ..models import Widget
 from . import bp
 from .forms import TRIGGER_FIELDS, WidgetForm
@@ -52,15 +52,21 @@ def _widget_form(site, widget: Widget):
     """Show the widget form, or save it (a new widget is added to the site) and go back."""
     form = WidgetForm(obj=widget)
     if request.method == "GET":
+        form.own_colors.data = widget.color_bg is not None
+        for name, default in colors.DEFAULT.items():
+            form[f"color_{name}"].data = getattr(widget, f"color_{name}") or default
         current = dict(widget.triggers)
         for field, kind in TRIGGER_FIELDS.items():
             form[field].data = kind in current if kind == "exit_intent" else current.get(kind)
     if form.validate_on_submit():
         widget.triggers = [[kind, None if kind == "exit_intent" else form[field].data]
                            for field, kind in TRIGGER_FIELDS.items() if form[field].data]
-        for field in TRIGGER_FIELDS:
-            del form[field]  # not columns: the list above holds them
+        own = form.own_colors.data
+        for field in (*TRIGGER_FIELDS, "own_colors"):
+            del form[field]  # not columns: the list above and the colours below hold them
         form.populate_obj(widget)
+        if not own:
+            widget.color_bg = widget.color_fg = widget.color_accent = None
         widget.lang = widget.lang or None
         for attr in ("title", "description", "button_label", "success_message"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
