@@ -251,3 +251,23 @@ def test_owner_colours_must_be_readable(ann, make_site, query):
     assert csrf_post(ann, path, {**base, "color_bg": "#000000"}).status_code == 302
     (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
     assert w["theme"] is None  # unticked: back to the default theme
+
+
+def test_pause_and_switch_on_from_the_list(ann, make_site):
+    site = make_site("ann@example.com")
+    page = ann.get(f"/dashboard/sites/{site}").text
+    action = re.search(r'action="(/dashboard/sites/[^"]+/live)"', page).group(1)
+    token = ann.csrf(f"/dashboard/sites/{site}")
+    assert ann.post(action, data={"csrf_token": token}).status_code == 302
+    assert ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"] == []
+    assert "Switch on" in ann.get(f"/dashboard/sites/{site}").text
+    assert ann.post(action, data={"csrf_token": token}).status_code == 302
+    assert len(ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]) == 1
+    assert ann.post(action).status_code == 400  # no CSRF token, no change
+    assert len(ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]) == 1
+
+
+def test_only_hex_colours_reach_the_widget():
+    from widget.colors import theme
+    assert theme("#000000;}:host{x", None, "url(evil)") is None
+    assert theme("#FFFFFF", "#000000", None)["--rw-accent"] == "#1f5fbf"

@@ -35,6 +35,8 @@ def problems(bg: str, fg: str) -> list[str]:
 
 def theme(bg: str | None, fg: str | None, accent: str | None) -> dict | None:
     """The custom properties the widget's stylesheet reads, or None for the default."""
+    # Only '#rrggbb' ever reaches the widget's stylesheet, whatever a row holds.
+    bg, fg, accent = (c if c and HEX.fullmatch(c) else None for c in (bg, fg, accent))
     if not (bg or fg or accent):
         return None
     bg, fg, accent = bg or DEFAULT["bg"], fg or DEFAULT["fg"], accent or DEFAULT["accent"]

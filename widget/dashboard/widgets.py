@@ -40,6 +40,17 @@ def delete_widget(site_id: str, widget_id: str):
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
+@bp.post("/sites/<site_id>/widgets/<widget_id>/live")
+@login_required
+def toggle_widget(site_id: str, widget_id: str):
+    """Pause a live widget or switch a paused one on, from the site's widget list."""
+    site, widget = _owned_widget(site_id, widget_id)
+    widget.is_live = not widget.is_live
+    db.session().commit()
+    siteview.invalidate(site.id)
+    return redirect(url_for("dashboard.site", site_id=site.id))
+
+
 def _owned_widget(site_id: str, widget_id: str):
     site = owned_site(site_id)
     widget = db.session().get(Widget, widget_id)
