@@ -44,8 +44,10 @@ def widgets(site_id: str):
 
 
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])
-def subscriptions_preflight(site_id: str):
-    """CORS preflight for JSON sign-ups; only the site's own origins get the headers."""
+@bp.route("/sites/<site_id>/events", methods=["OPTIONS"])
+def preflight(site_id: str):
+    """CORS preflight for JSON sign-ups and events sent with fetch (the widget itself
+    sends text/plain and beacons, which need none); only the site's origins get it."""
     _site(site_id)
     return Response(status=204)
 
@@ -60,13 +62,6 @@ def subscriptions(site_id: str):
     resp = jsonify(ok=True)
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-@bp.route("/sites/<site_id>/events", methods=["OPTIONS"])
-def events_preflight(site_id: str):
-    """CORS preflight for event batches sent with fetch (beacons need none)."""
-    _site(site_id)
-    return Response(status=204)
 
 
 @bp.post("/sites/<site_id>/events")
