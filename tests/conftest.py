@@ -267,9 +267,10 @@ def host(demo, tmp_path_factory):
     server.server_close()
 
 
-def host_page(page: Page, demo, host, *widget_ids: str, top: str = ""):
+def host_page(page: Page, demo, host, *widget_ids: str, top: str = "", query: str = "",
+              referer: str | None = None):
     """A long article on the host origin, its snippet limited to `widget_ids`; `top` is
-    HTML put before the article."""
+    HTML put before the article, `query` goes after the page's address."""
     attr = f' data-widget="{widget_ids[0]}"' if len(widget_ids) == 1 else ""
     name = f"t-{uuid.uuid4().hex[:8]}.html"
     (host["root"] / name).write_text(
@@ -280,7 +281,7 @@ def host_page(page: Page, demo, host, *widget_ids: str, top: str = ""):
         f'</script></head><body>{top}<main><h1>Bread</h1>{ARTICLE}</main></body></html>',
         encoding="utf-8")
     with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
-        page.goto(f"{host['origin']}/{name}")
+        page.goto(f"{host['origin']}/{name}{query}", referer=referer)
 
 
 

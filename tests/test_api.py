@@ -50,8 +50,9 @@ def test_widgets_config_is_cacheable_and_localised(client, site):
     assert "Cookie" not in resp.headers.get("Vary", "") and "Set-Cookie" not in resp.headers
     body = resp.json()
     (w,) = body["widgets"]
-    assert (w["layout"], w["triggers"], w["match"], w["lang"]) == (
-        "modal", [["exit_intent", None]], "any", "nb")
+    assert (w["layout"], w["on"], w["all"], w["if"], w["lang"]) == (
+        "modal", [["x", None]], False, [], "nb")
+    assert (body["cap"], body["reset"]) == (1, 0)
     assert w["title"] == "Før du går …" and w["button"] == "Abonner"
     assert body["strings"]["nb"]["error.invalid_email"].startswith("Det ser ikke ut")
     again = client.get(f"/api/v1/sites/{site}/widgets?url=https://blog.example/p&lang=nb-NO",
@@ -358,3 +359,27 @@ def test_cached_config_is_answered_before_flask_exactly_as_flask_would(app, clie
     assert_error(client.get(f"/api/v1/sites/{site}/widgets?lang=de&url=" + "x" * 2049),
                  422, "too_long", "url")
     assert len(seen) == 3
+
+
+def test_targeting_is_compiled_for_the_browser(client, site, query):
+    import re as regex
+
+    def edit(s):
+        w = s.get(Widget, widget_id(query, site))
+        w.url_include, w.url_exclude = "/blog/*\n/guides/*", "/blog/drafts/*"
+        w.device, w.visitor, w.referrer, w.utm_source = "mobile", "returning", "news.ycombinator", "nyhetsbrev 😀"
+        w.page_langs = "nb,de"
+        s.commit()
+    query(edit)
+    (w,) = client.get(f"/api/v1/sites/{site}/widgets?lang=nb").json()["widgets"]
+    rules = {(k, n): v for k, v, n in w["if"] if "utm" not in v}
+    include, exclude = rules[("u", 0)], rules[("u", 1)]
+    assert regex.search(include, "https://blog.example/blog/post?x=1#top", regex.I)
+    assert not regex.search(include, "https://blog.example/shop/blog/x", regex.I)
+    assert regex.search(exclude, "https://blog.example/blog/drafts/one", regex.I)
+    assert (rules[("d", 0)], rules[("n", 0)]) == ("^mobile$", "^returning$")
+    utm = [v for k, v, n in w["if"] if k == "u" and "utm" in v][0]
+    assert regex.search(utm, "https://blog.example/?a=1&utm_source=nyhetsbrev%20%F0%9F%98%80",
+                        regex.I)
+    # Page language is decided on the server: the config is per language anyway.
+    assert client.get(f"/api/v1/sites/{site}/widgets?lang=nl").json()["widgets"] == []

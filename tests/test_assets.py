@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+from pathlib import Path
 
 LOADER_BUDGET = 1024  # bytes, gzipped, as served
 UI_BUDGET = 8 * 1024  # the UI chunk: JS + CSS, gzipped
@@ -46,3 +48,11 @@ def test_plain_clients_get_plain_bytes_and_revalidate(client):
     assert again.status_code == 304
     assert client.get("/static/js/nothing.js").status_code == 404
     assert client.get("/static/../widget/config.py").status_code == 404
+
+
+def test_served_loader_is_built_from_its_source():
+    js = Path(__file__).resolve().parent.parent / "static" / "js"
+    first_line = (js / "embed.js").read_text(encoding="utf-8").splitlines()[0]
+    digest = hashlib.sha256((js / "src" / "embed.js").read_bytes()).hexdigest()
+    assert f"sha256:{digest}" in first_line, \
+        "static/js/src/embed.js changed without a rebuild: python static/js/build-loader.py"

@@ -183,7 +183,7 @@ def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, 
     pane = page.locator("#preview")
     expect(pane.get_by_role("dialog")).to_have_accessible_name("Before you go…")
     page.get_by_label("Title", exact=True).fill("Vil du ha sjekklisten? ✅")
-    page.get_by_label("Language").select_option("nb")
+    page.get_by_label("Language", exact=True).select_option("nb")
     expect(pane.get_by_role("dialog")).to_have_accessible_name("Vil du ha sjekklisten? ✅")
     expect(pane.get_by_role("button", name="Abonner")).to_be_visible()
     page.get_by_label("Layout").select_option("inline")

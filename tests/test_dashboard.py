@@ -151,8 +151,7 @@ def test_edit_widget_changes_what_visitors_get(app, ann, make_site, query):
     (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
     assert (w["title"], w["lang"], w["button"], w["quiet_days_after_close"]) == (
         "Warte! 🎁", "de", "Abonnieren", 3)
-    assert (w["layout"], w["triggers"], w["match"]) == (
-        "slide_in", [["time", 20], ["scroll", 50]], "all")
+    assert (w["layout"], w["on"], w["all"]) == ("slide_in", [["t", 20], ["s", 50]], True)
     assert "slide in, time 20 s and scroll 50%" in ann.get(f"/dashboard/sites/{site}").text
     paused = csrf_post(ann, path, {"name": "Exit modal", "title": "", "layout": "modal",
                                    "trigger_match": "any",
@@ -271,3 +270,27 @@ def test_only_hex_colours_reach_the_widget():
     from widget.colors import theme
     assert theme("#000000;}:host{x", None, "url(evil)") is None
     assert theme("#FFFFFF", "#000000", None)["--rw-accent"] == "#1f5fbf"
+
+
+def test_targeting_and_caps_from_the_dashboard(ann, make_site, query):
+    site = make_site("ann@example.com")
+    wid = query(lambda s: s.scalar(select(Widget.id)))
+    resp = ann.post(f"/dashboard/sites/{site}/widgets/{wid}", data={
+        "csrf_token": ann.csrf(f"/dashboard/sites/{site}/widgets/{wid}"),
+        "name": "W", "layout": "modal", "trigger_exit": "y", "trigger_match": "any",
+        "lang": "", "quiet_days_after_close": "14", "quiet_days_after_signup": "365",
+        "is_live": "y", "url_include": "/blog/*", "device": "desktop", "visitor": "new",
+        "referrer": " ", "page_langs": ["de", "nl"]})
+    assert resp.status_code == 302
+    assert ann.get(f"/api/v1/sites/{site}/widgets?lang=en").json()["widgets"] == []
+    (w,) = ann.get(f"/api/v1/sites/{site}/widgets?lang=de").json()["widgets"]
+    assert [k for k, _, _ in w["if"]] == ["u", "d", "n"]
+    page = ann.get(f"/dashboard/sites/{site}/widgets/{wid}").text
+    assert '<option selected value="de">' in page and "/blog/*</textarea>" in page
+    assert csrf_post(ann, f"/dashboard/sites/{site}/settings", {
+        "name": "Blog", "origins": "https://blog.example", "default_lang": "en",
+        "popup_cap": "3"}).status_code == 302
+    assert csrf_post(ann, f"/dashboard/sites/{site}/reset-signups", {},
+                     page=f"/dashboard/sites/{site}").status_code == 302
+    body = ann.get(f"/api/v1/sites/{site}/widgets?lang=de").json()
+    assert (body["cap"], body["reset"]) == (3, 1)

@@ -79,7 +79,8 @@ def default_widget(widget_id: str | None = None) -> Widget:
     """The live 'Before you go…' newsletter modal every new site starts with; its copy is
     the built-in text in each visitor's language until the owner writes their own."""
     widget = Widget(name="Before you go", kind="newsletter", layout="modal",
-                    triggers=[["exit_intent", None]], trigger_match="any", is_live=True)
+                    triggers=[["exit_intent", None]], trigger_match="any", is_live=True,
+                    device="any", visitor="any")
     if widget_id:
         widget.id = widget_id
     return widget

@@ -31,7 +31,8 @@ def load(folder: Path) -> dict[str, Asset]:
     """Read every .js and .css file under `folder`, keyed by its path relative to it."""
     assets = {}
     for path in sorted(folder.rglob("*")):
-        if path.suffix not in MIMETYPES:
+        parts = path.relative_to(folder).parts
+        if path.suffix not in MIMETYPES or "src" in parts or parts[0].startswith("."):
             continue
         body = path.read_bytes()
         if path.suffix == ".js":  # comments and white space cost every page view

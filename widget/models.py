@@ -41,6 +41,11 @@ class Site(Base):
     default_lang: Mapped[str] = mapped_column(String(8), default="en")
     require_consent: Mapped[bool] = mapped_column(Boolean, default=True)
     consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Pop-ups one browser may see per visit (30 minutes), across the site's widgets.
+    popup_cap: Mapped[int] = mapped_column(Integer, default=1)
+    # Raised by the owner's "show again to people who signed up"; browsers remember the
+    # value they signed up under.
+    reset_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     owner: Mapped[Owner] = relationship(back_populates="sites")
     origins: Mapped[list["SiteOrigin"]] = relationship(
@@ -79,6 +84,15 @@ class Widget(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     button_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
     success_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Targeting, compiled into rules the loader checks (api/config.py). URL patterns are
+    # one per line, '*' matching anything; page_langs is a comma list of codes.
+    url_include: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url_exclude: Mapped[str | None] = mapped_column(Text, nullable=True)
+    device: Mapped[str] = mapped_column(String(8), default="any")
+    visitor: Mapped[str] = mapped_column(String(10), default="any")
+    referrer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    page_langs: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # Owner colours ('#rrggbb'); None: the default theme. Checked for contrast on entry.
     color_bg: Mapped[str | None] = mapped_column(String(7), nullable=True)
     color_fg: Mapped[str | None] = mapped_column(String(7), nullable=True)

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import colors, db
+from . import colors, db, rules
 from .models import Site
 
 
@@ -34,6 +34,8 @@ class WidgetView:
     quiet_days_after_close: int
     quiet_days_after_signup: int
     theme: tuple[tuple[str, str], ...] | None
+    rules: tuple[tuple[str, str, int], ...]  # targeting, as the loader checks it
+    page_langs: frozenset[str]  # empty: every language
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class SiteView:
     default_lang: str
     require_consent: bool
     consent_text: str | None
+    popup_cap: int
+    reset_count: int
     origins: frozenset[str]
     widgets: tuple[WidgetView, ...]
     # Config bodies already rendered from this snapshot, by page language.
@@ -55,11 +59,12 @@ class SiteView:
 def _snapshot(site: Site) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
-        frozenset(o.origin for o in site.origins),
+        site.popup_cap, site.reset_count, frozenset(o.origin for o in site.origins),
         tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
                          w.trigger_match, w.is_live, w.lang, w.title, w.description,
                          w.button_label, w.success_message, w.quiet_days_after_close,
-                         w.quiet_days_after_signup, _theme(w))
+                         w.quiet_days_after_signup, _theme(w), rules.compile_widget(w),
+                         frozenset(filter(None, (w.page_langs or "").split(","))))
               for w in site.widgets))
 
 

@@ -19,13 +19,18 @@ function el(tag, attrs, text) {
   return node;
 }
 
-function remember(widgetId, days) {
+// The browser's memory, read by embed.js: q quiet-until per widget, v first visit,
+// u the site's reset count at sign-up, c when pop-ups were shown (for the visit cap).
+function update(change) {
   try {
     const state = JSON.parse(localStorage.getItem(KEY) || "{}") || {};
-    state.q = state.q || {};
-    state.q[widgetId] = Date.now() + days * DAY;
+    change(state);
     localStorage.setItem(KEY, JSON.stringify(state));
   } catch (e) { /* storage off: the widget may show again, nothing breaks */ }
+}
+
+function remember(widgetId, days) {
+  update((state) => { state.q = { ...state.q, [widgetId]: Date.now() + days * DAY }; });
 }
 
 let css;
@@ -107,6 +112,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
   if (backdrop) backdrop.append(box);
   (into ? into.replaceChildren(host) : document.body.append(host));
   track("impression");
+  if (!into) update((state) => { state.c = [...(state.c || []).slice(-9), Date.now()]; });
   // "open": the visitor starts on the form.
   f.form.addEventListener("input", () => track("open"), { once: true });
   // Only a modal takes focus: a bar or slide-in appearing must not steal the keyboard
@@ -162,7 +168,10 @@ export async function show({ cfg, w, base, data, into, preview }) {
         const body = await r.json().catch(() => ({}));
         return fail(body.error ? body.error.code : "http_error");
       }
-      if (!preview) remember(w.id, w.quiet_days_after_signup);
+      if (!preview) {
+        remember(w.id, w.quiet_days_after_signup);
+        update((state) => { state.u = cfg.reset; });  // no more pop-ups until a reset
+      }
       track("submit");
       f.ok.textContent = w.success;
       f.form.remove();

@@ -20,6 +20,9 @@ def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:
     return cached
 
 
+TRIGGER_KEYS = {"exit_intent": "x", "time": "t", "scroll": "s", "idle": "i"}
+
+
 def config_headers(etag: str) -> list[tuple[str, str]]:
     """Caching headers of a config answer: short, so owner edits reach pages soon."""
     return [("ETag", f'"{etag}"'), ("Cache-Control", "public, max-age=60")]
@@ -28,12 +31,16 @@ def config_headers(etag: str) -> list[tuple[str, str]]:
 def _build(site: SiteView, page_lang: str) -> dict:
     widgets = []
     for w in site.widgets:
-        if not w.is_live:
+        if not w.is_live or (w.page_langs and page_lang not in w.page_langs):
             continue
         lang = i18n.best_lang(w.lang, page_lang)
         widgets.append({
             "id": w.id, "kind": w.kind, "layout": w.layout,
-            "triggers": [list(t) for t in w.triggers], "match": w.trigger_match,
+            # For the loader: triggers (x exit intent, t seconds, s % scrolled, i idle
+            # seconds), whether all must happen, and the targeting rules.
+            "on": [] if w.layout == "inline" else
+                  [[TRIGGER_KEYS[kind], value] for kind, value in w.triggers],
+            "all": w.trigger_match == "all", "if": [list(r) for r in w.rules],
             "lang": lang,
             "title": w.title or i18n.text("title", lang),
             "description": w.description or i18n.text("description", lang),
@@ -45,7 +52,7 @@ def _build(site: SiteView, page_lang: str) -> dict:
         })
     langs = sorted({w["lang"] for w in widgets} | {page_lang})
     return {
-        "site": site.id,
+        "site": site.id, "cap": site.popup_cap, "reset": site.reset_count,
         "require_consent": site.require_consent,
         "consent_text": site.consent_text,
         "widgets": widgets,

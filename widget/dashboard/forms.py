@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, ColorField, EmailField, IntegerField, PasswordField,
-                     SelectField, StringField, TextAreaField)
+                     SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -31,6 +31,10 @@ class SiteForm(FlaskForm):
     consent_text = TextAreaField(
         "Consent text", validators=[Optional(), Length(max=500)],
         description="Leave empty for the built-in text in the visitor's language.")
+    popup_cap = IntegerField(
+        "Pop-ups per visit", default=1, validators=[NumberRange(1, 10)],
+        description="How many pop-ups one browser may see in 30 minutes, across all your "
+                    "widgets. Inline widgets and buttons on your pages don't count.")
 
 
 LAYOUTS = [SelectChoice("modal", "Modal in the middle of the window"),
@@ -71,6 +75,27 @@ class WidgetForm(FlaskForm):
                                description="Empty: 'Subscribe' in the visitor's language.")
     success_message = TextAreaField("Success message",
                                     validators=[Optional(), Length(max=1000)])
+    url_include = TextAreaField(
+        "Only on these pages", validators=[Optional(), Length(max=2000)],
+        description="One per line, * for anything: /blog/* or https://shop.example/sale/*. "
+                    "Empty: every page.")
+    url_exclude = TextAreaField("Never on these pages",
+                                validators=[Optional(), Length(max=2000)])
+    device = SelectField("Devices", default="any", choices=[
+        SelectChoice("any", "Every device"), SelectChoice("desktop", "Desktops only"),
+        SelectChoice("mobile", "Touch screens only")])
+    visitor = SelectField("Visitors", default="any", choices=[
+        SelectChoice("any", "Everyone"),
+        SelectChoice("new", "New visitors (first 30 minutes on the site)"),
+        SelectChoice("returning", "Returning visitors")])
+    referrer = StringField("Only when they came from (part of an address)",
+                           validators=[Optional(), Length(max=200)],
+                           description="For example news.ycombinator.com. Empty: from anywhere.")
+    utm_source = StringField("Only with this utm_source in the page address",
+                             validators=[Optional(), Length(max=100)])
+    page_langs = SelectMultipleField(
+        "Only on pages in these languages", choices=LANG_CHOICES,
+        description="None chosen: every language.")
     own_colors = BooleanField("Use my own colours (otherwise the default, tested theme)")
     color_bg = ColorField("Background", default=colors.DEFAULT["bg"])
     color_fg = ColorField("Text", default=colors.DEFAULT["fg"])

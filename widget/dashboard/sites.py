@@ -70,6 +70,7 @@ def _site_form(site: Site | None):
                 site.name = " ".join(form.name.data.split())
                 site.default_lang = form.default_lang.data
             site.require_consent = form.require_consent.data
+            site.popup_cap = form.popup_cap.data
             site.consent_text = (form.consent_text.data or "").strip() or None
             session.commit()
             siteview.invalidate(site.id)
@@ -79,6 +80,17 @@ def _site_form(site: Site | None):
             form.origins.errors = [str(exc)]
     return render_template("dashboard/site_form.html", form=form, site=site), \
         422 if form.errors else 200
+
+
+@bp.post("/sites/<site_id>/reset-signups")
+@login_required
+def reset_signups(site_id: str):
+    """Let browsers that signed up see pop-ups again (e.g. for a new kind of newsletter)."""
+    site = owned_site(site_id)
+    site.reset_count += 1
+    db.session().commit()
+    siteview.invalidate(site.id)
+    return redirect(url_for("dashboard.site", site_id=site.id))
 
 
 @bp.get("/sites/<site_id>")

@@ -18,7 +18,8 @@ def new_widget(site_id: str):
     site = owned_site(site_id)
     return _widget_form(site, Widget(site_id=site.id, name="New widget", is_live=False,
                                      layout="modal", triggers=[["exit_intent", None]],
-                                     trigger_match="any", quiet_days_after_close=14,
+                                     trigger_match="any", device="any", visitor="any",
+                                     quiet_days_after_close=14,
                                      quiet_days_after_signup=365))
 
 
@@ -64,6 +65,7 @@ def _widget_form(site, widget: Widget):
     form = WidgetForm(obj=widget)
     if request.method == "GET":
         form.own_colors.data = widget.color_bg is not None
+        form.page_langs.data = [c for c in (widget.page_langs or "").split(",") if c]
         for name, default in colors.DEFAULT.items():
             form[f"color_{name}"].data = getattr(widget, f"color_{name}") or default
         current = dict(widget.triggers)
@@ -72,14 +74,16 @@ def _widget_form(site, widget: Widget):
     if form.validate_on_submit():
         widget.triggers = [[kind, None if kind == "exit_intent" else form[field].data]
                            for field, kind in TRIGGER_FIELDS.items() if form[field].data]
-        own = form.own_colors.data
-        for field in (*TRIGGER_FIELDS, "own_colors"):
-            del form[field]  # not columns: the list above and the colours below hold them
+        own, langs = form.own_colors.data, form.page_langs.data
+        for field in (*TRIGGER_FIELDS, "own_colors", "page_langs"):
+            del form[field]  # not columns as they are: set from the values above
         form.populate_obj(widget)
+        widget.page_langs = ",".join(langs) or None
         if not own:
             widget.color_bg = widget.color_fg = widget.color_accent = None
         widget.lang = widget.lang or None
-        for attr in ("title", "description", "button_label", "success_message"):
+        for attr in ("title", "description", "button_label", "success_message",
+                     "url_include", "url_exclude", "referrer", "utm_source"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
         if widget.id is None:
             db.session().add(widget)

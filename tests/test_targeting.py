@@ -1,0 +1,108 @@
+"""Targeting and frequency in a real Chromium: who sees a pop-up, on which page, and how
+often; decided in the browser from the config and the browser's own memory."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, update
+
+from widget.models import Site
+
+from .conftest import add_widget, host_page
+
+pytestmark = pytest.mark.browser
+
+
+def shows(page: Page, wid: str) -> bool:
+    """Whether widget `wid` (triggered after 1 s) pops up within 2 s."""
+    try:
+        expect(page.get_by_role("dialog", name=f"Widget {wid}")).to_be_visible(timeout=2000)
+        return True
+    except AssertionError:
+        return False
+
+
+# Each test adds its widgets before its first page load: the browser keeps the config
+# for a minute (Cache-Control), as it would for a real visitor.
+
+
+def test_page_addresses(page: Page, demo, host):
+    inside = add_widget(demo, [["time", 1]], url_include="/t-*\n/other/*")
+    outside = add_widget(demo, [["time", 1]], url_include="/blog/*")
+    excluded = add_widget(demo, [["time", 1]], url_exclude="/t-*")
+    host_page(page, demo, host, inside)
+    assert shows(page, inside)
+    page.evaluate("localStorage.clear()")  # below the visit cap again
+    host_page(page, demo, host, outside)
+    assert not shows(page, outside)
+    host_page(page, demo, host, excluded)
+    assert not shows(page, excluded)
+
+
+def test_utm_source_and_referrer(page: Page, demo, host):
+    utm = add_widget(demo, [["time", 1]], utm_source="nyhetsbrev")
+    ref = add_widget(demo, [["time", 1]], referrer="news.example")
+    host_page(page, demo, host, utm)
+    assert not shows(page, utm)
+    host_page(page, demo, host, utm, query="?utm_source=Nyhetsbrev&utm_medium=e-post")
+    assert shows(page, utm)
+    page.evaluate("localStorage.clear()")  # a new visitor, below the visit cap again
+    host_page(page, demo, host, ref)
+    assert not shows(page, ref)
+    host_page(page, demo, host, ref, referer="http://news.example/item?id=1")
+    assert shows(page, ref)
+
+
+def test_devices(page: Page, demo, host, browser, playwright):
+    mobile = add_widget(demo, [["time", 1]], device="mobile")
+    host_page(page, demo, host, mobile)
+    assert not shows(page, mobile)
+    context = browser.new_context(**playwright.devices["Pixel 7"])
+    phone = context.new_page()
+    host_page(phone, demo, host, mobile)
+    assert shows(phone, mobile)
+    context.close()
+
+
+def test_new_and_returning_visitors(page: Page, demo, host):
+    returning = add_widget(demo, [["time", 1]], visitor="returning")
+    host_page(page, demo, host, returning)
+    assert not shows(page, returning)  # a first visit
+    hour_ago = int(time.time() * 1000) - 3_600_000
+    page.evaluate(f"localStorage.setItem('rw', JSON.stringify({{v: {hour_ago}}}))")
+    host_page(page, demo, host, returning)
+    assert shows(page, returning)
+
+
+def test_visit_cap_and_no_pop_ups_after_a_sign_up_until_the_owner_resets(page: Page, demo,
+                                                                        host):
+    first, second = add_widget(demo, [["time", 1]]), add_widget(demo, [["time", 1]])
+    host_page(page, demo, host, first)
+    assert shows(page, first)
+    page.keyboard.press("Escape")
+    host_page(page, demo, host, second)
+    assert not shows(page, second)  # the site's cap: one pop-up per visit
+    page.evaluate("localStorage.setItem('rw', JSON.stringify("
+                  "{...JSON.parse(localStorage.getItem('rw')), c: [Date.now() - 3600000]}))")
+    host_page(page, demo, host, second)
+    assert shows(page, second)  # an hour later it is a new visit
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Your e-mail").fill("capped@example.com")
+    dialog.get_by_role("checkbox").check()
+    dialog.get_by_role("button", name="Subscribe").click()
+    expect(dialog.get_by_role("status")).to_be_visible()
+    page.evaluate("localStorage.setItem('rw', JSON.stringify("
+                  "{...JSON.parse(localStorage.getItem('rw')), c: [], q: {}}))")
+    host_page(page, demo, host, first)
+    assert not shows(page, first)  # signed up: no more pop-ups
+    engine = create_engine(demo["db"])
+    with engine.begin() as conn:  # what "show pop-ups to them again" does
+        conn.execute(update(Site).where(Site.id == "demo-blog")
+                     .values(reset_count=Site.reset_count + 1))
+    engine.dispose()
+    # Visitors get the change once their cached config expires (a minute); skip the wait.
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+    host_page(page, demo, host, first)
+    assert shows(page, first)
