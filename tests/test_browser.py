@@ -186,6 +186,8 @@ def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, 
     page.get_by_label("Language", exact=True).select_option("nb")
     expect(pane.get_by_role("dialog")).to_have_accessible_name("Vil du ha sjekklisten? ✅")
     expect(pane.get_by_role("button", name="Abonner")).to_be_visible()
+    page.get_by_label("“No thanks” text").fill("Kanskje senere")
+    expect(pane.get_by_role("button", name="Kanskje senere")).to_be_visible()
     page.get_by_label("Layout").select_option("inline")
     region = pane.get_by_role("region", name="Vil du ha sjekklisten? ✅")
     expect(region).to_be_visible()

@@ -146,12 +146,14 @@ def test_edit_widget_changes_what_visitors_get(app, ann, make_site, query):
         "name": "Exit modal", "is_live": "y", "layout": "slide_in", "trigger_time": "20",
         "trigger_scroll": "50", "trigger_match": "all", "lang": "de", "title": "Warte! 🎁",
         "description": "Unser Newsletter", "button_label": "", "success_message": "",
+        "no_thanks_label": "Vielleicht später 🙂",
         "quiet_days_after_close": "3", "quiet_days_after_signup": "100"})
     assert resp.status_code == 302
     (w,) = ann.get(f"/api/v1/sites/{site}/widgets").json()["widgets"]
     assert (w["title"], w["lang"], w["button"], w["quiet_days_after_close"]) == (
         "Warte! 🎁", "de", "Abonnieren", 3)
     assert (w["layout"], w["on"], w["all"]) == ("slide_in", [["t", 20], ["s", 50]], True)
+    assert w["no_thanks"] == "Vielleicht später 🙂"
     assert "slide in, time 20 s and scroll 50%" in ann.get(f"/dashboard/sites/{site}").text
     paused = csrf_post(ann, path, {"name": "Exit modal", "title": "", "layout": "modal",
                                    "trigger_match": "any",

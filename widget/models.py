@@ -84,6 +84,7 @@ class Widget(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     button_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
     success_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    no_thanks_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
     # Targeting, compiled into rules the loader checks (api/config.py). URL patterns are
     # one per line, '*' matching anything; page_langs is a comma list of codes.
     url_include: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -31,6 +31,7 @@ class WidgetView:
     description: str | None
     button_label: str | None
     success_message: str | None
+    no_thanks_label: str | None
     quiet_days_after_close: int
     quiet_days_after_signup: int
     theme: tuple[tuple[str, str], ...] | None
@@ -62,7 +63,8 @@ def _snapshot(site: Site) -> SiteView:
         site.popup_cap, site.reset_count, frozenset(o.origin for o in site.origins),
         tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
                          w.trigger_match, w.is_live, w.lang, w.title, w.description,
-                         w.button_label, w.success_message, w.quiet_days_after_close,
+                         w.button_label, w.success_message, w.no_thanks_label,
+                         w.quiet_days_after_close,
                          w.quiet_days_after_signup, _theme(w), rules.compile_widget(w),
                          frozenset(filter(None, (w.page_langs or "").split(","))))
               for w in site.widgets))

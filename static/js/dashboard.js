@@ -38,6 +38,7 @@ if (pane) {
     const w = { id: p.id, layout: value("layout"), lang,
       title: value("title") || d.title, description: value("description") || d.description,
       button: value("button_label") || d.button, success: value("success_message") || d.success,
+      no_thanks: value("no_thanks_label") || d.no_thanks,
       quiet_days_after_close: 0, quiet_days_after_signup: 0, theme: theme() };
     if (close) close();
     close = await ui.show({ cfg: { strings: p.strings, css: p.css,

@@ -55,7 +55,7 @@ function content(cfg, w, copy, t) {
     autocomplete: "off", "aria-hidden": "true" });
   f.err = el("p", { class: "err", role: "alert" });
   f.submit = el("button", { type: "submit", class: "primary" }, w.button);
-  f.no = el("button", { type: "button", class: "no" }, t.no_thanks);
+  f.no = el("button", { type: "button", class: "no" }, w.no_thanks || t.no_thanks);
   f.ok = el("p", { class: "ok", role: "status" });
   f.form.append(el("label", { for: "rw-email" }, t.email_label), f.email, f.trap);
   if (cfg.require_consent) {

@@ -46,6 +46,7 @@ def _build(site: SiteView, page_lang: str) -> dict:
             "description": w.description or i18n.text("description", lang),
             "button": w.button_label or i18n.text("submit", lang),
             "success": w.success_message or i18n.text("success", lang),
+            "no_thanks": w.no_thanks_label or i18n.text("no_thanks", lang),
             "quiet_days_after_close": w.quiet_days_after_close,
             "quiet_days_after_signup": w.quiet_days_after_signup,
             "theme": dict(w.theme) if w.theme else None,

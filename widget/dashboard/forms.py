@@ -75,6 +75,10 @@ class WidgetForm(FlaskForm):
                                description="Empty: 'Subscribe' in the visitor's language.")
     success_message = TextAreaField("Success message",
                                     validators=[Optional(), Length(max=1000)])
+    no_thanks_label = StringField(
+        "“No thanks” text", validators=[Optional(), Length(max=80)],
+        description="Empty: 'No thanks' in the visitor's language. Keep it kind: a way out "
+                    "that makes nobody feel bad for taking it.")
     url_include = TextAreaField(
         "Only on these pages", validators=[Optional(), Length(max=2000)],
         description="One per line, * for anything: /blog/* or https://shop.example/sale/*. "

@@ -82,7 +82,7 @@ def _widget_form(site, widget: Widget):
         if not own:
             widget.color_bg = widget.color_fg = widget.color_accent = None
         widget.lang = widget.lang or None
-        for attr in ("title", "description", "button_label", "success_message",
+        for attr in ("title", "description", "button_label", "success_message", "no_thanks_label",
                      "url_include", "url_exclude", "referrer", "utm_source"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
         if widget.id is None:
@@ -103,7 +103,8 @@ def _preview_data(site, widget: Widget) -> dict:
             "defaults": {lang: {"title": i18n.text("title", lang),
                                 "description": i18n.text("description", lang),
                                 "button": i18n.text("submit", lang),
-                                "success": i18n.text("success", lang)}
+                                "success": i18n.text("success", lang),
+                                "no_thanks": i18n.text("no_thanks", lang)}
                          for lang in i18n.LANGS}}
 
 

@@ -1,4 +1,4 @@
-"""targeting per widget; pop-up cap and sign-up reset per site
+"""targeting and "no thanks" text per widget; pop-up cap and sign-up reset per site
 
 Revision ID: 0005
 Revises: 0004
@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('referrer', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('utm_source', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('page_langs', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('no_thanks_label', sa.String(length=80), nullable=True))
     with op.batch_alter_table('sites', schema=None) as batch_op:
         batch_op.add_column(sa.Column('popup_cap', sa.Integer(), nullable=False,
                                       server_default='1'))
@@ -41,6 +42,6 @@ def downgrade() -> None:
         batch_op.drop_column('reset_count')
         batch_op.drop_column('popup_cap')
     with op.batch_alter_table('widgets', schema=None) as batch_op:
-        for name in ('page_langs', 'utm_source', 'referrer', 'visitor', 'device',
+        for name in ('no_thanks_label', 'page_langs', 'utm_source', 'referrer', 'visitor', 'device',
                      'url_exclude', 'url_include'):
             batch_op.drop_column(name)
