@@ -35,10 +35,14 @@ def test_every_error_code_is_documented_and_translated():
         assert set(entry) == set(i18n.LANGS), key
 
 
-def test_readme_has_exactly_one_test_command():
+def test_ci_runs_exactly_the_readme_test_command():
     lines = README.splitlines()
     marks = [i for i, line in enumerate(lines) if line.strip() == "<!-- test-command -->"]
-    assert len(marks) == 1 and "pytest" in lines[marks[0] + 1]
+    assert len(marks) == 1
+    command = lines[marks[0] + 1].strip()
+    assert "pytest" in command
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci_lines[-1] == command
 
 
 def test_wheel_ships_templates_static_examples_and_migrations(tmp_path):
