@@ -377,7 +377,7 @@ def test_targeting_is_compiled_for_the_browser(client, site, query):
     assert regex.search(include, "https://blog.example/blog/post?x=1#top", regex.I)
     assert not regex.search(include, "https://blog.example/shop/blog/x", regex.I)
     assert regex.search(exclude, "https://blog.example/blog/drafts/one", regex.I)
-    assert (rules[("d", 0)], rules[("n", 0)]) == ("^mobile$", "^returning$")
+    assert (rules[("d", 0)], rules[("n", 0)]) == ("^m$", "^r$")
     utm = [v for k, v, n in w["if"] if k == "u" and "utm" in v][0]
     assert regex.search(utm, "https://blog.example/?a=1&utm_source=nyhetsbrev%20%F0%9F%98%80",
                         regex.I)

@@ -32,10 +32,12 @@ def compile_widget(w) -> tuple[tuple[str, str, int], ...]:
         found.append(("u", include, 0))
     if (exclude := url_regex(w.url_exclude or "")) is not None:
         found.append(("u", exclude, 1))
+    # The loader names devices and visitors by their first letter: m(obile)/d(esktop),
+    # n(ew)/r(eturning).
     if w.device and w.device != "any":
-        found.append(("d", f"^{w.device}$", 0))
+        found.append(("d", f"^{w.device[0]}$", 0))
     if w.visitor and w.visitor != "any":
-        found.append(("n", f"^{w.visitor}$", 0))
+        found.append(("n", f"^{w.visitor[0]}$", 0))
     if w.referrer:
         found.append(("r", re.escape(w.referrer.strip()), 0))
     if w.utm_source:

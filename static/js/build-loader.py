@@ -2,9 +2,10 @@
 
 The loader's budget is 1,024 bytes gzipped, and only a minifier that shortens names
 (terser) gets it there; rjsmin, which the app applies to every script at start-up, keeps
-names. Needs Node.js with npm: terser is installed on the first
-run (into .node at the top of the repository). The built file's first line pins the source's SHA-256, and a test fails when the
-source changed without a rebuild.
+names. Needs Node.js with npm: terser is installed into .node at the top of the
+repository on the first run. embed.js.sha256 beside the built file pins the source it
+came from (not a comment inside it: every byte of embed.js is served), and a test
+fails when the source changed without a rebuild.
 
     python static/js/build-loader.py
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE, TARGET = HERE / "src" / "embed.js", HERE / "embed.js"
+PIN = HERE / "embed.js.sha256"
 NODE = HERE.parent.parent / ".node"
 TERSER = NODE / "node_modules" / ".bin" / "terser"
 
@@ -35,9 +37,8 @@ def main() -> int:
                        check=True)
     built = subprocess.run([str(TERSER), str(SOURCE), "--compress", "--mangle", "--toplevel",
                             "--ecma", "2020"], check=True, capture_output=True, text=True)
-    TARGET.write_text(f"/*! built from src/embed.js sha256:{source_hash()} by "
-                      f"build-loader.py: edit the source, then run it */\n{built.stdout}\n",
-                      encoding="utf-8")
+    TARGET.write_text(built.stdout.strip() + "\n", encoding="utf-8")
+    PIN.write_text(f"{source_hash()}  src/embed.js\n", encoding="utf-8")
     print(f"wrote {TARGET.relative_to(HERE.parent.parent)}")
     return 0
 

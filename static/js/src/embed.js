@@ -6,7 +6,7 @@
   const now = Date.now, poke = () => act = now();
   if (!d?.site) return console.warn("widget: no data-site");
   const base = s.src.split("/embed.js")[0], on = (n, f, t = window) => t.addEventListener(n, f);
-  let cfg, shown, close, timer, out, y = 0, armed = [], t0 = now(), act = t0, m = {};
+  let cfg, shown, close, out, y = 0, armed = [], t0 = now(), act = t0, m = {};
   let held = window.widget?.q || [];
   // The one localStorage entry: quiet-until per widget (q), first visit (v), the site's
   // reset count at sign-up (u), and when pop-ups were shown (c).
@@ -24,10 +24,12 @@
     s: v => (scrollY + innerHeight) * 100 >= H.scrollHeight * v,
     i: v => now() - act >= v * 1e3,
   };
-  // Targeting [what, pattern, negate]: the page URL, the referrer, the device, the visitor.
-  const E = { u: location.href, r: D.referrer, d: touch ? "mobile" : "desktop",
-    n: now() - (m.v || now()) < 18e5 ? "new" : "returning" };
-  const tick = () => shown ? clearInterval(timer) : armed.forEach(w =>
+  // Targeting [what, pattern, negate]: the page URL, the referrer, the device (m: touch
+  // screen, d: desktop), the visitor (n: new, in the first 30 minutes; r: returning).
+  const E = { u: location.href, r: D.referrer, d: touch ? "m" : "d",
+    n: now() - (m.v || now()) < 18e5 ? "n" : "r" };
+  // Once a pop-up has shown, the twice-a-second check is a no-op: one per page view.
+  const tick = () => shown || armed.forEach(w =>
     w.on[w.all ? "every" : "some"](([k, v]) => T[k](v)) && open(w));
   // Exit intent: the pointer leaves through the top edge; on touch screens, a quick
   // scroll back up once the reader is a screen or more into the page.
@@ -64,7 +66,7 @@
         armed = c.widgets.filter(w => (!d.widget || w.id == d.widget) && w.on[0] &&
           !(m.q?.[w.id] > now()) &&
           w.if.every(([k, v, n]) => n ^ RegExp(v, "i").test(E[k])));
-      timer = setInterval(tick, 500);
+      setInterval(tick, 500);
     })
     .catch(console.warn);
 })();
