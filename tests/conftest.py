@@ -68,14 +68,11 @@ def app(app_config, monkeypatch, tmp_path):
     application.extensions["widget.db"][0].dispose()
 
 
-class LiveServer:
-    """The app on a real socket, with a requests session pointed at it."""
+class HttpClient:
+    """A requests session against a base URL, with the dashboard's CSRF and log-in steps."""
 
-    def __init__(self, application):
-        self.server = make_server("127.0.0.1", 0, application, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-        self.thread.start()
+    def __init__(self, url: str):
+        self.url = url
         self.http = requests.Session()
 
     def request(self, method: str, path: str, **kw) -> requests.Response:
@@ -100,6 +97,16 @@ class LiveServer:
         token = self.csrf("/dashboard/login")
         return self.post("/dashboard/login",
                          data={"email": email, "password": password, "csrf_token": token})
+
+
+class LiveServer(HttpClient):
+    """The app on a real socket, with a client pointed at it."""
+
+    def __init__(self, application):
+        self.server = make_server("127.0.0.1", 0, application, threaded=True)
+        super().__init__(f"http://127.0.0.1:{self.server.server_port}")
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
 
     def close(self):
         self.http.close()
@@ -284,6 +291,20 @@ def host_page(page: Page, demo, host, *widget_ids: str, top: str = "", query: st
         page.goto(f"{host['origin']}/{name}{query}", referer=referer)
 
 
+
+
+def open_example(page: Page, demo, name: str = "blog-post.html"):
+    """Open one of the demo's example pages and wait until the loader has its config."""
+    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
+        page.goto(f"{demo['pages']}/{name}")
+
+
+def log_in(page: Page, demo):
+    """Log into the demo's dashboard as its owner."""
+    page.goto(f"{demo['base']}/dashboard/login")
+    page.get_by_label("E-mail").fill("demo@example.com")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Log in").click()
 
 
 def exit_intent(page: Page):

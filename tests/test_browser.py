@@ -3,20 +3,16 @@ origin, the example pages; a visitor signs up through the pop-up; the owner sees
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import exit_intent
+from .conftest import HttpClient, exit_intent, log_in, open_example
 
 pytestmark = pytest.mark.browser
-
-
-def open_post(page: Page, demo, name="blog-post.html"):
-    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
-        page.goto(f"{demo['pages']}/{name}")
 
 
 def test_demo_prints_what_an_owner_needs(demo):
@@ -26,7 +22,7 @@ def test_demo_prints_what_an_owner_needs(demo):
 
 
 def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
-    open_post(page, demo)
+    open_example(page, demo)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_count(0)
     exit_intent(page)
@@ -47,10 +43,7 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
     expect(dialog.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
 
     owner = page.context.new_page()
-    owner.goto(f"{demo['base']}/dashboard/")
-    owner.get_by_label("E-mail").fill("demo@example.com")
-    owner.get_by_label("Password").fill("demo-password")
-    owner.get_by_role("button", name="Log in").click()
+    log_in(owner, demo)
     owner.get_by_role("link", name="Demo blog").click()
     copy = owner.locator("button[data-copy]")
     expect(copy).to_have_text("Copy snippet")
@@ -62,7 +55,7 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
 
 
 def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
-    open_post(page, demo, "post-de.html")
+    open_example(page, demo, "post-de.html")
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_accessible_name("Bevor Sie gehen …")
@@ -79,7 +72,7 @@ def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
 
 
 def test_server_errors_are_shown_in_the_widget(page: Page, demo):
-    open_post(page, demo)
+    open_example(page, demo)
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     # Passes the browser's quick check, fails the server's real one.
@@ -90,7 +83,7 @@ def test_server_errors_are_shown_in_the_widget(page: Page, demo):
 
 
 def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
-    open_post(page, demo)
+    open_example(page, demo)
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
@@ -100,13 +93,13 @@ def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
     (until,) = state["q"].values()
     days = (until / 1000 - time.time()) / 86400
     assert 13.9 < days <= 14  # the default quiet period after a close
-    open_post(page, demo)
+    open_example(page, demo)
     exit_intent(page)
     page.wait_for_timeout(500)
     expect(dialog).to_have_count(0)
     # Positive control: with the memory cleared the same gesture shows it again.
     page.evaluate("localStorage.clear()")
-    open_post(page, demo)
+    open_example(page, demo)
     exit_intent(page)
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="No thanks").click()
@@ -117,7 +110,7 @@ def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
     ui_requests = []
     page.on("request", lambda r: ui_requests.append(r.url) if "/static/js/ui.js" in r.url
             else None)
-    open_post(page, demo, "post-de.html")  # a page without inline widgets
+    open_example(page, demo, "post-de.html")  # a page without inline widgets
     page.mouse.move(640, 300)
     page.mouse.move(-10, 300)  # out through the left edge: not an exit
     page.mouse.wheel(0, 2000)
@@ -126,24 +119,18 @@ def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
     assert ui_requests == []  # the UI is not even downloaded until a widget shows
 
 
-def stored_counts(demo, widget="w_demo"):
+def stored_counts(demo):
     """The widget's counters as the owner's dashboard shows them."""
-    import re
-    import requests
-
-    http = requests.Session()
-    page = http.get(demo["base"] + "/dashboard/login").text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    http.post(demo["base"] + "/dashboard/login", data={
-        "email": "demo@example.com", "password": "demo-password", "csrf_token": token})
-    html = http.get(demo["base"] + "/dashboard/sites/demo-blog").text
+    owner = HttpClient(demo["base"])
+    owner.login("demo@example.com", "demo-password")
+    html = owner.get("/dashboard/sites/demo-blog").text
     found = re.search(r"(\d+) shown · (\d+) started · (\d+) sign-ups", html).groups()
     return tuple(map(int, found))
 
 
 def test_two_step_click_opens_the_widget_and_events_reach_the_owner(page: Page, demo):
     before = stored_counts(demo)
-    open_post(page, demo)
+    open_example(page, demo)
     page.get_by_role("button", name="Yes, send me the starter log").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
@@ -164,7 +151,7 @@ def test_host_page_api_works_before_the_script_loads(page: Page, demo):
     page.add_init_script("window.widget = window.widget || function () {"
                          "(widget.q = widget.q || []).push(arguments) };"
                          "widget('open', 'w_demo');")
-    open_post(page, demo)
+    open_example(page, demo)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     page.evaluate("widget('close')")
@@ -175,10 +162,7 @@ def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, 
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/api/" in r.url
             else None)
-    page.goto(f"{demo['base']}/dashboard/login")
-    page.get_by_label("E-mail").fill("demo@example.com")
-    page.get_by_label("Password").fill("demo-password")
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, demo)
     page.goto(f"{demo['base']}/dashboard/sites/demo-blog/widgets/w_demo")
     pane = page.locator("#preview")
     expect(pane.get_by_role("dialog")).to_have_accessible_name("Before you go…")

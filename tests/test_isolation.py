@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from widget import i18n
 
-from .conftest import add_widget, exit_intent, host_page
+from .conftest import add_widget, exit_intent, host_page, open_example
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path("test-artifacts")
@@ -21,14 +21,9 @@ def shot(page: Page, name: str):
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-def open_page(page: Page, demo, name: str):
-    with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
-        page.goto(f"{demo['pages']}/{name}")
-
-
 def test_a_hostile_theme_does_not_reach_the_widget(page: Page, demo):
     page.emulate_media(reduced_motion="reduce")  # no entry animation: final styles at once
-    open_page(page, demo, "hostile.html")
+    open_example(page, demo, "hostile.html")
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
@@ -58,7 +53,7 @@ def test_a_strict_csp_page_runs_the_widget_without_violations(page: Page, demo):
     page.add_init_script("window.__violations = [];"
                          "document.addEventListener('securitypolicyviolation',"
                          " e => __violations.push(e.violatedDirective + ' ' + e.blockedURI));")
-    open_page(page, demo, "strict-csp.html")
+    open_example(page, demo, "strict-csp.html")
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
@@ -74,7 +69,7 @@ def test_a_strict_csp_page_runs_the_widget_without_violations(page: Page, demo):
 @pytest.mark.parametrize("lang", ["nb", "de", "nl"])
 def test_each_language_page_gets_the_widget_in_its_language(page: Page, demo, lang):
     t = lambda key: i18n.text(key, lang)  # noqa: E731
-    open_page(page, demo, f"post-{lang}.html")
+    open_example(page, demo, f"post-{lang}.html")
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_accessible_name(t("title"))

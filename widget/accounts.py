@@ -78,9 +78,7 @@ def parse_origins(values: list[str]) -> list[str]:
 def default_widget(widget_id: str | None = None) -> Widget:
     """The live 'Before you go…' newsletter modal every new site starts with; its copy is
     the built-in text in each visitor's language until the owner writes their own."""
-    widget = Widget(name="Before you go", kind="newsletter", layout="modal",
-                    triggers=[["exit_intent", None]], trigger_match="any", is_live=True,
-                    device="any", visitor="any")
+    widget = Widget(name="Before you go")  # the column defaults are that modal
     if widget_id:
         widget.id = widget_id
     return widget

@@ -18,8 +18,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "nl": "Ontvang nieuwe artikelen in je inbox. Alleen als er iets de moeite waard is."},
     "email_label": {"en": "Your e-mail", "nb": "Din e-post", "de": "Ihre E-Mail-Adresse",
                     "nl": "Je e-mailadres"},
-    "name_label": {"en": "Your name (optional)", "nb": "Navnet ditt (valgfritt)",
-                   "de": "Ihr Name (optional)", "nl": "Je naam (optioneel)"},
     "submit": {"en": "Subscribe", "nb": "Abonner", "de": "Abonnieren", "nl": "Aanmelden"},
     "sending": {"en": "Sending…", "nb": "Sender …", "de": "Wird gesendet …",
                 "nl": "Bezig met verzenden…"},
@@ -128,7 +126,7 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 # Strings the widget UI needs in the browser (sent with the config, one language at a time).
-CLIENT_KEYS = ("email_label", "name_label", "submit", "sending", "no_thanks", "close",
+CLIENT_KEYS = ("email_label", "submit", "sending", "no_thanks", "close",
                "consent", "success") + tuple(k for k in STRINGS if k.startswith("error."))
 
 

@@ -87,15 +87,15 @@ def _page_url(raw: str | None) -> str | None:
     return raw
 
 
-def subscribe(site_id: str, data: dict, *, is_form: bool = False) -> SignupResult:
-    """Validate one sign-up and commit it (subscriber + consent) before returning.
+def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupResult:
+    """Validate one sign-up for `site` (from find_site) and commit it (subscriber +
+    consent) before returning.
 
     A repeat sign-up of a known address updates that row and returns the same result,
     so the caller's answer never reveals who is subscribed. Raises ApiError on refusal.
     """
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    site = find_site(site_id)
     check_origin(site)
     widget_id = _field(data, "widget")
     lang_hint = _field(data, "lang")

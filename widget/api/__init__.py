@@ -55,10 +55,10 @@ def preflight(site_id: str):
 @bp.post("/sites/<site_id>/subscriptions")
 def subscriptions(site_id: str):
     """Sign up an e-mail address: JSON in, JSON out; a plain HTML form gets a page."""
-    _site(site_id)
+    site = _site(site_id)
     if request.mimetype in FORM_TYPES:
-        return _thanks_page(subscribe(site_id, request.form.to_dict(), is_form=True))
-    subscribe(site_id, _json_body())
+        return _thanks_page(subscribe(site, request.form.to_dict(), is_form=True))
+    subscribe(site, _json_body())
     resp = jsonify(ok=True)
     resp.headers["Cache-Control"] = "no-store"
     return resp
