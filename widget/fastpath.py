@@ -39,12 +39,13 @@ class ConfigFastPath:
             lang = i18n.best_lang(query.get("lang", [None])[0], site.default_lang)
             rendered = site.rendered.get(lang)
             if rendered and len(query.get("url", [""])[0]) <= 2048:
-                return self._answer(environ, start_response, site, *rendered)
+                return self._answer(environ, start_response, site, *rendered,
+                                    self.app.config["SITE_CACHE_SECONDS"])
         return self.wsgi_app(environ, start_response)
 
     @staticmethod
-    def _answer(environ, start_response, site, body: bytes, etag: str):
-        headers = config_headers(etag) + [("Vary", "Origin")]
+    def _answer(environ, start_response, site, body: bytes, etag: str, snapshot_seconds: int):
+        headers = config_headers(etag, snapshot_seconds) + [("Vary", "Origin")]
         headers += cors_headers(site, environ.get("HTTP_ORIGIN"), "GET")
         headers += SECURITY_HEADERS
         if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):

@@ -38,9 +38,10 @@ def widgets(site_id: str):
     if len(url) > 2048:
         raise ApiError(422, "too_long", "'url' is longer than 2048 characters.", field="url")
     body, etag = site_config(site, request.args.get("lang"))
+    headers = config_headers(etag, current_app.config["SITE_CACHE_SECONDS"])
     if request.if_none_match.contains(etag):
-        return Response(status=304, headers=config_headers(etag))
-    return Response(body, mimetype="application/json", headers=config_headers(etag))
+        return Response(status=304, headers=headers)
+    return Response(body, mimetype="application/json", headers=headers)
 
 
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])

@@ -23,9 +23,14 @@ def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:
 TRIGGER_KEYS = {"exit_intent": "x", "time": "t", "scroll": "s", "idle": "i"}
 
 
-def config_headers(etag: str) -> list[tuple[str, str]]:
-    """Caching headers of a config answer: short, so owner edits reach pages soon."""
-    return [("ETag", f'"{etag}"'), ("Cache-Control", "public, max-age=60")]
+FRESHNESS = 60  # seconds: the longest an owner's change takes to reach every visitor
+
+
+def config_headers(etag: str, snapshot_seconds: int) -> list[tuple[str, str]]:
+    """Caching headers of a config answer. Browsers may keep it for what is left of a
+    minute once a process's site snapshot (up to `snapshot_seconds` old) is counted."""
+    max_age = max(0, FRESHNESS - snapshot_seconds)
+    return [("ETag", f'"{etag}"'), ("Cache-Control", f"public, max-age={max_age}")]
 
 
 def _build(site: SiteView, page_lang: str) -> dict:
