@@ -383,3 +383,11 @@ def test_targeting_is_compiled_for_the_browser(client, site, query):
                         regex.I)
     # Page language is decided on the server: the config is per language anyway.
     assert client.get(f"/api/v1/sites/{site}/widgets?lang=nl").json()["widgets"] == []
+
+
+def test_owner_changes_reach_every_visitor_within_a_minute(app, client, site):
+    app.config["SITE_CACHE_SECONDS"] = 10  # the default snapshot age on each process
+    first = client.get(f"/api/v1/sites/{site}/widgets")  # rendered by Flask
+    second = client.get(f"/api/v1/sites/{site}/widgets")  # answered by the fast path
+    for resp in (first, second):
+        assert resp.headers["Cache-Control"] == "public, max-age=50"  # 10 s + 50 s = 1 min
