@@ -59,7 +59,7 @@ def test_keyboard_alone_signs_up(page: Page, demo, host):
     page.keyboard.press("Tab")
     expect(dialog.get_by_role("button", name="Subscribe")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(dialog.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
+    expect(dialog.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
     expect(dialog.get_by_role("button", name="Close").last).to_be_focused()
     page.keyboard.press("Enter")
     expect(dialog).to_have_count(0)

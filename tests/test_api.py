@@ -262,7 +262,7 @@ def test_plain_html_form_signs_up_through_the_same_path(client, site, query):
         "page_url": "https://blog.example/post", "lang": "de"})
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/html")
-    assert 'lang="de"' in resp.text and "Danke! Sie stehen auf der Liste." in resp.text
+    assert 'lang="de"' in resp.text and "Fast geschafft! Bitte bestätigen Sie Ihre Adresse" in resp.text
     assert 'href="https://blog.example/post"' in resp.text
     sub = query(lambda s: s.scalar(select(Subscriber)))
     assert (sub.email, sub.name) == ("form@example.com", "Form <b>Filler</b>")

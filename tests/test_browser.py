@@ -40,7 +40,7 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
     dialog.get_by_label("Your e-mail").fill(email)
     dialog.get_by_role("checkbox").check()
     button.click()
-    expect(dialog.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
+    expect(dialog.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
 
     owner = page.context.new_page()
     log_in(owner, demo)
@@ -68,7 +68,7 @@ def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
     expect(dialog.get_by_role("alert")).to_contain_text("Häkchen")
     dialog.get_by_role("checkbox", name="Ja, schicken Sie mir E-Mails").check()
     dialog.get_by_role("button", name="Abonnieren").click()
-    expect(dialog.get_by_role("status")).to_have_text("Danke! Sie stehen auf der Liste. 🎉")
+    expect(dialog.get_by_role("status")).to_have_text("Fast geschafft! Bitte bestätigen Sie Ihre Adresse in Ihrem Postfach. 📬")
 
 
 def test_server_errors_are_shown_in_the_widget(page: Page, demo):

@@ -77,8 +77,15 @@ def test_production_refuses_unsafe_settings(env):
     env.update(WIDGET_ENV="production")
     done = run("migrate", env=env)
     assert done.returncode == 1
-    assert "WIDGET_SECRET_KEY" in done.stderr and "WIDGET_BASE_URL" in done.stderr
-    env.update(WIDGET_SECRET_KEY="k" * 40, WIDGET_BASE_URL="https://widgets.example")
+    for name in ("WIDGET_SECRET_KEY", "WIDGET_BASE_URL", "WIDGET_SMTP_URL", "WIDGET_MAIL_FROM"):
+        assert name in done.stderr
+    env.update(WIDGET_SECRET_KEY="k" * 40, WIDGET_BASE_URL="https://widgets.example",
+               WIDGET_SMTP_URL="smtp://mail.example:587", WIDGET_MAIL_FROM="news@blog.example")
+    assert run("migrate", env=env).returncode == 0
+    env.update(WIDGET_SMTP_URL="imap://mail.example")
+    bad = run("migrate", env=env)
+    assert bad.returncode == 1 and "WIDGET_SMTP_URL" in bad.stderr and "Traceback" not in bad.stderr
+    env.update(WIDGET_SMTP_URL="smtps://u:p@mail.example")
     assert run("migrate", env=env).returncode == 0
 
 

@@ -50,5 +50,5 @@ def test_inline_renders_in_its_placeholder_without_moving_the_page(page: Page, d
     region.get_by_label("Your e-mail").fill("inline@example.com")
     region.get_by_role("checkbox").check()
     region.get_by_role("button", name="Subscribe").click()
-    expect(region.get_by_role("status")).to_have_text("Thank you! You're on the list. 🎉")
+    expect(region.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
     expect(page.get_by_role("dialog")).to_have_count(0)  # inline is not a pop-up

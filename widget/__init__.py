@@ -29,7 +29,8 @@ class PublicAwareSessions(SecureCookieSessionInterface):
     and host pages' requests skip the cookie's signature check."""
 
     def open_session(self, app, request):
-        if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz")):
+        if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz",
+                                    "/confirm/", "/unsubscribe/")):
             return None  # Flask substitutes a read-only null session and saves nothing
         return super().open_session(app, request)
 
@@ -56,9 +57,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .dashboard import init_app as init_dashboard
     from .public import bp as public_bp
+    from .subscription_pages import bp as subscription_bp
 
     csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
+    csrf.exempt(subscription_bp)  # the signed link is the credential (RFC 8058 one-click)
     app.register_blueprint(public_bp)
+    app.register_blueprint(subscription_bp)
     app.register_blueprint(api_bp)
     init_dashboard(app)
 

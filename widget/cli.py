@@ -64,7 +64,46 @@ def serve(host: str, port: int, threads: int):
 
     app = _migrated_app(**_base_overrides(host, port))
     click.echo(f"Serving on http://{host}:{port}/  (dashboard: {app.config['BASE_URL']}/dashboard/)")
+    _echo_mail(app)
     run_forever([(app, host, port)], threads=threads)
+
+
+def _echo_mail(app) -> None:
+    """Say where e-mail goes, so nobody wonders why none arrives."""
+    if not app.config["WORKER"]:
+        click.echo("E-mail: sent by separate `widget worker` processes (WIDGET_WORKER=off).")
+    elif app.config["SMTP_URL"]:
+        click.echo("E-mail: sent from this process through WIDGET_SMTP_URL.")
+    else:
+        click.echo("E-mail: no WIDGET_SMTP_URL, so messages stay in the dev outbox "
+                   "(dashboard → site → Outbox).")
+
+
+@main.command(epilog=EPILOG)
+@click.option("--once", is_flag=True, help="Send what is due now, then exit (for cron or tests).")
+@click.option("--poll", default=1.0, show_default=True, type=float,
+              help="Seconds between looks at the outbox when it is idle.")
+def worker(once: bool, poll: float):
+    """Send the outbox: e-mails with retries and back-off. Run as many as you like."""
+    import signal
+    import threading
+
+    from .mail.outbox import wake_event
+    from .mail.worker import run
+
+    app = _migrated_app()
+    stop = threading.Event()
+
+    def _stop(_signum, _frame):
+        stop.set()
+        wake_event(app).set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if not once:
+        click.echo(f"Outbox worker started (pid {os.getpid()}).")
+        sys.stdout.flush()
+    run(app, stop, poll=poll, once=once)
 
 
 @main.command("create-owner", epilog=EPILOG)
@@ -133,6 +172,7 @@ def demo(host: str, port: int, examples_port: int):
     click.echo(f"  Dashboard:    {base}/dashboard/")
     click.echo(f"  Log in as:    {login} / {password}")
     click.echo(f"  Example page: {examples_base}/blog-post.html")
+    _echo_mail(app)
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     run_forever([(app, host, port), (examples_app(base, site_id), host, examples_port)])

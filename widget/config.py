@@ -43,7 +43,34 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_PROXY_COUNT", "0",
             "Number of trusted reverse proxies in front of the app (for client IP and https)."),
     Setting("WIDGET_MAX_BODY", "16384", "Largest accepted body of a public API request, in bytes."),
+    Setting("WIDGET_SMTP_URL", None,
+            "Where e-mail goes: smtp://user:pass@host:587 (STARTTLS whenever offered; add "
+            "?starttls=require to insist on it) or smtps://user:pass@host:465 (implicit TLS). "
+            "Unset: a dev outbox the owner reads in the dashboard (required in production)."),
+    Setting("WIDGET_MAIL_FROM", "widgets@localhost",
+            "Sender address for sites that set none of their own (required in production)."),
+    Setting("WIDGET_WORKER", "on",
+            "'on': `widget serve` and `widget demo` send the outbox themselves; 'off' when "
+            "separate `widget worker` processes do."),
+    Setting("WIDGET_CONFIRM_RESEND_MINUTES", "10",
+            "A repeated sign-up of a pending address re-sends the confirmation at most once "
+            "in this many minutes."),
+    Setting("WIDGET_MAIL_PER_ADDRESS_DAY", "3",
+            "Confirmation e-mails one address can get in 24 hours, across all sites "
+            "(the list-bomb guard)."),
+    Setting("WIDGET_OUTBOX_RETRY_SECONDS", "30",
+            "Wait before the first retry of a failed delivery; it doubles each time, up to an hour."),
+    Setting("WIDGET_OUTBOX_MAX_ATTEMPTS", "8",
+            "Delivery attempts before a message is marked failed (the owner can retry it)."),
+    Setting("WIDGET_OUTBOX_LEASE_SECONDS", "300",
+            "How long a worker holds a claimed message; after that (a worker died) another "
+            "worker takes it over."),
 )
+
+INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
+            "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
+            "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
+            "WIDGET_OUTBOX_LEASE_SECONDS")
 
 
 class ConfigError(RuntimeError):
@@ -86,17 +113,29 @@ def load() -> dict:
                             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))').")
         if not os.environ.get("WIDGET_BASE_URL", "").startswith("https://"):
             problems.append("WIDGET_BASE_URL must be the public https:// URL of the service.")
+        if not _env("WIDGET_SMTP_URL"):
+            problems.append("WIDGET_SMTP_URL must name your mail server "
+                            "(smtp://user:pass@host:587), or e-mail is never sent.")
+        if not os.environ.get("WIDGET_MAIL_FROM", "").strip():
+            problems.append("WIDGET_MAIL_FROM must be an address your mail server may send from.")
         if problems:
             raise ConfigError("Unsafe production settings:\n  - " + "\n  - ".join(problems))
     if not secret:
         secret = _persisted_secret(instance)
-    try:
-        proxies = int(_env("WIDGET_PROXY_COUNT"))
-        site_cache = int(_env("WIDGET_SITE_CACHE_SECONDS"))
-        max_body = int(_env("WIDGET_MAX_BODY"))
-    except ValueError as exc:
-        raise ConfigError("WIDGET_PROXY_COUNT, WIDGET_SITE_CACHE_SECONDS and WIDGET_MAX_BODY "
-                          f"must be integers ({exc}).") from None
+    numbers = {}
+    for name in INTEGERS:
+        try:
+            numbers[name] = int(_env(name))
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, not {_env(name)!r}.") from None
+    smtp_url = _env("WIDGET_SMTP_URL")
+    if smtp_url:
+        from .mail.transport import SmtpSettings  # checked now: a typo fails at start-up
+
+        try:
+            SmtpSettings.parse(smtp_url)
+        except ValueError as exc:
+            raise ConfigError(f"WIDGET_SMTP_URL: {exc}") from None
     return {
         "ENV_NAME": env,
         "INSTANCE_PATH": str(instance),
@@ -109,9 +148,17 @@ def load() -> dict:
         "RATE_LIMIT_LOGIN": _env("WIDGET_RATE_LIMIT_LOGIN"),
         "RATE_LIMIT_EVENTS": _env("WIDGET_RATE_LIMIT_EVENTS"),
         "RATE_LIMIT_STORAGE": _env("WIDGET_RATE_LIMIT_STORAGE"),
-        "PROXY_COUNT": proxies,
-        "SITE_CACHE_SECONDS": site_cache,
-        "MAX_BODY": max_body,
+        "PROXY_COUNT": numbers["WIDGET_PROXY_COUNT"],
+        "SITE_CACHE_SECONDS": numbers["WIDGET_SITE_CACHE_SECONDS"],
+        "MAX_BODY": numbers["WIDGET_MAX_BODY"],
+        "SMTP_URL": smtp_url,
+        "MAIL_FROM": _env("WIDGET_MAIL_FROM"),
+        "WORKER": _env("WIDGET_WORKER").lower() not in ("off", "0", "false", "no"),
+        "CONFIRM_RESEND_MINUTES": numbers["WIDGET_CONFIRM_RESEND_MINUTES"],
+        "MAIL_PER_ADDRESS_DAY": numbers["WIDGET_MAIL_PER_ADDRESS_DAY"],
+        "OUTBOX_RETRY_SECONDS": numbers["WIDGET_OUTBOX_RETRY_SECONDS"],
+        "OUTBOX_MAX_ATTEMPTS": numbers["WIDGET_OUTBOX_MAX_ATTEMPTS"],
+        "OUTBOX_LEASE_SECONDS": numbers["WIDGET_OUTBOX_LEASE_SECONDS"],
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

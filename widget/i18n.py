@@ -5,6 +5,11 @@ in the widget config and into server pages, with no compile step in the build.
 """
 from __future__ import annotations
 
+import re
+
+from .mail.strings import MAIL_STRINGS
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 LANGS = ("en", "nb", "de", "nl")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -125,6 +130,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "nl": "Het verzoek kon niet worden voltooid."},
 }
 
+STRINGS.update(MAIL_STRINGS)
+
 # Strings the widget UI needs in the browser (sent with the config, one language at a time).
 CLIENT_KEYS = ("email_label", "submit", "sending", "no_thanks", "close",
                "consent", "success") + tuple(k for k in STRINGS if k.startswith("error."))
@@ -158,3 +165,21 @@ def translator(lang: str):
 def client_strings(lang: str) -> dict[str, str]:
     """The UI's strings in one language, with error messages keyed by error code."""
     return {key: text(key, lang) for key in CLIENT_KEYS}
+
+
+def success_text(double_opt_in: bool, lang: str) -> str:
+    """What a visitor reads after a sign-up: with double opt-in, to check their inbox."""
+    return text("success.pending" if double_opt_in else "success", lang)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Put values into {placeholders}; an empty {name} goes with the space before it.
+
+    Plain replacement rather than str.format: owners write these templates, and format
+    would let them reach attributes ({name.__class__}) and choke on stray braces.
+    """
+    if not values.get("name"):
+        template = template.replace(" {name}", "").replace("{name}", "")
+    # One pass, so a value that itself contains "{name}" stays as typed.
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1)) or "" if m.group(1) in values
+                           else m.group(0), template)

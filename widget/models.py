@@ -1,4 +1,5 @@
-"""Tables: owners, their sites and widgets, subscribers and the consent given at each sign-up."""
+"""Tables: owners, their sites and widgets, subscribers, their consents and status history,
+the e-mail outbox and the owners' e-mail copy."""
 from __future__ import annotations
 
 import secrets
@@ -46,6 +47,13 @@ class Site(Base):
     # Raised by the owner's "show again to people who signed up"; browsers remember the
     # value they signed up under.
     reset_count: Mapped[int] = mapped_column(Integer, default=0)
+    # E-mail: double opt-in keeps a sign-up pending until the visitor confirms by POST.
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    confirm_days: Mapped[int] = mapped_column(Integer, default=7)  # confirm link lifetime
+    # The sender of this site's e-mails; None: WIDGET_MAIL_FROM with the site's name.
+    sender_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    sender_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    reply_to: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     owner: Mapped[Owner] = relationship(back_populates="sites")
     origins: Mapped[list["SiteOrigin"]] = relationship(
@@ -116,7 +124,13 @@ class Subscriber(Base):
     email: Mapped[str] = mapped_column(String(254))
     email_normalized: Mapped[str] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="subscribed")
+    # pending (waiting for the confirm POST), confirmed, unsubscribed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # When the status last changed, and when a confirmation e-mail was last queued
+    # (the re-send cooldown counts from it).
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
     lang: Mapped[str] = mapped_column(String(8), default="en")
     widget_id: Mapped[str | None] = mapped_column(
         ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
@@ -156,3 +170,62 @@ class WidgetDay(Base):
     opens: Mapped[int] = mapped_column(Integer, default=0)
     closes: Mapped[int] = mapped_column(Integer, default=0)
     submits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatusChange(Base):
+    """One change of a subscriber's status, with how it happened: the owner's history."""
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    # signup, confirm_page, one_click, unsubscribe_page, resubscribe_page
+    via: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutboxMessage(Base):
+    """An e-mail to send, written in the same transaction as the change that caused it.
+
+    The worker claims rows (queued, or sending with an expired lease), renders the
+    message once into `raw` with a stable Message-ID, and sends it with retries.
+    """
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
+                      Index("ix_outbox_site_created", "site_id", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))  # confirm, welcome
+    # The recipient's address without any +tag: the list-bomb guard counts per mailbox.
+    mailbox: Mapped[str] = mapped_column(String(254))
+    lang: Mapped[str] = mapped_column(String(8))
+    # queued, sending (claimed until lease_until), sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(998), nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the rendered message
+    transport: Mapped[str | None] = mapped_column(String(8), nullable=True)  # smtp or dev
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class MailTemplate(Base):
+    """The owner's own copy for one kind of e-mail in one language; absent: the built-in."""
+    __tablename__ = "mail_templates"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "lang"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import request
+from flask import current_app, request
 
 from . import db, i18n, origins, ratelimit, signup_store, siteview
+from .mail import outbox
 from .errors import ApiError
 from .siteview import SiteView, WidgetView
 
@@ -28,6 +29,7 @@ class SignupResult:
     widget: WidgetView | None
     lang: str
     page_url: str | None
+    mail_queued: bool = False
 
 
 def find_site(site_id: str) -> SiteView:
@@ -88,8 +90,8 @@ def _page_url(raw: str | None) -> str | None:
 
 
 def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupResult:
-    """Validate one sign-up for `site` (from find_site) and commit it (subscriber +
-    consent) before returning.
+    """Validate one sign-up for `site` (from find_site) and commit it (subscriber,
+    consent, and the confirmation or welcome e-mail in the outbox) before returning.
 
     A repeat sign-up of a known address updates that row and returns the same result,
     so the caller's answer never reveals who is subscribed. Raises ApiError on refusal.
@@ -114,14 +116,19 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
     page_url = _page_url(page_url)
     lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
     ratelimit.hit("email", f"{site.id}:{normalized}")
-    _store(site, widget, email, normalized, name, lang, page_url, consent)
-    return SignupResult(site, widget, lang, page_url)
+    queued = _store(site, widget, email, normalized, name, lang, page_url, consent)
+    if queued:
+        outbox.wake_event(current_app).set()
+    return SignupResult(site, widget, lang, page_url, queued)
 
 
-def _store(site, widget, email, normalized, name, lang, page_url, consent) -> None:
-    """Commit the subscriber and the consent given with this sign-up."""
+def _store(site, widget, email, normalized, name, lang, page_url, consent) -> bool:
+    """Commit the subscriber, the consent given with this sign-up and its e-mail."""
     widget_id = widget.id if widget else None
-    signup_store.write(db.engine(), {
+    cfg = current_app.config
+    rules = signup_store.MailRules(site.double_opt_in, cfg["MAIL_FROM"],
+                                   cfg["CONFIRM_RESEND_MINUTES"], cfg["MAIL_PER_ADDRESS_DAY"])
+    return signup_store.write(db.engine(), {
         "site_id": site.id, "email": email, "email_normalized": normalized, "name": name,
         "lang": lang, "widget_id": widget_id, "page_url": page_url,
     }, {
@@ -129,4 +136,4 @@ def _store(site, widget, email, normalized, name, lang, page_url, consent) -> No
         "text": site.consent_text or i18n.text("consent", lang), "lang": lang,
         "widget_id": widget_id, "page_url": page_url, "ip": request.remote_addr,
         "user_agent": (request.user_agent.string or "")[:255],
-    })
+    }, rules)

@@ -1,63 +1,142 @@
 """Writing one accepted sign-up: the hottest write, in plain SQL on a pooled connection.
 
 SQLAlchemy Core spends about twice the database's own time per statement here (cache
-key, execution context, pool events), and every accepted form makes two statements, so
-this one function talks to the driver directly. The SQL is standard (INSERT … ON CONFLICT
-… RETURNING) and runs unchanged on SQLite 3.35+ and PostgreSQL; only the parameter style
-and the date type differ. Reads and every other write go through the ORM.
+key, execution context, pool events), and every accepted form makes several statements,
+so this one function talks to the driver directly. The SQL is standard (INSERT … ON
+CONFLICT … RETURNING) and runs unchanged on SQLite 3.35+ and PostgreSQL; only the
+parameter style and the date type differ. Reads and every other write go through the ORM.
+
+One transaction holds the subscriber, the consent, the status change and the e-mail it
+causes (the outbox row), so a sign-up is never kept without its mail, nor the reverse.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from .mail import outbox
 from .models import utcnow
 
+# A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
+# keeps the status it has, except that an unsubscribed address signing up again starts
+# over. status_at changes only with the status, so comparing it with :now tells whether
+# this statement changed it.
 UPSERT = """
-INSERT INTO subscribers (site_id, email, email_normalized, name, status, lang, widget_id,
-                         page_url, created_at, updated_at)
-VALUES (:site_id, :email, :email_normalized, :name, 'subscribed', :lang, :widget_id,
+INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at, lang,
+                         widget_id, page_url, created_at, updated_at)
+VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :lang, :widget_id,
         :page_url, :now, :now)
 ON CONFLICT (site_id, email_normalized) DO UPDATE SET
-    status = 'subscribed', lang = excluded.lang, updated_at = excluded.updated_at,
+    status = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status
+                  ELSE subscribers.status END,
+    status_at = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status_at
+                     ELSE subscribers.status_at END,
+    confirm_sent_at = CASE WHEN subscribers.status = 'unsubscribed' THEN NULL
+                           ELSE subscribers.confirm_sent_at END,
+    lang = excluded.lang, updated_at = excluded.updated_at,
     name = COALESCE(excluded.name, subscribers.name)
-RETURNING id"""
+RETURNING id, status, status_at"""
 
 CONSENT = """
 INSERT INTO consents (subscriber_id, given, text, lang, widget_id, page_url, ip, user_agent,
                       created_at)
 VALUES (:subscriber_id, :given, :text, :lang, :widget_id, :page_url, :ip, :user_agent, :now)"""
 
+STATUS_CHANGE = """
+INSERT INTO status_changes (subscriber_id, status, via, created_at)
+VALUES (:subscriber_id, :status, 'signup', :now)"""
+
+# Claims the re-send window: only one of any number of racing requests gets a row back.
+CLAIM_RESEND = """
+UPDATE subscribers SET confirm_sent_at = :now
+WHERE id = :subscriber_id AND (confirm_sent_at IS NULL OR confirm_sent_at < :cooldown)"""
+
+CONFIRMS_TODAY = """
+SELECT count(*) FROM outbox WHERE mailbox = :mailbox AND kind = 'confirm' AND created_at > :since"""
+
+OUTBOX_COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
+                  "next_attempt_at", "created_at", "message_id")
+QUEUE = (f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
+         f"VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)})")
+
 
 def _pyformat(sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql)
 
 
-SQL = {"sqlite": (UPSERT, CONSENT), "postgresql": (_pyformat(UPSERT), _pyformat(CONSENT))}
+STATEMENTS = {"UPSERT": UPSERT, "CONSENT": CONSENT, "STATUS_CHANGE": STATUS_CHANGE,
+              "CLAIM_RESEND": CLAIM_RESEND, "CONFIRMS_TODAY": CONFIRMS_TODAY, "QUEUE": QUEUE}
+SQL = {"sqlite": STATEMENTS,
+       "postgresql": {name: _pyformat(sql) for name, sql in STATEMENTS.items()}}
 
 
-def write(engine: Engine, subscriber: dict, consent: dict) -> int:
-    """Upsert the subscriber and add its consent row in one committed transaction.
+@dataclass(frozen=True)
+class MailRules:
+    """What the sign-up may send: read from the site and the settings by the caller."""
+    double_opt_in: bool
+    mail_from: str
+    resend_minutes: int
+    per_address_day: int
+
+
+def _sqlite_time(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores DateTime there
+
+
+def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules) -> bool:
+    """Upsert the subscriber, add its consent row and, when one is due, queue its e-mail,
+    all in one committed transaction. Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
-    the same address racing each other both succeed. Returns the subscriber's id.
+    the same address racing each other both succeed.
     """
     dialect = engine.dialect.name
-    upsert, insert_consent = SQL[dialect]
+    sql = SQL[dialect]
+    as_param = _sqlite_time if dialect == "sqlite" else (lambda value: value)
     now = utcnow()
-    if dialect == "sqlite":
-        now = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores DateTime there
     conn = engine.raw_connection()
     try:
         cur = conn.cursor()
-        cur.execute(upsert, {**subscriber, "now": now})
-        subscriber_id = cur.fetchone()[0]
-        cur.execute(insert_consent, {**consent, "subscriber_id": subscriber_id, "now": now})
+        new_status = "pending" if rules.double_opt_in else "confirmed"
+        cur.execute(sql["UPSERT"], {**subscriber, "status": new_status, "now": as_param(now)})
+        subscriber_id, status, status_at = cur.fetchone()
+        changed = status_at == as_param(now)
+        ids = {"subscriber_id": subscriber_id, "now": as_param(now)}
+        cur.execute(sql["CONSENT"], {**consent, **ids})
+        if changed:
+            cur.execute(sql["STATUS_CHANGE"], {**ids, "status": status})
+        kind = None
+        if status == "pending":
+            kind = "confirm" if _may_send_confirm(cur, sql, ids, subscriber, rules, as_param,
+                                                  now) else None
+        elif status == "confirmed" and changed:
+            kind = "welcome"
+        if kind:
+            row = outbox.new_row(kind, subscriber["site_id"], subscriber_id,
+                                 subscriber["email_normalized"], subscriber["lang"],
+                                 rules.mail_from)
+            cur.execute(sql["QUEUE"], {k: as_param(v) if isinstance(v, datetime) else v
+                                       for k, v in row.items()})
         conn.commit()
-        return subscriber_id
+        return kind is not None
     except BaseException:
         conn.rollback()
         raise
     finally:
         conn.close()  # back to the pool
+
+
+def _may_send_confirm(cur, sql, ids, subscriber, rules, as_param, now) -> bool:
+    """At most one confirmation per cooldown per subscriber, and a few a day per mailbox
+    whatever sites or requests ask (list bombing)."""
+    cooldown = now - timedelta(minutes=rules.resend_minutes)
+    cur.execute(sql["CLAIM_RESEND"], {**ids, "cooldown": as_param(cooldown)})
+    if cur.rowcount != 1:
+        return False
+    cur.execute(sql["CONFIRMS_TODAY"], {
+        "mailbox": outbox.mailbox_of(subscriber["email_normalized"]),
+        "since": as_param(now - timedelta(days=1))})
+    return cur.fetchone()[0] < rules.per_address_day

@@ -47,6 +47,7 @@ class SiteView:
     consent_text: str | None
     popup_cap: int
     reset_count: int
+    double_opt_in: bool
     origins: frozenset[str]
     widgets: tuple[WidgetView, ...]
     # Config bodies already rendered from this snapshot, by page language.
@@ -60,7 +61,7 @@ class SiteView:
 def _snapshot(site: Site) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
-        site.popup_cap, site.reset_count, frozenset(o.origin for o in site.origins),
+        site.popup_cap, site.reset_count, site.double_opt_in, frozenset(o.origin for o in site.origins),
         tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
                          w.trigger_match, w.is_live, w.lang, w.title, w.description,
                          w.button_label, w.success_message, w.no_thanks_label,

@@ -91,7 +91,7 @@ def _thanks_page(result):
     back = result.page_url if result.page_url and origins.is_allowed(
         result.site, result.page_url) else None
     message = (widget.success_message if widget and widget.success_message
-               else i18n.text("success", lang))
+               else i18n.success_text(result.site.double_opt_in, lang))
     resp = Response(render_template("public/thanks.html", lang=lang, message=message,
                                     back=back, t=i18n.translator(lang)))
     resp.headers["Cache-Control"] = "no-store"

@@ -50,7 +50,7 @@ def _build(site: SiteView, page_lang: str) -> dict:
             "title": w.title or i18n.text("title", lang),
             "description": w.description or i18n.text("description", lang),
             "button": w.button_label or i18n.text("submit", lang),
-            "success": w.success_message or i18n.text("success", lang),
+            "success": w.success_message or i18n.success_text(site.double_opt_in, lang),
             "no_thanks": w.no_thanks_label or i18n.text("no_thanks", lang),
             "quiet_days_after_close": w.quiet_days_after_close,
             "quiet_days_after_signup": w.quiet_days_after_signup,

@@ -1,0 +1,116 @@
+"""The outbox: rows written with the change that causes a message, claimed by workers.
+
+Claiming is one UPDATE … RETURNING whose subquery skips rows other workers hold
+(FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one writer at a time), so two
+workers never hold the same row. A claim is a lease: if its worker dies, the row
+becomes due again when the lease ends.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from ..models import OutboxMessage as OB
+from ..models import utcnow
+
+KINDS = ("confirm", "welcome")
+MAX_BACKOFF = 3600  # seconds
+
+
+def mailbox_of(email_normalized: str) -> str:
+    """The address without a +tag: a+1@x and a+2@x reach one mailbox."""
+    local, _, domain = email_normalized.rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def new_row(kind: str, site_id: str, subscriber_id: int, email_normalized: str, lang: str,
+            mail_from: str) -> dict:
+    """The column values of a queued message; its Message-ID is fixed here, so every
+    attempt to deliver it carries the same one."""
+    assert kind in KINDS, kind
+    now = utcnow()
+    domain = mail_from.rpartition("@")[2] or "localhost"
+    return {"site_id": site_id, "subscriber_id": subscriber_id, "kind": kind,
+            "mailbox": mailbox_of(email_normalized), "lang": lang, "status": "queued",
+            "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "message_id": f"<{secrets.token_hex(16)}@{domain}>"}
+
+
+def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:
+    """Queue a message to `subscriber` in the session's transaction (the caller commits)."""
+    row = OB(**new_row(kind, subscriber.site_id, subscriber.id, subscriber.email_normalized,
+                       subscriber.lang, mail_from))
+    session.add(row)
+    return row
+
+
+def confirmations_since(session: Session, email_normalized: str, hours: int = 24) -> int:
+    """Confirmation e-mails queued to this mailbox in the last `hours`, across all sites."""
+    return session.scalar(select(func.count(OB.id)).where(
+        OB.mailbox == mailbox_of(email_normalized), OB.kind == "confirm",
+        OB.created_at > utcnow() - timedelta(hours=hours)))
+
+
+def _due(now):
+    return or_(and_(OB.status == "queued", OB.next_attempt_at <= now),
+               and_(OB.status == "sending", OB.lease_until < now))
+
+
+def claim(engine: Engine, worker: str, limit: int, lease_seconds: int) -> list[int]:
+    """Take up to `limit` due messages for `worker`; returns their ids."""
+    now = utcnow()
+    due_ids = (select(OB.id).where(_due(now)).order_by(OB.next_attempt_at, OB.id)
+               .limit(limit).with_for_update(skip_locked=True).scalar_subquery())
+    stmt = (update(OB).where(OB.id.in_(due_ids), _due(now))
+            .values(status="sending", claimed_by=worker, attempts=OB.attempts + 1,
+                    lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(OB.id))
+    with engine.begin() as conn:
+        return sorted(conn.scalars(stmt).all())
+
+
+def _mine(message_id: int, worker: str):
+    return and_(OB.id == message_id, OB.claimed_by == worker, OB.status == "sending")
+
+
+def finish(engine: Engine, message_id: int, worker: str, status: str,
+           error: str | None = None) -> None:
+    """Mark a claimed message sent or skipped (only while this worker still holds it)."""
+    values = {"status": status, "lease_until": None, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    with engine.begin() as conn:
+        conn.execute(update(OB).where(_mine(message_id, worker)).values(**values))
+
+
+def fail(engine: Engine, message_id: int, worker: str, error: str, *, permanent: bool,
+         retry_seconds: int, max_attempts: int) -> None:
+    """Schedule another try with exponential back-off, or mark the message failed."""
+    with engine.begin() as conn:
+        attempts = conn.scalar(select(OB.attempts).where(OB.id == message_id))
+        values = {"last_error": error[:2000], "lease_until": None}
+        if permanent or (attempts or 0) >= max_attempts:
+            values["status"] = "failed"
+        else:
+            delay = min(MAX_BACKOFF, retry_seconds * 2 ** ((attempts or 1) - 1))
+            delay *= random.uniform(0.9, 1.1)  # spread retries of a burst apart
+            values.update(status="queued", next_attempt_at=utcnow() + timedelta(seconds=delay))
+        conn.execute(update(OB).where(_mine(message_id, worker)).values(**values))
+
+
+def retry(session: Session, message: OB) -> None:
+    """The owner's "send again" for a failed message: due now, with fresh attempts."""
+    message.status, message.attempts, message.next_attempt_at = "queued", 0, utcnow()
+    message.lease_until = message.claimed_by = None
+
+
+def wake_event(app: Flask) -> threading.Event:
+    """Set after a commit that queued mail, so this process's worker sends it at once."""
+    return app.extensions.setdefault("widget.outbox_wake", threading.Event())

@@ -1,0 +1,107 @@
+"""Turning a queued message into a real e-mail: the owner's copy (or the built-in copy)
+in the visitor's language, HTML and plain text, signed links, RFC 8058 headers.
+
+Nothing a visitor typed reaches a header: the To header is the bare address, and
+subjects take only the site's and the owner's words. Links use WIDGET_BASE_URL,
+never a request's Host header (the worker has no request at all).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from .. import db, i18n, tokens
+from ..models import MailTemplate, Site, Subscriber, utcnow
+
+ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class Copy:
+    subject: str
+    body: str
+
+
+def default_copy(kind: str, lang: str) -> Copy:
+    """The built-in subject and body, good enough to send as they are."""
+    return Copy(i18n.text(f"mail.{kind}.subject", lang), i18n.text(f"mail.{kind}.body", lang))
+
+
+def site_copy(site_id: str, kind: str, lang: str) -> Copy:
+    """The owner's copy for this kind and language, else the built-in one."""
+    own = db.session().scalar(select(MailTemplate).where(
+        MailTemplate.site_id == site_id, MailTemplate.kind == kind, MailTemplate.lang == lang))
+    return Copy(own.subject, own.body) if own else default_copy(kind, lang)
+
+
+def _one_line(value: str) -> str:
+    return ONE_LINE.sub(" ", value).strip()
+
+
+def sender(site: Site) -> Address:
+    """The From header: the site's own sender, else WIDGET_MAIL_FROM with the site's name."""
+    addr = site.sender_email or current_app.config["MAIL_FROM"]
+    local, _, domain = addr.rpartition("@")
+    return Address(display_name=_one_line(site.sender_name or site.name),
+                         username=local, domain=domain)
+
+
+def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
+            message_id: str, unsubscribe_url: str, confirm_url: str | None = None
+            ) -> EmailMessage:
+    """One message, multipart/alternative with a plain-text and an HTML part."""
+    values = {"site": site.name, "name": name or ""}
+    values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
+    subject = _one_line(i18n.fill(copy.subject, {**values, "name": ""}))
+    paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", i18n.fill(copy.body, values).strip())]
+    context = {
+        "lang": lang, "subject": subject, "paragraphs": paragraphs,
+        "action": ({"url": confirm_url, "label": i18n.text("mail.confirm.button", lang)}
+                   if confirm_url else None),
+        "link_hint": i18n.text("mail.link_hint", lang),
+        "footer": i18n.fill(i18n.text("mail.footer", lang), values),
+        "unsubscribe_label": i18n.text("mail.unsubscribe", lang),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    from_header = sender(site)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = from_header
+    if site.reply_to:
+        msg["Reply-To"] = site.reply_to
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if kind == "confirm":
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    msg.set_content(render_template("mail/message.txt", **context))
+    msg.add_alternative(render_template("mail/message.html", **context), subtype="html")
+    msg["Content-Language"] = lang  # after the parts: set_content drops Content-* headers
+    return msg
+
+
+def links(subscriber: Subscriber) -> tuple[str, str]:
+    """The subscriber's confirm and unsubscribe URLs, on the public base URL."""
+    base = current_app.config["BASE_URL"]
+    value = tokens.subscriber_value(subscriber.id, subscriber.email_normalized)
+    return (f"{base}/confirm/{tokens.sign('confirm', value)}",
+            f"{base}/unsubscribe/{tokens.sign('unsubscribe', value)}")
+
+
+def for_subscriber(kind: str, subscriber: Subscriber, message_id: str) -> EmailMessage:
+    """The message of `kind` to a subscriber, in their language, with their links."""
+    site = db.session().get(Site, subscriber.site_id)
+    confirm_url, unsubscribe_url = links(subscriber)
+    return compose(site, kind, subscriber.lang, site_copy(site.id, kind, subscriber.lang),
+                   to=subscriber.email, name=subscriber.name, message_id=message_id,
+                   unsubscribe_url=unsubscribe_url,
+                   confirm_url=confirm_url if kind == "confirm" else None)

@@ -1,0 +1,146 @@
+"""Visitor-facing e-mail copy and the confirm / unsubscribe pages, in en, nb, de and nl.
+
+Merged into i18n.STRINGS. Placeholders: {name} (removed with the space before it when
+the name is unknown), {site}, {what}, {days}. Subjects never carry {name}: nothing a
+visitor typed goes into a header.
+"""
+from __future__ import annotations
+
+MAIL_STRINGS: dict[str, dict[str, str]] = {
+    "mail.what": {
+        "en": "the newsletter from {site}", "nb": "nyhetsbrevet fra {site}",
+        "de": "den Newsletter von {site}", "nl": "de nieuwsbrief van {site}"},
+    "mail.confirm.subject": {
+        "en": "Please confirm: e-mails from {site}", "nb": "Bekreft: e-post fra {site}",
+        "de": "Bitte bestätigen: E-Mails von {site}", "nl": "Graag bevestigen: e-mails van {site}"},
+    "mail.confirm.body": {
+        "en": "Hi {name},\n\nThank you for signing up for {what}. Please confirm with the "
+              "button below that it was you, and you're on the list.\n\n"
+              "If you did not sign up, just ignore this e-mail: you will not hear from us again.",
+        "nb": "Hei {name},\n\nTakk for at du meldte deg på {what}. Bekreft med knappen under at "
+              "det var deg, så står du på listen.\n\n"
+              "Meldte du deg ikke på, kan du se bort fra denne e-posten: du hører ikke fra oss igjen.",
+        "de": "Hallo {name},\n\ndanke, dass Sie sich für {what} angemeldet haben. Bitte bestätigen "
+              "Sie mit dem Knopf unten, dass Sie es waren, dann stehen Sie auf der Liste.\n\n"
+              "Falls Sie sich nicht angemeldet haben, ignorieren Sie diese E-Mail einfach: "
+              "Sie hören dann nicht wieder von uns.",
+        "nl": "Hoi {name},\n\nBedankt voor je aanmelding voor {what}. Bevestig met de knop "
+              "hieronder dat jij het was, dan sta je op de lijst.\n\n"
+              "Heb je je niet aangemeld? Negeer deze e-mail dan: je hoort niets meer van ons."},
+    "mail.confirm.button": {
+        "en": "Yes, subscribe me", "nb": "Ja, meld meg på", "de": "Ja, ich möchte sie erhalten",
+        "nl": "Ja, meld me aan"},
+    "mail.welcome.subject": {
+        "en": "Welcome to {site} 🎉", "nb": "Velkommen til {site} 🎉",
+        "de": "Willkommen bei {site} 🎉", "nl": "Welkom bij {site} 🎉"},
+    "mail.welcome.body": {
+        "en": "Hi {name},\n\nThank you for confirming! You're now subscribed to {what}, and the "
+              "next e-mail will come when there is something worth reading.\n\n"
+              "Just reply to this e-mail if you have a question or a wish: a person reads it.",
+        "nb": "Hei {name},\n\ntakk for at du bekreftet! Nå abonnerer du på {what}, og neste "
+              "e-post kommer når det er noe verdt å lese.\n\n"
+              "Svar gjerne på denne e-posten om du har et spørsmål eller et ønske: et menneske leser den.",
+        "de": "Hallo {name},\n\ndanke für Ihre Bestätigung! Sie haben jetzt {what} abonniert; die "
+              "nächste E-Mail kommt, wenn es etwas Lesenswertes gibt.\n\n"
+              "Antworten Sie einfach auf diese E-Mail, wenn Sie eine Frage oder einen Wunsch "
+              "haben: ein Mensch liest sie.",
+        "nl": "Hoi {name},\n\nbedankt voor je bevestiging! Je bent nu aangemeld voor {what}; de "
+              "volgende e-mail komt als er iets de moeite waard is.\n\n"
+              "Beantwoord deze e-mail gerust als je een vraag of wens hebt: een mens leest hem."},
+    "mail.link_hint": {
+        "en": "Or open this link:", "nb": "Eller åpne denne lenken:",
+        "de": "Oder öffnen Sie diesen Link:", "nl": "Of open deze link:"},
+    "mail.footer": {
+        "en": "You get this e-mail because this address was signed up at {site}.",
+        "nb": "Du får denne e-posten fordi denne adressen ble meldt på hos {site}.",
+        "de": "Sie erhalten diese E-Mail, weil diese Adresse bei {site} angemeldet wurde.",
+        "nl": "Je krijgt deze e-mail omdat dit adres is aangemeld bij {site}."},
+    "mail.unsubscribe": {
+        "en": "Unsubscribe", "nb": "Meld deg av", "de": "Abmelden", "nl": "Afmelden"},
+    "page.confirm.title": {
+        "en": "Confirm your subscription", "nb": "Bekreft påmeldingen",
+        "de": "Anmeldung bestätigen", "nl": "Bevestig je aanmelding"},
+    "page.confirm.text": {
+        "en": "Press the button to confirm that you want e-mails from {site}.",
+        "nb": "Trykk på knappen for å bekrefte at du vil ha e-post fra {site}.",
+        "de": "Drücken Sie den Knopf, um zu bestätigen, dass Sie E-Mails von {site} möchten.",
+        "nl": "Druk op de knop om te bevestigen dat je e-mails van {site} wilt ontvangen."},
+    "page.confirmed.title": {
+        "en": "You're subscribed 🎉", "nb": "Du er påmeldt 🎉", "de": "Sie sind angemeldet 🎉",
+        "nl": "Je bent aangemeld 🎉"},
+    "page.confirmed.text": {
+        "en": "Thank you! You now get e-mails from {site}, and a welcome note is on its way.",
+        "nb": "Takk! Nå får du e-post fra {site}, og en velkomsthilsen er på vei.",
+        "de": "Danke! Sie erhalten jetzt E-Mails von {site}; ein Willkommensgruß ist unterwegs.",
+        "nl": "Bedankt! Je ontvangt nu e-mails van {site}, en een welkomstbericht is onderweg."},
+    "page.expired.title": {
+        "en": "This link has expired", "nb": "Denne lenken er utløpt",
+        "de": "Dieser Link ist abgelaufen", "nl": "Deze link is verlopen"},
+    "page.expired.text": {
+        "en": "Confirmation links work for {days} days. We can send you a fresh one.",
+        "nb": "Bekreftelseslenker virker i {days} dager. Vi kan sende deg en ny.",
+        "de": "Bestätigungslinks gelten {days} Tage. Wir können Ihnen einen neuen schicken.",
+        "nl": "Bevestigingslinks werken {days} dagen. We kunnen je een nieuwe sturen."},
+    "page.expired.button": {
+        "en": "Send me a fresh link", "nb": "Send meg en ny lenke",
+        "de": "Neuen Link schicken", "nl": "Stuur me een nieuwe link"},
+    "page.resent.title": {
+        "en": "Check your inbox", "nb": "Sjekk innboksen", "de": "Schauen Sie in Ihr Postfach",
+        "nl": "Kijk in je inbox"},
+    "page.resent.text": {
+        "en": "If this address is still waiting for confirmation, a fresh link is on its way. "
+              "It can take a few minutes.",
+        "nb": "Venter adressen fortsatt på bekreftelse, er en ny lenke på vei. "
+              "Det kan ta noen minutter.",
+        "de": "Wenn diese Adresse noch auf die Bestätigung wartet, ist ein neuer Link "
+              "unterwegs. Das kann einige Minuten dauern.",
+        "nl": "Als dit adres nog op bevestiging wacht, is er een nieuwe link onderweg. "
+              "Dat kan een paar minuten duren."},
+    "page.invalid.title": {
+        "en": "This link does not work", "nb": "Denne lenken virker ikke",
+        "de": "Dieser Link funktioniert nicht", "nl": "Deze link werkt niet"},
+    "page.invalid.text": {
+        "en": "It may be incomplete or changed. Copy the whole link from the e-mail, or sign "
+              "up again on the website.",
+        "nb": "Den kan være ufullstendig eller endret. Kopier hele lenken fra e-posten, eller "
+              "meld deg på igjen på nettstedet.",
+        "de": "Er ist vielleicht unvollständig oder verändert. Kopieren Sie den ganzen Link "
+              "aus der E-Mail, oder melden Sie sich auf der Website erneut an.",
+        "nl": "Misschien is hij onvolledig of gewijzigd. Kopieer de hele link uit de e-mail, "
+              "of meld je opnieuw aan op de website."},
+    "page.unsubscribe.title": {
+        "en": "Unsubscribe from {site}?", "nb": "Melde deg av {site}?",
+        "de": "Von {site} abmelden?", "nl": "Afmelden bij {site}?"},
+    "page.unsubscribe.text": {
+        "en": "Press the button and you get no more e-mails from {site}.",
+        "nb": "Trykk på knappen, så får du ikke flere e-poster fra {site}.",
+        "de": "Drücken Sie den Knopf, und Sie erhalten keine E-Mails mehr von {site}.",
+        "nl": "Druk op de knop en je ontvangt geen e-mails meer van {site}."},
+    "page.unsubscribed.title": {
+        "en": "You're unsubscribed", "nb": "Du er meldt av", "de": "Sie sind abgemeldet",
+        "nl": "Je bent afgemeld"},
+    "page.unsubscribed.text": {
+        "en": "You get no more e-mails from {site}. Changed your mind? You can come back "
+              "with one click.",
+        "nb": "Du får ikke flere e-poster fra {site}. Ombestemt deg? Du kan komme tilbake "
+              "med ett klikk.",
+        "de": "Sie erhalten keine E-Mails mehr von {site}. Doch anders entschieden? Mit einem "
+              "Klick sind Sie wieder dabei.",
+        "nl": "Je ontvangt geen e-mails meer van {site}. Toch van gedachten veranderd? Met "
+              "één klik ben je terug."},
+    "page.resubscribe.button": {
+        "en": "Subscribe again", "nb": "Meld meg på igjen", "de": "Wieder anmelden",
+        "nl": "Opnieuw aanmelden"},
+    "page.resubscribed.title": {
+        "en": "Welcome back 🎉", "nb": "Velkommen tilbake 🎉", "de": "Willkommen zurück 🎉",
+        "nl": "Welkom terug 🎉"},
+    "page.resubscribed.text": {
+        "en": "You get e-mails from {site} again.", "nb": "Du får e-post fra {site} igjen.",
+        "de": "Sie erhalten wieder E-Mails von {site}.",
+        "nl": "Je ontvangt weer e-mails van {site}."},
+    "success.pending": {
+        "en": "Almost done! Check your inbox and confirm your address. 📬",
+        "nb": "Nesten ferdig! Sjekk innboksen og bekreft adressen din. 📬",
+        "de": "Fast geschafft! Bitte bestätigen Sie Ihre Adresse in Ihrem Postfach. 📬",
+        "nl": "Bijna klaar! Kijk in je inbox en bevestig je adres. 📬"},
+}

@@ -1,0 +1,121 @@
+"""The outbox worker: claims due messages, renders each once, delivers, records the result.
+
+It runs as a thread inside `widget serve` / `widget demo` (WIDGET_WORKER=on) or as any
+number of `widget worker` processes. A message is rendered on its first claim and kept,
+so every retry sends the same bytes with the same Message-ID.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from email import message_from_string
+from email.policy import SMTP
+
+from flask import Flask
+
+from .. import db
+from ..models import OutboxMessage, Subscriber
+from . import outbox, render, transport
+
+log = logging.getLogger(__name__)
+BATCH = 20
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process and thread, so a takeover is traceable."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 10**6}"
+
+
+def _skip_reason(message: OutboxMessage, subscriber: Subscriber | None) -> str | None:
+    """Mail nobody should get any more: the person left, or already confirmed."""
+    if subscriber is None:
+        return "the subscriber was deleted"
+    if subscriber.status == "unsubscribed":
+        return "the subscriber unsubscribed before it was sent"
+    if message.kind == "confirm" and subscriber.status != "pending":
+        return "the address was confirmed before it was sent"
+    return None
+
+
+def deliver(app: Flask, message_id: int, worker: str) -> str:
+    """Deliver one claimed message; returns its new status (sent, skipped, queued, failed)."""
+    engine, cfg = db.engine(), app.config
+    session = db.session()
+    try:
+        message = session.get(OutboxMessage, message_id)
+        subscriber = (session.get(Subscriber, message.subscriber_id)
+                      if message.subscriber_id else None)
+        reason = _skip_reason(message, subscriber)
+        if reason:
+            outbox.finish(engine, message_id, worker, "skipped", reason)
+            return "skipped"
+        if message.raw is None:
+            email = render.for_subscriber(message.kind, subscriber, message.message_id)
+            message.raw, message.subject = email.as_string(), str(email["Subject"])
+            message.transport = "smtp" if cfg["SMTP_URL"] else "dev"
+            session.commit()
+        raw, kind_of_transport = message.raw, message.transport
+    finally:
+        session.close()
+    if kind_of_transport == "dev":
+        outbox.finish(engine, message_id, worker, "sent")  # the dashboard shows it
+        return "sent"
+    parsed = message_from_string(raw, policy=SMTP)
+    try:
+        transport.send_smtp(transport.SmtpSettings.parse(cfg["SMTP_URL"]),
+                            parsed["From"].addresses[0].addr_spec,
+                            parsed["To"].addresses[0].addr_spec, raw.encode())
+    except (transport.PermanentError, transport.TransientError) as exc:
+        permanent = isinstance(exc, transport.PermanentError)
+        log.warning("outbox %s: %s", message_id, exc)
+        outbox.fail(engine, message_id, worker, str(exc), permanent=permanent,
+                    retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],
+                    max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
+        return "failed" if permanent else "queued"
+    outbox.finish(engine, message_id, worker, "sent")
+    return "sent"
+
+
+def drain_once(app: Flask, worker: str | None = None) -> int:
+    """Claim and deliver one batch of due messages; returns how many were claimed."""
+    worker = worker or worker_name()
+    with app.app_context():
+        ids = outbox.claim(db.engine(), worker, BATCH, app.config["OUTBOX_LEASE_SECONDS"])
+        for message_id in ids:
+            try:
+                deliver(app, message_id, worker)
+            except Exception:  # one broken message must not stop the others
+                log.exception("outbox %s could not be delivered", message_id)
+                outbox.fail(db.engine(), message_id, worker, "internal error while sending",
+                            permanent=False, retry_seconds=app.config["OUTBOX_RETRY_SECONDS"],
+                            max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"])
+        return len(ids)
+
+
+def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
+    """Deliver until `stop` is set (or, with once, until nothing is due)."""
+    wake = outbox.wake_event(app)
+    worker = worker_name()
+    while not stop.is_set():
+        try:
+            claimed = drain_once(app, worker)
+        except Exception:  # the database is away for a moment: wait, then try again
+            log.exception("outbox worker could not claim messages")
+            claimed = 0
+        if claimed:
+            continue
+        if once:
+            return
+        wake.wait(poll)
+        wake.clear()
+
+
+def start(app: Flask, poll: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+    """Run the worker in a daemon thread of this process; set the event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(app, stop, poll), name="outbox-worker",
+                              daemon=True)
+    thread.start()
+    return thread, stop

@@ -1,0 +1,86 @@
+"""A subscriber's life after the sign-up: confirm, unsubscribe, come back, get a fresh
+confirmation link. Each change is one conditional UPDATE (so racing clicks change it
+once), a status-history row and any e-mail it causes, committed together."""
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from . import tokens
+from .mail import outbox
+from .models import StatusChange, Subscriber, utcnow
+
+FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed"),
+        "resubscribed": ("unsubscribed",)}
+
+
+def from_token(session: Session, purpose: str, token: str,
+               max_age: int | None = None) -> Subscriber:
+    """The subscriber a token was made for. Raises tokens.TokenInvalid (also when the
+    subscriber is gone or the address changed) or tokens.TokenExpired."""
+    try:
+        value = tokens.unsign(purpose, token, max_age)
+    except tokens.TokenExpired as exc:
+        _lookup(session, exc.value)  # an expired token of nobody is just invalid
+        raise
+    return _lookup(session, value)
+
+
+def _lookup(session: Session, value) -> Subscriber:
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+        raise tokens.TokenInvalid()
+    subscriber = session.get(Subscriber, value[0])
+    if subscriber is None or not hmac.compare_digest(
+            tokens.subscriber_value(subscriber.id, subscriber.email_normalized)[1], str(value[1])):
+        raise tokens.TokenInvalid()
+    return subscriber
+
+
+def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -> bool:
+    """Move the subscriber to `to` ('confirmed', 'unsubscribed' or 'resubscribed', which
+    lands on 'confirmed') if its current status allows; commit. Returns whether it moved.
+
+    A confirmation queues the welcome e-mail in the same transaction.
+    """
+    status = "confirmed" if to == "resubscribed" else to
+    now = utcnow()
+    moved = session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == subscriber.id, Subscriber.status.in_(FROM[to]))
+        .values(status=status, status_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if moved:
+        session.add(StatusChange(subscriber_id=subscriber.id, status=status, via=via,
+                                 created_at=now))
+        if to == "confirmed":
+            outbox.add(session, "welcome", subscriber, current_app.config["MAIL_FROM"])
+    session.commit()
+    session.refresh(subscriber)
+    if moved and to == "confirmed":
+        outbox.wake_event(current_app).set()
+    return moved
+
+
+def resend_confirmation(session: Session, subscriber: Subscriber) -> bool:
+    """Queue a fresh confirmation link for a pending subscriber, within the same cooldown
+    and per-mailbox daily cap as sign-ups; commit. Returns whether one was queued."""
+    cfg, now = current_app.config, utcnow()
+    cooldown = now - timedelta(minutes=cfg["CONFIRM_RESEND_MINUTES"])
+    claimed = session.execute(
+        update(Subscriber)
+        .where(Subscriber.id == subscriber.id, Subscriber.status == "pending",
+               or_(Subscriber.confirm_sent_at.is_(None), Subscriber.confirm_sent_at < cooldown))
+        .values(confirm_sent_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    queued = claimed and outbox.confirmations_since(
+        session, subscriber.email_normalized) < cfg["MAIL_PER_ADDRESS_DAY"]
+    if queued:
+        outbox.add(session, "confirm", subscriber, cfg["MAIL_FROM"])
+    session.commit()
+    if queued:
+        outbox.wake_event(current_app).set()
+    return queued

@@ -1,0 +1,137 @@
+"""The pages behind the links in e-mails: /confirm/<token> and /unsubscribe/<token>.
+
+GET only shows a page with a button; the POST from that button makes the change, so
+mail scanners that open every link change nothing. One-click unsubscribe (RFC 8058) is
+a bare POST to the same URL, with no cookies, so CSRF tokens do not apply here: the
+signed link is the credential.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+
+from . import db, i18n, tokens
+from .models import Site, Subscriber
+from .subscribers import change_status, from_token, resend_confirmation
+
+bp = Blueprint("subscription", __name__)
+DAY = 86400
+
+
+def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | None = None):
+    """A public page in `lang`: the title and text of `key`, and at most one button
+    (form = (action URL, button string key))."""
+    t = i18n.translator(lang)
+    body = render_template(
+        "public/message.html", lang=lang, t=t,
+        title=i18n.fill(t(f"page.{key}.title"), values),
+        text=i18n.fill(t(f"page.{key}.text"), values),
+        form={"action": form[0], "button": t(form[1])} if form else None)
+    return Response(body, status=status, headers={"Cache-Control": "no-store",
+                                                  "Referrer-Policy": "no-referrer"})
+
+
+def _visitor_lang() -> str:
+    return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS))
+
+
+def _invalid():
+    return _page(_visitor_lang(), "invalid", {}, 400)
+
+
+def _values(subscriber: Subscriber) -> tuple[str, dict]:
+    site = db.session().get(Site, subscriber.site_id)
+    return subscriber.lang, {"site": site.name, "days": str(site.confirm_days)}
+
+
+def _confirm_max_age(token: str) -> int | None:
+    """The site's link lifetime; known only after reading the token, so read it twice."""
+    try:
+        subscriber = from_token(db.session(), "confirm", token)
+    except (tokens.TokenInvalid, tokens.TokenExpired):
+        return None
+    return db.session().get(Site, subscriber.site_id).confirm_days * DAY
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """GET: a page with the confirm button. POST: confirm, and say so."""
+    session = db.session()
+    max_age = _confirm_max_age(token)
+    if max_age is None:
+        return _invalid()
+    try:
+        subscriber = from_token(session, "confirm", token, max_age)
+    except tokens.TokenInvalid:
+        return _invalid()
+    except tokens.TokenExpired:
+        subscriber = from_token(session, "confirm", token)
+        lang, values = _values(subscriber)
+        if subscriber.status == "confirmed":
+            return _page(lang, "confirmed", values)
+        return _page(lang, "expired", values, 410,
+                     form=(f"/confirm/{token}/resend", "page.expired.button"))
+    lang, values = _values(subscriber)
+    if subscriber.status == "unsubscribed":
+        return _unsubscribed_page(subscriber, lang, values)
+    if request.method == "POST":
+        change_status(session, subscriber, "confirmed", "confirm_page")
+    if subscriber.status == "confirmed":
+        return _page(lang, "confirmed", values)
+    return _page(lang, "confirm", values, form=(f"/confirm/{token}", "mail.confirm.button"))
+
+
+@bp.post("/confirm/<token>/resend")
+def resend(token: str):
+    """Send a fresh confirmation link (expired tokens are welcome here); the answer is the
+    same whether or not one was due, so it tells nothing about the address."""
+    session = db.session()
+    try:
+        subscriber = from_token(session, "confirm", token)
+    except (tokens.TokenInvalid, tokens.TokenExpired):
+        return _invalid()
+    resend_confirmation(session, subscriber)
+    lang, values = _values(subscriber)
+    return _page(lang, "resent", values)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """GET: a page with the unsubscribe button. POST (the button, or a mail client's
+    RFC 8058 one-click request): unsubscribe at once."""
+    session = db.session()
+    try:
+        subscriber = from_token(session, "unsubscribe", token)
+    except (tokens.TokenInvalid, tokens.TokenExpired):
+        return _invalid()
+    lang, values = _values(subscriber)
+    if request.method == "POST":
+        one_click = request.form.get("List-Unsubscribe") == "One-Click"
+        change_status(session, subscriber, "unsubscribed",
+                      "one_click" if one_click else "unsubscribe_page")
+    if subscriber.status == "unsubscribed":
+        return _unsubscribed_page(subscriber, lang, values, token)
+    return _page(lang, "unsubscribe", values,
+                 form=(f"/unsubscribe/{token}", "mail.unsubscribe"))
+
+
+@bp.post("/unsubscribe/<token>/resubscribe")
+def resubscribe(token: str):
+    """Come back after unsubscribing: the link came by e-mail, so the address is proven."""
+    session = db.session()
+    try:
+        subscriber = from_token(session, "unsubscribe", token)
+    except (tokens.TokenInvalid, tokens.TokenExpired):
+        return _invalid()
+    change_status(session, subscriber, "resubscribed", "resubscribe_page")
+    lang, values = _values(subscriber)
+    if subscriber.status == "unsubscribed":  # nothing changed: it was never unsubscribed
+        return _unsubscribed_page(subscriber, lang, values, token)
+    return _page(lang, "resubscribed", values)
+
+
+def _unsubscribed_page(subscriber: Subscriber, lang: str, values: dict,
+                       token: str | None = None):
+    token = token or tokens.sign("unsubscribe", tokens.subscriber_value(
+        subscriber.id, subscriber.email_normalized))
+    return _page(lang, "unsubscribed", values,
+                 form=(f"/unsubscribe/{token}/resubscribe", "page.resubscribe.button"))
