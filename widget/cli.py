@@ -8,7 +8,8 @@ import click
 
 from . import config
 
-EPILOG = "Settings come from environment variables:\n\n" + config.env_help()
+# \b keeps click from re-wrapping the table into one paragraph.
+EPILOG = "Settings come from environment variables:\n\n\b\n" + config.env_help()
 
 
 def _app(**overrides):

@@ -23,19 +23,20 @@ from .models import utcnow
 # A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
 # keeps the status it has, except that an unsubscribed address signing up again starts
 # over. status_at changes only with the status, so comparing it with :now tells whether
-# this statement changed it.
+# this statement changed it; a row it made pending has its re-send window claimed
+# (confirm_sent_at) by the same statement.
 UPSERT = """
-INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at, lang,
-                         widget_id, page_url, created_at, updated_at)
-VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :lang, :widget_id,
-        :page_url, :now, :now)
+INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at,
+                         confirm_sent_at, lang, widget_id, page_url, created_at, updated_at)
+VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :confirm_sent_at, :lang,
+        :widget_id, :page_url, :now, :now)
 ON CONFLICT (site_id, email_normalized) DO UPDATE SET
     status = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status
                   ELSE subscribers.status END,
     status_at = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status_at
                      ELSE subscribers.status_at END,
-    confirm_sent_at = CASE WHEN subscribers.status = 'unsubscribed' THEN NULL
-                           ELSE subscribers.confirm_sent_at END,
+    confirm_sent_at = CASE WHEN subscribers.status = 'unsubscribed'
+                           THEN excluded.confirm_sent_at ELSE subscribers.confirm_sent_at END,
     lang = excluded.lang, updated_at = excluded.updated_at,
     name = COALESCE(excluded.name, subscribers.name)
 RETURNING id, status, status_at"""
@@ -101,7 +102,9 @@ def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules) -> 
     try:
         cur = conn.cursor()
         new_status = "pending" if rules.double_opt_in else "confirmed"
-        cur.execute(sql["UPSERT"], {**subscriber, "status": new_status, "now": as_param(now)})
+        cur.execute(sql["UPSERT"], {
+            **subscriber, "status": new_status, "now": as_param(now),
+            "confirm_sent_at": as_param(now) if rules.double_opt_in else None})
         subscriber_id, status, status_at = cur.fetchone()
         changed = status_at == as_param(now)
         ids = {"subscriber_id": subscriber_id, "now": as_param(now)}
@@ -111,7 +114,7 @@ def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules) -> 
         kind = None
         if status == "pending":
             kind = "confirm" if _may_send_confirm(cur, sql, ids, subscriber, rules, as_param,
-                                                  now) else None
+                                                  now, claimed=changed) else None
         elif status == "confirmed" and changed:
             kind = "welcome"
         if kind:
@@ -129,13 +132,15 @@ def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules) -> 
         conn.close()  # back to the pool
 
 
-def _may_send_confirm(cur, sql, ids, subscriber, rules, as_param, now) -> bool:
-    """At most one confirmation per cooldown per subscriber, and a few a day per mailbox
-    whatever sites or requests ask (list bombing)."""
-    cooldown = now - timedelta(minutes=rules.resend_minutes)
-    cur.execute(sql["CLAIM_RESEND"], {**ids, "cooldown": as_param(cooldown)})
-    if cur.rowcount != 1:
-        return False
+def _may_send_confirm(cur, sql, ids, subscriber, rules, as_param, now, claimed) -> bool:
+    """At most one confirmation per cooldown per subscriber (`claimed`: the upsert just
+    made the row pending and took the window), and a few a day per mailbox whatever
+    sites or requests ask (list bombing)."""
+    if not claimed:
+        cooldown = now - timedelta(minutes=rules.resend_minutes)
+        cur.execute(sql["CLAIM_RESEND"], {**ids, "cooldown": as_param(cooldown)})
+        if cur.rowcount != 1:
+            return False
     cur.execute(sql["CONFIRMS_TODAY"], {
         "mailbox": outbox.mailbox_of(subscriber["email_normalized"]),
         "since": as_param(now - timedelta(days=1))})
