@@ -127,3 +127,34 @@ def test_one_click_unsubscribe_with_a_bare_post(client, make_site, smtp, worker,
     back = client.post(path_of(header[1:-1]) + "/resubscribe")
     assert back.status_code == 200 and "Welcome back" in back.text
     assert status_of(query, "leaver@example.com") == "confirmed"
+
+
+def test_smtp_url_forms():
+    from widget.mail.transport import SmtpSettings
+
+    plain = SmtpSettings.parse("smtp://us%40er:p%3Ass@mail.example")
+    assert (plain.host, plain.port, plain.implicit_tls, plain.require_starttls) == \
+        ("mail.example", 587, False, False)
+    assert (plain.username, plain.password) == ("us@er", "p:ss")
+    assert SmtpSettings.parse("smtp://mail.example:2525?starttls=require").require_starttls
+    tls = SmtpSettings.parse("smtps://mail.example")
+    assert (tls.port, tls.implicit_tls) == (465, True)
+    for bad in ("http://mail.example", "smtp://", "smtp://mail.example:x",
+                "smtp://mail.example?starttls=maybe"):
+        with pytest.raises(ValueError):
+            SmtpSettings.parse(bad)
+
+
+def test_required_starttls_is_never_skipped(app_config, smtp, request):
+    """A server without STARTTLS gets nothing in clear when the URL requires it."""
+    from widget.mail import worker as mail_worker
+
+    app_config["SMTP_URL"] = smtp.url + "?starttls=require"
+    app, client = request.getfixturevalue("app"), request.getfixturevalue("client")
+    site = request.getfixturevalue("make_site")()
+    client.post(f"/api/v1/sites/{site}/subscriptions",
+                json={"email": "clear@example.com", "consent": True})
+    assert mail_worker.drain_once(app) == 1
+    row = request.getfixturevalue("query")(lambda s: s.scalar(select(OutboxMessage)))
+    assert row.status == "failed" and "STARTTLS" in row.last_error
+    assert smtp.mailbox.messages == [] and smtp.mailbox.data_count == 0
