@@ -202,7 +202,8 @@ class OutboxMessage(Base):
     # The recipient's address without any +tag: the list-bomb guard counts per mailbox.
     mailbox: Mapped[str] = mapped_column(String(254))
     lang: Mapped[str] = mapped_column(String(8))
-    # queued, sending (claimed until lease_until), sent, failed
+    # queued, sending (claimed until lease_until), sent, failed, skipped (nobody should
+    # get it any more: unsubscribed, already confirmed, deleted)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

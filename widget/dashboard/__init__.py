@@ -1,7 +1,7 @@
 """The owners' dashboard under /dashboard: session login, CSRF on every form."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, g
 from flask_login import LoginManager
 
 from .. import db
@@ -20,17 +20,23 @@ def _load_owner(owner_id: str) -> Owner | None:
 
 @bp.after_request
 def _no_framing(resp):
-    """Owner pages are never framed and run only our own scripts and styles."""
-    resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-    resp.headers["X-Frame-Options"] = "DENY"
+    """Owner pages are never framed and run only our own scripts and styles.
+
+    A view that serves an e-mail's HTML sets g.csp_override = (policy, X-Frame-Options):
+    that content gets a stricter, sandboxed policy instead, which must win over this one.
+    """
+    policy, frame_options = g.get("csp_override") or (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        "DENY")
+    resp.headers["Content-Security-Policy"] = policy
+    resp.headers["X-Frame-Options"] = frame_options
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
 def init_app(app: Flask) -> None:
     """Register the dashboard routes and the login manager."""
-    from . import auth, sites, widgets  # noqa: F401  (routes attach to bp)
+    from . import auth, mail, sites, widgets  # noqa: F401  (routes attach to bp)
 
     login_manager.init_app(app)
     app.register_blueprint(bp)

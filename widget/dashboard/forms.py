@@ -1,17 +1,50 @@
 """Dashboard forms (Flask-WTF: each carries its CSRF token)."""
 from __future__ import annotations
 
+import re
+
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, ColorField, EmailField, IntegerField, PasswordField,
                      SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import colors
-from ..i18n import LANGS
+from ..i18n import LANGS, PLACEHOLDER
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
 LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]
+
+
+LINE_BREAK = re.compile(r"[\r\n]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(form, field) -> None:
+    """Header values: a line break would start a header of the visitor's choosing."""
+    if field.data and CONTROL.search(field.data):
+        raise ValidationError("Keep it on one line.")
+
+
+def mail_address(form, field) -> None:
+    """An address for a From or Reply-To header: one address, nothing that could smuggle
+    in a second header or recipient; stored normalized (and ASCII: header encoding would
+    garble an internationalized address, so IDN domains are kept in their xn-- form)."""
+    value = (field.data or "").strip()
+    if not value:
+        field.data = None
+        return
+    if CONTROL.search(value) or "," in value or ";" in value:
+        raise ValidationError("One address only, without commas or line breaks.")
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"Not a valid e-mail address: {exc}") from None
+    if checked.ascii_email is None:
+        raise ValidationError("Use an address without accents or other non-ASCII "
+                              "letters before the @: not every mail server accepts them.")
+    field.data = checked.ascii_email
 
 
 class LoginForm(FlaskForm):
@@ -35,6 +68,26 @@ class SiteForm(FlaskForm):
         "Pop-ups per visit", default=1, validators=[NumberRange(1, 10)],
         description="How many pop-ups one browser may see in 30 minutes, across all your "
                     "widgets. Inline widgets and buttons on your pages don't count.")
+    double_opt_in = BooleanField(
+        "Double opt-in: ask new subscribers to confirm their address", default=True,
+        description="Each sign-up gets an e-mail with a button to confirm; only then are "
+                    "they on your list. It keeps typos and other people's addresses off "
+                    "it, and is how you can show consent. Off: sign-ups count at once and "
+                    "get the thank-you e-mail.")
+    confirm_days = IntegerField(
+        "Confirmation links work for this many days", default=7,
+        validators=[NumberRange(1, 90)],
+        description="After that the link offers to send a fresh one.")
+    sender_name = StringField(
+        "Sender name", validators=[Optional(), Length(max=100), one_line],
+        description="Shown as the sender of your e-mails. Empty: the site's name.")
+    sender_email = EmailField(
+        "Sender e-mail", validators=[Length(max=254), mail_address],
+        description="Your mail server must be allowed to send from this address, or "
+                    "messages may be refused or land in spam.")
+    reply_to = EmailField(
+        "Replies go to", validators=[Length(max=254), mail_address],
+        description="Where answers to your e-mails land. Empty: the sender address.")
 
 
 LAYOUTS = [SelectChoice("modal", "Modal in the middle of the window"),
@@ -125,3 +178,31 @@ class WidgetForm(FlaskForm):
         found = colors.problems(self.color_bg.data, self.color_fg.data)
         self.own_colors.errors.extend(found)
         return not found
+
+
+MAIL_KINDS = {"confirm": "Confirmation", "welcome": "Thank-you after confirming"}
+PLACEHOLDERS = ("name", "site", "what")
+
+
+def known_placeholders(form, field) -> None:
+    """An unknown {placeholder} would reach the reader as typed: say so now."""
+    unknown = sorted({m.group(1) for m in PLACEHOLDER.finditer(field.data or "")}
+                     - set(PLACEHOLDERS))
+    if unknown:
+        raise ValidationError("Unknown placeholder " + ", ".join(f"{{{u}}}" for u in unknown)
+                              + ": use {name}, {site} or {what}.")
+
+
+def no_name(form, field) -> None:
+    """Subjects are headers, and nothing a visitor typed goes into a header."""
+    if "{name}" in (field.data or ""):
+        raise ValidationError("{name} can't go in the subject: nothing a visitor typed "
+                              "goes into a header. Use it in the text instead.")
+
+
+class MailCopyForm(FlaskForm):
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200), one_line,
+                                                 no_name, known_placeholders])
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=5000),
+                                             known_placeholders],
+                         render_kw={"rows": 12})

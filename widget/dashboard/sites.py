@@ -50,13 +50,15 @@ def new_site():
 @bp.route("/sites/<site_id>/settings", methods=["GET", "POST"])
 @login_required
 def site_settings(site_id: str):
-    """Edit a site's name, origins, language and consent."""
+    """Edit a site's name, origins, language, consent and e-mail settings."""
     return _site_form(owned_site(site_id))
 
 
 def _site_form(site: Site | None):
     """The site form, new or existing: saved and redirected when valid, else shown."""
     form = SiteForm(obj=site)
+    form.sender_email.description = (f"Empty: {current_app.config['MAIL_FROM']}. "
+                                     + form.sender_email.description)
     if site is not None and request.method == "GET":
         form.origins.data = "\n".join(o.origin for o in site.origins)
     if form.validate_on_submit():
@@ -72,6 +74,11 @@ def _site_form(site: Site | None):
             site.require_consent = form.require_consent.data
             site.popup_cap = form.popup_cap.data
             site.consent_text = (form.consent_text.data or "").strip() or None
+            site.double_opt_in = form.double_opt_in.data
+            site.confirm_days = form.confirm_days.data
+            site.sender_name = " ".join((form.sender_name.data or "").split()) or None
+            site.sender_email = form.sender_email.data or None  # normalized by the form
+            site.reply_to = form.reply_to.data or None
             session.commit()
             siteview.invalidate(site.id)
             return redirect(url_for("dashboard.site", site_id=site.id))

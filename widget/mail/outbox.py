@@ -80,6 +80,16 @@ def _mine(message_id: int, worker: str):
     return and_(OB.id == message_id, OB.claimed_by == worker, OB.status == "sending")
 
 
+def renew(engine: Engine, message_id: int, worker: str, lease_seconds: int) -> bool:
+    """Start a fresh lease on one message of this worker's batch just before working on
+    it. False when the worker no longer holds it: the batch's earlier messages outlasted
+    the lease and another worker took this one over (it may even be sent already)."""
+    with engine.begin() as conn:
+        renewed = conn.execute(update(OB).where(_mine(message_id, worker)).values(
+            lease_until=utcnow() + timedelta(seconds=lease_seconds)))
+        return renewed.rowcount == 1
+
+
 def finish(engine: Engine, message_id: int, worker: str, status: str,
            error: str | None = None) -> None:
     """Mark a claimed message sent or skipped (only while this worker still holds it)."""
@@ -105,10 +115,17 @@ def fail(engine: Engine, message_id: int, worker: str, error: str, *, permanent:
         conn.execute(update(OB).where(_mine(message_id, worker)).values(**values))
 
 
-def retry(session: Session, message: OB) -> None:
-    """The owner's "send again" for a failed message: due now, with fresh attempts."""
-    message.status, message.attempts, message.next_attempt_at = "queued", 0, utcnow()
-    message.lease_until = message.claimed_by = None
+def retry(session: Session, message_id: int) -> bool:
+    """The owner's "send again" for a failed message: due now, with fresh attempts.
+    Only a failed row changes, so a double click never re-queues a claimed message.
+    Commits; returns whether it was queued again."""
+    queued = session.execute(
+        update(OB).where(OB.id == message_id, OB.status == "failed")
+        .values(status="queued", attempts=0, next_attempt_at=utcnow(), lease_until=None,
+                claimed_by=None, last_error=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    return queued
 
 
 def wake_event(app: Flask) -> threading.Event:

@@ -40,8 +40,11 @@ def _skip_reason(message: OutboxMessage, subscriber: Subscriber | None) -> str |
 
 
 def deliver(app: Flask, message_id: int, worker: str) -> str:
-    """Deliver one claimed message; returns its new status (sent, skipped, queued, failed)."""
+    """Deliver one claimed message; returns its new status (sent, skipped, queued, failed),
+    or "lost" when another worker took it over after this worker's lease ran out."""
     engine, cfg = db.engine(), app.config
+    if not outbox.renew(engine, message_id, worker, cfg["OUTBOX_LEASE_SECONDS"]):
+        return "lost"  # the batch's lease ended while earlier messages were sent
     session = db.session()
     try:
         message = session.get(OutboxMessage, message_id)
@@ -65,7 +68,7 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     parsed = message_from_string(raw, policy=SMTP)
     try:
         transport.send_smtp(transport.SmtpSettings.parse(cfg["SMTP_URL"]),
-                            parsed["From"].addresses[0].addr_spec,
+                            cfg["MAIL_FROM"],  # bounces go to the operator's address
                             parsed["To"].addresses[0].addr_spec, raw.encode())
     except (transport.PermanentError, transport.TransientError) as exc:
         permanent = isinstance(exc, transport.PermanentError)

@@ -1,0 +1,266 @@
+"""The owner's side of e-mail: the outbox (with the dev outbox's messages), the e-mail
+copy editor with its preview, and one contact's history."""
+from __future__ import annotations
+
+from email import message_from_string
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
+from flask import (Response, abort, current_app, g, redirect, render_template, request,
+                   url_for)
+from flask_login import login_required
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import db, i18n
+from ..i18n import LANGS
+from ..mail import outbox
+from ..mail.render import Copy, compose, default_copy, site_copy
+from ..models import (Consent, MailTemplate, OutboxMessage, Site, StatusChange, Subscriber)
+from . import bp
+from .forms import LANG_NAMES, MAIL_KINDS, PLACEHOLDERS, MailCopyForm
+from .sites import PAGE_SIZE, owned_site
+
+# E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
+# scripts, no forms, no same-origin access), with only inline styles and https images.
+SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
+SAMPLE_NAME = "Alex"
+STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
+                "unsubscribed": "Unsubscribed"}
+VIA_WORDS = {"signup": "signed up on your site",
+             "confirm_page": "pressed the confirm button from the e-mail",
+             "one_click": "unsubscribed with one click in their mail program",
+             "unsubscribe_page": "unsubscribed on the page linked from an e-mail",
+             "resubscribe_page": "subscribed again from the unsubscribe page"}
+OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
+                "skipped": "Not sent"}
+
+
+@bp.app_template_filter("status_label")
+def status_label(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+@bp.app_template_filter("via_label")
+def via_label(via: str) -> str:
+    return VIA_WORDS.get(via, via.replace("_", " "))
+
+
+@bp.app_template_filter("utc")
+def utc(value) -> str:
+    """Times as the dashboard shows them (stored in UTC; SQLite hands them back naive)."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _sandboxed(html: str, framed: bool) -> Response:
+    """An e-mail's HTML under the sandbox policy; `framed`: only our own pages may frame it."""
+    ancestors = "'self'" if framed else "'none'"
+    g.csp_override = (f"{SANDBOX}; frame-ancestors {ancestors}",
+                      "SAMEORIGIN" if framed else "DENY")
+    return Response(html, mimetype="text/html")
+
+
+def _owned_message(site_id: str, message_id: int) -> tuple[Site, OutboxMessage]:
+    site = owned_site(site_id)
+    message = db.session().get(OutboxMessage, message_id)
+    if message is None or message.site_id != site.id:
+        abort(404)
+    return site, message
+
+
+def _dev_message(message: OutboxMessage) -> EmailMessage | None:
+    """The rendered message, only for the dev transport: a message that went out by SMTP
+    holds the subscriber's personal confirm and unsubscribe links, which stay theirs."""
+    if message.transport != "dev" or message.raw is None:
+        return None
+    return message_from_string(message.raw, policy=default_policy)
+
+
+def _text(part) -> str:
+    return part.get_content().replace("\r\n", "\n") if part is not None else ""
+
+
+@bp.get("/sites/<site_id>/outbox")
+@login_required
+def outbox_list(site_id: str):
+    """The site's e-mails, newest first, fifty a page, with a "Send again" on failed ones."""
+    site = owned_site(site_id)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    session = db.session()
+    total = session.scalar(select(func.count(OutboxMessage.id))
+                           .where(OutboxMessage.site_id == site.id))
+    rows = session.execute(
+        select(OutboxMessage, Subscriber.email)
+        .outerjoin(Subscriber, (Subscriber.id == OutboxMessage.subscriber_id)
+                   & (Subscriber.site_id == OutboxMessage.site_id))
+        .where(OutboxMessage.site_id == site.id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("dashboard/outbox.html", site=site, rows=rows, total=total,
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                           kinds=MAIL_KINDS, words=OUTBOX_WORDS,
+                           no_smtp=current_app.config["SMTP_URL"] is None)
+
+
+@bp.post("/sites/<site_id>/outbox/<int:message_id>/retry")
+@login_required
+def outbox_retry(site_id: str, message_id: int):
+    """Queue a failed message again with fresh attempts and wake this process's worker."""
+    site, message = _owned_message(site_id, message_id)
+    if outbox.retry(db.session(), message.id):
+        outbox.wake_event(current_app).set()
+    return redirect(url_for("dashboard.outbox_list", site_id=site.id,
+                            page=request.form.get("page", 1, type=int)))
+
+
+@bp.get("/sites/<site_id>/outbox/<int:message_id>")
+@login_required
+def outbox_message(site_id: str, message_id: int):
+    """One message: its metadata; for the dev outbox also its headers and plain text."""
+    site, message = _owned_message(site_id, message_id)
+    subscriber = (db.session().get(Subscriber, message.subscriber_id)
+                  if message.subscriber_id else None)
+    parsed = _dev_message(message)
+    headers = text = None
+    if parsed is not None:
+        headers = [(h, str(parsed[h])) for h in ("From", "Reply-To", "To", "Subject", "Date",
+                                                 "List-Unsubscribe") if parsed[h] is not None]
+        text = _text(parsed.get_body(("plain",)))
+    return render_template("dashboard/outbox_message.html", site=site, message=message,
+                           subscriber=subscriber, headers=headers, text=text,
+                           kinds=MAIL_KINDS, words=OUTBOX_WORDS)
+
+
+@bp.get("/sites/<site_id>/outbox/<int:message_id>/html")
+@login_required
+def outbox_html(site_id: str, message_id: int):
+    """A dev-outbox message's HTML part, opened on its own, sandboxed (never scripts)."""
+    _site, message = _owned_message(site_id, message_id)
+    parsed = _dev_message(message)
+    part = parsed.get_body(("html",)) if parsed is not None else None
+    if part is None:
+        abort(404)
+    return _sandboxed(part.get_content(), framed=False)
+
+
+def _kind_lang(site: Site) -> tuple[str, str]:
+    """The copy being edited, from ?kind=&lang= (unknown values: 404, not a guess)."""
+    kind = request.args.get("kind", "confirm")
+    lang = request.args.get("lang", site.default_lang)
+    if kind not in MAIL_KINDS or lang not in LANGS:
+        abort(404)
+    return kind, lang
+
+
+def _own(site: Site, kind: str, lang: str) -> MailTemplate | None:
+    return db.session().scalar(select(MailTemplate).where(
+        MailTemplate.site_id == site.id, MailTemplate.kind == kind, MailTemplate.lang == lang))
+
+
+def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
+    """The message as a subscriber called Alex would get it, with example links."""
+    base = current_app.config["BASE_URL"]
+    return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
+                   message_id="<preview@example.com>",
+                   unsubscribe_url=f"{base}/unsubscribe/example",
+                   confirm_url=f"{base}/confirm/example" if kind == "confirm" else None)
+
+
+def _save(site: Site, kind: str, lang: str, copy: Copy) -> None:
+    """Upsert the owner's copy; a copy equal to the built-in one is no copy of their own,
+    so later improvements to the built-in text still reach them."""
+    session = db.session()
+    for _ in range(2):  # a second try when another tab inserted the same row meanwhile
+        row = _own(site, kind, lang)
+        if copy == default_copy(kind, lang):
+            if row is not None:
+                session.delete(row)
+        elif row is not None:
+            row.subject, row.body = copy.subject, copy.body
+        else:
+            session.add(MailTemplate(site_id=site.id, kind=kind, lang=lang,
+                                     subject=copy.subject, body=copy.body))
+        try:
+            session.commit()
+            return
+        except IntegrityError:
+            session.rollback()
+    abort(409)
+
+
+@bp.route("/sites/<site_id>/emails", methods=["GET", "POST"])
+@login_required
+def mail_copy(site_id: str):
+    """Edit one kind of e-mail in one language, beside a preview of the real message.
+    "Preview" shows the submitted text without saving it; "Save" stores it."""
+    site = owned_site(site_id)
+    kind, lang = _kind_lang(site)
+    current = site_copy(site.id, kind, lang)
+    form = MailCopyForm(data={"subject": current.subject, "body": current.body})
+    copy, unsaved = current, False
+    if form.validate_on_submit():
+        submitted = Copy(form.subject.data.strip(),
+                         form.body.data.replace("\r\n", "\n").strip())
+        if request.form.get("action") != "preview":
+            _save(site, kind, lang, submitted)
+            return redirect(url_for("dashboard.mail_copy", site_id=site.id, kind=kind,
+                                    lang=lang, saved=1))
+        copy, unsaved = submitted, submitted != current
+    sample = _sample(site, kind, lang, copy)
+    customised = {(k, code) for k, code in db.session().execute(
+        select(MailTemplate.kind, MailTemplate.lang).where(MailTemplate.site_id == site.id))}
+    return render_template(
+        "dashboard/emails.html", site=site, form=form, kind=kind, lang=lang,
+        kinds=MAIL_KINDS, langs=LANG_NAMES, customised=customised,
+        own=(kind, lang) in customised, placeholders=PLACEHOLDERS, unsaved=unsaved,
+        saved=request.args.get("saved") == "1" and request.method == "GET",
+        sample_from=str(sample["From"]), sample_subject=str(sample["Subject"]),
+        sample_text=_text(sample.get_body(("plain",))),
+        sample_name=SAMPLE_NAME,
+        what=i18n.fill(i18n.text("mail.what", lang), {"site": site.name})
+    ), 422 if form.errors else 200
+
+
+@bp.post("/sites/<site_id>/emails/reset")
+@login_required
+def mail_copy_reset(site_id: str):
+    """Drop the owner's copy of one kind and language: the built-in text applies again."""
+    site = owned_site(site_id)
+    kind, lang = _kind_lang(site)
+    row = _own(site, kind, lang)
+    if row is not None:
+        db.session().delete(row)
+        db.session().commit()
+    return redirect(url_for("dashboard.mail_copy", site_id=site.id, kind=kind, lang=lang))
+
+
+@bp.get("/sites/<site_id>/emails/preview.html")
+@login_required
+def mail_copy_preview(site_id: str):
+    """The saved (or built-in) copy's HTML version, for the editor's sandboxed iframe."""
+    site = owned_site(site_id)
+    kind, lang = _kind_lang(site)
+    sample = _sample(site, kind, lang, site_copy(site.id, kind, lang))
+    return _sandboxed(sample.get_body(("html",)).get_content(), framed=True)
+
+
+@bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
+@login_required
+def contact(site_id: str, subscriber_id: int):
+    """One contact: status and since when, how it changed, consents, and their e-mails."""
+    site = owned_site(site_id)
+    session = db.session()
+    person = session.get(Subscriber, subscriber_id)
+    if person is None or person.site_id != site.id:
+        abort(404)
+    history = session.scalars(select(StatusChange).where(
+        StatusChange.subscriber_id == person.id)
+        .order_by(StatusChange.created_at, StatusChange.id)).all()
+    consents = session.scalars(select(Consent).where(Consent.subscriber_id == person.id)
+                               .order_by(Consent.created_at, Consent.id)).all()
+    messages = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
+    return render_template("dashboard/contact.html", site=site, person=person,
+                           history=history, consents=consents, messages=messages,
+                           kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES)
