@@ -158,3 +158,16 @@ def test_required_starttls_is_never_skipped(app_config, smtp, request):
     row = request.getfixturevalue("query")(lambda s: s.scalar(select(OutboxMessage)))
     assert row.status == "failed" and "STARTTLS" in row.last_error
     assert smtp.mailbox.messages == [] and smtp.mailbox.data_count == 0
+
+
+def test_a_stranger_cannot_rename_a_confirmed_subscriber(client, make_site, smtp, worker,
+                                                          query):
+    site = make_site(double_opt_in=False)
+    client.post(f"/api/v1/sites/{site}/subscriptions",
+                json={"email": "kari@example.com", "name": "Kari", "consent": True, "lang": "nb"})
+    again = client.post(f"/api/v1/sites/{site}/subscriptions",
+                        json={"email": "kari@example.com", "name": "Idiot", "consent": True,
+                              "lang": "de"})
+    assert again.status_code == 200
+    row = query(lambda s: s.execute(select(Subscriber.name, Subscriber.lang)).one())
+    assert tuple(row) == ("Kari", "nb")

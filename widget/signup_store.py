@@ -24,7 +24,8 @@ from .models import utcnow
 # keeps the status it has, except that an unsubscribed address signing up again starts
 # over. status_at changes only with the status, so comparing it with :now tells whether
 # this statement changed it; a row it made pending has its re-send window claimed
-# (confirm_sent_at) by the same statement.
+# (confirm_sent_at) by the same statement. A confirmed subscriber's name and language
+# stay as they are: whoever knows an address must not choose how mail greets its owner.
 UPSERT = """
 INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at,
                          confirm_sent_at, lang, widget_id, page_url, created_at, updated_at)
@@ -37,8 +38,11 @@ ON CONFLICT (site_id, email_normalized) DO UPDATE SET
                      ELSE subscribers.status_at END,
     confirm_sent_at = CASE WHEN subscribers.status = 'unsubscribed'
                            THEN excluded.confirm_sent_at ELSE subscribers.confirm_sent_at END,
-    lang = excluded.lang, updated_at = excluded.updated_at,
-    name = COALESCE(excluded.name, subscribers.name)
+    lang = CASE WHEN subscribers.status = 'confirmed' THEN subscribers.lang
+                ELSE excluded.lang END,
+    name = CASE WHEN subscribers.status = 'confirmed' THEN subscribers.name
+                ELSE COALESCE(excluded.name, subscribers.name) END,
+    updated_at = excluded.updated_at
 RETURNING id, status, status_at"""
 
 CONSENT = """

@@ -124,7 +124,12 @@ def resubscribe(token: str):
         return _invalid()
     change_status(session, subscriber, "resubscribed", "resubscribe_page")
     lang, values = _values(subscriber)
-    if subscriber.status == "unsubscribed":  # nothing changed: it was never unsubscribed
+    if subscriber.status == "pending":  # never unsubscribed, and not on the list yet
+        confirm_token = tokens.sign("confirm", tokens.subscriber_value(
+            subscriber.id, subscriber.email_normalized))
+        return _page(lang, "confirm", values,
+                     form=(f"/confirm/{confirm_token}", "mail.confirm.button"))
+    if subscriber.status == "unsubscribed":  # still out: someone left again meanwhile
         return _unsubscribed_page(subscriber, lang, values, token)
     return _page(lang, "resubscribed", values)
 
