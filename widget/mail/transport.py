@@ -4,6 +4,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
 TIMEOUT = 30  # seconds for connect and each SMTP command
@@ -48,13 +49,20 @@ class SmtpSettings:
                    unquote(parts.password) if parts.password else None)
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one loads the system's CA
+    certificates, which cost more than the rest of a send."""
+    return ssl.create_default_context()
+
+
 def send_smtp(settings: SmtpSettings, sender: str, recipient: str, raw: bytes) -> None:
     """Hand one message to the server for exactly one recipient.
 
     The envelope names the recipient explicitly, so nothing in the headers can add
     another. Raises PermanentError or TransientError.
     """
-    context = ssl.create_default_context()
+    context = _tls_context()
     try:
         if settings.implicit_tls:
             smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=TIMEOUT,
