@@ -19,7 +19,7 @@ from ..mail.render import Copy, compose, default_copy, site_copy
 from ..models import (Consent, MailTemplate, OutboxMessage, Site, StatusChange, Subscriber)
 from . import bp
 from .forms import LANG_NAMES, MAIL_KINDS, PLACEHOLDERS, MailCopyForm
-from .sites import PAGE_SIZE, owned_site
+from .sites import owned_site, paged
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
 # scripts, no forms, no same-origin access), with only inline styles and https images.
@@ -85,19 +85,15 @@ def _text(part) -> str:
 def outbox_list(site_id: str):
     """The site's e-mails, newest first, fifty a page, with a "Send again" on failed ones."""
     site = owned_site(site_id)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    session = db.session()
-    total = session.scalar(select(func.count(OutboxMessage.id))
-                           .where(OutboxMessage.site_id == site.id))
-    rows = session.execute(
+    found = paged(
         select(OutboxMessage, Subscriber.email)
         .outerjoin(Subscriber, (Subscriber.id == OutboxMessage.subscriber_id)
                    & (Subscriber.site_id == OutboxMessage.site_id))
         .where(OutboxMessage.site_id == site.id)
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("dashboard/outbox.html", site=site, rows=rows, total=total,
-                           page=page, pages=max(1, -(-total // PAGE_SIZE)),
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.site_id == site.id))
+    return render_template("dashboard/outbox.html", site=site, rows=found.rows,
+                           total=found.total, page=found.number, pages=found.count,
                            kinds=MAIL_KINDS, words=OUTBOX_WORDS,
                            no_smtp=current_app.config["SMTP_URL"] is None)
 

@@ -1,6 +1,8 @@
 """Sites: the list, a new site, its settings, its embed snippet and its sign-ups."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -20,6 +22,24 @@ def owned_site(site_id: str) -> Site:
     if site is None or site.owner_id != current_user.id:
         abort(404)
     return site
+
+
+@dataclass
+class Page:
+    """One page of a newest-first table: its rows, the total, and where we are."""
+    rows: list
+    total: int
+    number: int
+    count: int
+
+
+def paged(select_rows, select_total) -> Page:
+    """The page the `page` query argument names (fifty rows a page)."""
+    session = db.session()
+    number = max(1, request.args.get("page", 1, type=int) or 1)
+    total = session.scalar(select_total)
+    rows = session.execute(select_rows.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
+    return Page(rows, total, number, max(1, -(-total // PAGE_SIZE)))
 
 
 def snippet(site: Site) -> str:
@@ -105,14 +125,10 @@ def reset_signups(site_id: str):
 def site(site_id: str):
     """A site: embed snippet, widgets, and the newest sign-ups, fifty a page."""
     site = owned_site(site_id)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    session = db.session()
-    total = session.scalar(select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
-    signups = session.scalars(
-        select(Subscriber).where(Subscriber.site_id == site.id)
-        .order_by(Subscriber.created_at.desc(), Subscriber.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    found = paged(select(Subscriber).where(Subscriber.site_id == site.id)
+                  .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()),
+                  select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
     counts = stats.summary([w.id for w in site.widgets])
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
-                           signups=signups, total=total, page=page,
-                           pages=max(1, -(-total // PAGE_SIZE)))
+                           signups=[row[0] for row in found.rows], total=found.total,
+                           page=found.number, pages=found.count)

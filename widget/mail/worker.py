@@ -10,9 +10,6 @@ import logging
 import os
 import socket
 import threading
-from email import message_from_string
-from email.policy import SMTP
-
 from flask import Flask
 
 from .. import db
@@ -59,17 +56,17 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
             message.raw, message.subject = email.as_string(), str(email["Subject"])
             message.transport = "smtp" if cfg["SMTP_URL"] else "dev"
             session.commit()
-        raw, kind_of_transport = message.raw, message.transport
+        # The rendered To header is this address: no need to parse the message again.
+        raw, kind_of_transport, recipient = message.raw, message.transport, subscriber.email
     finally:
         session.close()
     if kind_of_transport == "dev":
         outbox.finish(engine, message_id, worker, "sent")  # the dashboard shows it
         return "sent"
-    parsed = message_from_string(raw, policy=SMTP)
     try:
         transport.send_smtp(transport.SmtpSettings.parse(cfg["SMTP_URL"]),
                             cfg["MAIL_FROM"],  # bounces go to the operator's address
-                            parsed["To"].addresses[0].addr_spec, raw.encode())
+                            recipient, raw.encode())
     except (transport.PermanentError, transport.TransientError) as exc:
         permanent = isinstance(exc, transport.PermanentError)
         log.warning("outbox %s: %s", message_id, exc)
