@@ -5,24 +5,12 @@ from __future__ import annotations
 from html import unescape
 
 import pytest
-from .conftest import links_in
 from sqlalchemy import select
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-BASE = "http://127.0.0.1:5000"  # WIDGET_BASE_URL of the test app: every link starts with it
-
-
-@pytest.fixture
-def app_config(app_config, smtp):
-    app_config.update(SMTP_URL=smtp.url, OUTBOX_RETRY_SECONDS=0.2,
-                      MAIL_FROM="news@blog.example")
-    return app_config
-
-
-def path_of(link: str) -> str:
-    assert link.startswith(BASE + "/"), link
-    return link[len(BASE):]
+from .conftest import links_in
+from .mailtools import BASE, app_config, path_of  # noqa: F401  (app_config: mail settings)
 
 
 def status_of(query, email):

@@ -78,3 +78,31 @@ def test_upgrade_from_0002_turns_each_trigger_into_a_list_and_keeps_rows(databas
                                   Widget.quiet_days_after_close)).one()
     assert tuple(row) == ([["exit_intent", None]], "any", "Hei", 7)
     engine.dispose()
+
+
+def test_upgrade_from_0005_keeps_earlier_sign_ups_on_the_list(database_url):
+    from widget.models import StatusChange
+
+    engine = create_engine(database_url)
+    upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO owners (email, password_hash, created_at) "
+                          "VALUES ('o@example.com', 'x', '2026-01-01')"))
+        conn.execute(text("INSERT INTO sites (id, owner_id, name, default_lang, require_consent, "
+                          "popup_cap, reset_count, created_at) SELECT 's_old', id, 'Old', 'nb', "
+                          "true, 1, 0, '2026-01-01' FROM owners"))
+        conn.execute(text(
+            "INSERT INTO subscribers (site_id, email, email_normalized, status, lang, "
+            "created_at, updated_at) VALUES ('s_old', 'Kari@Example.com', 'kari@example.com', "
+            "'subscribed', 'nb', '2026-02-03 04:05:06', '2026-02-03 04:05:06')"))
+    upgrade(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(Subscriber.status, Subscriber.status_at,
+                                  Subscriber.confirm_sent_at)).one()
+        assert row.status == "confirmed" and row.confirm_sent_at is None
+        assert row.status_at.strftime("%Y-%m-%d %H:%M:%S") == "2026-02-03 04:05:06"
+        history = conn.execute(select(StatusChange.status, StatusChange.via)).all()
+        assert [tuple(h) for h in history] == [("confirmed", "signup")]
+        assert conn.scalar(text("SELECT double_opt_in FROM sites")) in (True, 1)
+        assert conn.scalar(text("SELECT confirm_days FROM sites")) == 7
+    engine.dispose()

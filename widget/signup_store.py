@@ -59,6 +59,10 @@ CLAIM_RESEND = """
 UPDATE subscribers SET confirm_sent_at = :now
 WHERE id = :subscriber_id AND (confirm_sent_at IS NULL OR confirm_sent_at < :cooldown)"""
 
+# PostgreSQL only: concurrent sign-ups of one mailbox take turns at the count below, or
+# each would see the cap not yet reached (SQLite already runs one writer at a time).
+LOCK_MAILBOX = "SELECT pg_advisory_xact_lock(hashtext(%(mailbox)s))"
+
 CONFIRMS_TODAY = """
 SELECT count(*) FROM outbox WHERE mailbox = :mailbox AND kind = 'confirm' AND created_at > :since"""
 
@@ -75,7 +79,8 @@ def _pyformat(sql: str) -> str:
 STATEMENTS = {"UPSERT": UPSERT, "CONSENT": CONSENT, "STATUS_CHANGE": STATUS_CHANGE,
               "CLAIM_RESEND": CLAIM_RESEND, "CONFIRMS_TODAY": CONFIRMS_TODAY, "QUEUE": QUEUE}
 SQL = {"sqlite": STATEMENTS,
-       "postgresql": {name: _pyformat(sql) for name, sql in STATEMENTS.items()}}
+       "postgresql": {**{name: _pyformat(sql) for name, sql in STATEMENTS.items()},
+                      "LOCK_MAILBOX": LOCK_MAILBOX}}
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,9 @@ def _may_send_confirm(cur, sql, ids, subscriber, rules, as_param, now, claimed) 
         cur.execute(sql["CLAIM_RESEND"], {**ids, "cooldown": as_param(cooldown)})
         if cur.rowcount != 1:
             return False
-    cur.execute(sql["CONFIRMS_TODAY"], {
-        "mailbox": outbox.mailbox_of(subscriber["email_normalized"]),
-        "since": as_param(now - timedelta(days=1))})
+    mailbox = outbox.mailbox_of(subscriber["email_normalized"])
+    if "LOCK_MAILBOX" in sql:
+        cur.execute(sql["LOCK_MAILBOX"], {"mailbox": mailbox})
+    cur.execute(sql["CONFIRMS_TODAY"], {"mailbox": mailbox,
+                                        "since": as_param(now - timedelta(days=1))})
     return cur.fetchone()[0] < rules.per_address_day

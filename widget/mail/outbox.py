@@ -13,7 +13,7 @@ import threading
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,13 @@ def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:
 
 
 def confirmations_since(session: Session, email_normalized: str, hours: int = 24) -> int:
-    """Confirmation e-mails queued to this mailbox in the last `hours`, across all sites."""
+    """Confirmation e-mails queued to this mailbox in the last `hours`, across all sites.
+
+    On PostgreSQL this takes the mailbox's transaction lock first (as the sign-up path
+    does), so concurrent requests count one after another and the cap holds."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:mailbox))"),
+                        {"mailbox": mailbox_of(email_normalized)})
     return session.scalar(select(func.count(OB.id)).where(
         OB.mailbox == mailbox_of(email_normalized), OB.kind == "confirm",
         OB.created_at > utcnow() - timedelta(hours=hours)))
