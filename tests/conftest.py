@@ -137,6 +137,32 @@ def make_client(app):
         server.close()
 
 
+def csrf_post(client: HttpClient, path: str, data: dict, page: str | None = None):
+    """POST a dashboard form with the CSRF token of the form on `page` (default: `path`)."""
+    return client.post(path, data={**data, "csrf_token": client.csrf(page or path)})
+
+
+def wait_until(check, what: str = "the condition", timeout: float = 15.0):
+    """Poll `check` until it returns something truthy and return that; fail the test
+    after `timeout` seconds (the outbox worker runs in another thread or process)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def ann(client, make_owner):
+    """A client logged into the dashboard as the owner ann@example.com."""
+    make_owner("ann@example.com")
+    assert client.login("ann@example.com").status_code == 302
+    return client
+
+
 @pytest.fixture
 def make_owner(app):
     """Create an owner: make_owner('ann@example.com')."""

@@ -14,7 +14,7 @@ from widget import tokens
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .conftest import links_in
+from .conftest import links_in, wait_until  # noqa: F401  (shared with the mail tests)
 
 BASE = "http://127.0.0.1:5000"  # WIDGET_BASE_URL of the test app: every link starts with it
 INVALID_TITLE = "This link does not work"
@@ -32,18 +32,6 @@ def app_config(app_config, smtp, request):
 
 
 # --- helpers ------------------------------------------------------------------------
-
-def wait_until(check, what: str, timeout: float = 15.0):
-    """Poll `check` until it returns something truthy; fail the test after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
 
 def drain(query, timeout: float = 15.0) -> None:
     """Wait until the worker has handled every outbox row (none queued or sending)."""

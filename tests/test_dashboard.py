@@ -8,18 +8,7 @@ from sqlalchemy import func, select
 
 from widget.models import Site, Widget
 
-from .conftest import PASSWORD
-
-
-def csrf_post(client, path, data, page=None):
-    return client.post(path, data={**data, "csrf_token": client.csrf(page or path)})
-
-
-@pytest.fixture
-def ann(client, make_owner):
-    make_owner("ann@example.com")
-    assert client.login("ann@example.com").status_code == 302
-    return client
+from .conftest import PASSWORD, csrf_post
 
 
 def test_dashboard_needs_login(client):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 import pytest
 from sqlalchemy import func, select
 
 from widget.models import MailTemplate, OutboxMessage, Site, Subscriber
+
+from .conftest import csrf_post, wait_until
 
 BASE = "http://127.0.0.1:5000"
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
@@ -19,28 +20,6 @@ SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https
 def app_config(app_config):
     app_config["SMTP_URL"] = None  # whatever the environment says: the dev outbox
     return app_config
-
-
-@pytest.fixture
-def ann(client, make_owner):
-    make_owner("ann@example.com")
-    assert client.login("ann@example.com").status_code == 302
-    return client
-
-
-def csrf_post(client, path, data, page=None):
-    return client.post(path, data={**data, "csrf_token": client.csrf(page or path)})
-
-
-def wait_for(check, timeout: float = 15.0):
-    """Poll `check` until it returns something truthy (the worker runs in a thread)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail("timed out waiting")
 
 
 def sign_up(make_client, site, email, **fields):
@@ -121,7 +100,7 @@ def test_dev_outbox_shows_the_confirmation_and_its_link_works(ann, make_site, ma
                                                               query, worker):
     site = make_site("ann@example.com")
     sign_up(make_client, site, "reader@example.com", name="<b>x</b>", lang="en")
-    message_id = wait_for(lambda: query(lambda s: s.scalar(
+    message_id = wait_until(lambda: query(lambda s: s.scalar(
         select(OutboxMessage.id).where(OutboxMessage.status == "sent"))))
     listing = ann.get(f"/dashboard/sites/{site}/outbox").text
     assert "No mail server is set (WIDGET_SMTP_URL)" in listing
@@ -145,7 +124,7 @@ def test_dev_outbox_shows_the_confirmation_and_its_link_works(ann, make_site, ma
 
     # The link in the dev outbox is the real one: the owner can try the whole flow.
     assert ann.post(confirm).status_code == 200
-    wait_for(lambda: query(lambda s: s.scalar(select(func.count(OutboxMessage.id)).where(
+    wait_until(lambda: query(lambda s: s.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.kind == "welcome", OutboxMessage.status == "sent"))))
     contact_id = query(lambda s: s.scalar(select(Subscriber.id)))
     contact = ann.get(f"/dashboard/sites/{site}/contacts/{contact_id}").text
@@ -232,7 +211,7 @@ def test_other_owners_get_404_everywhere(ann, make_site, make_client, query, wor
     theirs = make_site("bob@example.com", name="Bob's shop")
     mine = make_site("ann@example.com")
     sign_up(make_client, theirs, "bobs-reader@example.com")
-    message_id = wait_for(lambda: query(lambda s: s.scalar(
+    message_id = wait_until(lambda: query(lambda s: s.scalar(
         select(OutboxMessage.id).where(OutboxMessage.status == "sent"))))
     person = query(lambda s: s.scalar(select(Subscriber.id)))
     base = f"/dashboard/sites/{theirs}"

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage
 
-from .test_dashboard_mail import SETTINGS, csrf_post, sign_up, wait_for
+from .conftest import csrf_post, wait_until
+from .test_dashboard_mail import SETTINGS, sign_up
 
 
 @pytest.fixture
@@ -17,13 +18,6 @@ def app_config(app_config, smtp):
     app_config.update(SMTP_URL=smtp.url, OUTBOX_RETRY_SECONDS=0.2, OUTBOX_MAX_ATTEMPTS=1,
                       MAIL_FROM="news@blog.example")
     return app_config
-
-
-@pytest.fixture
-def ann(client, make_owner):
-    make_owner("ann@example.com")
-    assert client.login("ann@example.com").status_code == 302
-    return client
 
 
 def outbox_row(query):
@@ -35,7 +29,7 @@ def test_failed_message_can_be_sent_again(ann, make_site, make_client, query, sm
     site = make_site("ann@example.com")
     smtp.stop()  # the mail server is down: one try (OUTBOX_MAX_ATTEMPTS=1), then failed
     sign_up(make_client, site, "reader@example.com")
-    message_id, _, attempts, error = wait_for(
+    message_id, _, attempts, error = wait_until(
         lambda: (row := outbox_row(query)) and row[1] == "failed" and row)
     assert attempts == 1 and error
     path = f"/dashboard/sites/{site}/outbox"
@@ -50,7 +44,7 @@ def test_failed_message_can_be_sent_again(ann, make_site, make_client, query, sm
     assert csrf_post(ann, retry, {}, page=path).status_code == 302
     (mail,) = smtp.mailbox.wait(1)
     assert mail["To"].addresses[0].addr_spec == "reader@example.com"
-    wait_for(lambda: outbox_row(query)[1] == "sent")
+    wait_until(lambda: outbox_row(query)[1] == "sent")
     listing = ann.get(path).text
     assert ">Sent<" in listing and "Send again" not in listing
     # A second "Send again" (a double click, an old tab) sends nothing more: had it queued
@@ -67,7 +61,7 @@ def test_sent_messages_keep_their_links_private(ann, make_site, make_client, que
     site = make_site("ann@example.com")
     sign_up(make_client, site, "private@example.com")
     smtp.mailbox.wait(1)
-    message_id = wait_for(lambda: (row := outbox_row(query)) and row[1] == "sent" and row[0])
+    message_id = wait_until(lambda: (row := outbox_row(query)) and row[1] == "sent" and row[0])
     path = f"/dashboard/sites/{site}/outbox/{message_id}"
     assert f'href="{path}">Details<' in ann.get(f"/dashboard/sites/{site}/outbox").text
     page = ann.get(path).text

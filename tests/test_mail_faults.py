@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, Subscriber, utcnow
 
-from .conftest import Mailbox, SmtpServer
+from .conftest import Mailbox, SmtpServer, wait_until
 
 TRY_AGAIN = "451 4.3.0 Try again later"
 
@@ -130,18 +130,6 @@ def outbox_rows(query) -> list[dict]:
     return query(read)
 
 
-def wait_until(check, timeout: float, what: str):
-    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
-
-
 def stays(check, seconds: float) -> None:
     """Assert `check` keeps holding for `seconds` (nothing more happens late)."""
     deadline = time.monotonic() + seconds
@@ -191,7 +179,7 @@ def test_smtp_down_during_signups_delivers_everything_once_it_is_back(
 
     # The worker keeps trying: every row has failed at least twice, and says why.
     rows = wait_until(lambda: (lambda rs: rs if all(r["attempts"] >= 2 for r in rs) else None)(
-        outbox_rows(query)), 10, "two failed attempts per message")
+        outbox_rows(query)), "two failed attempts per message", 10)
     assert all(r["status"] in ("queued", "sending") for r in rows)
     assert all("refused" in (r["last_error"] or "").lower() for r in rows
                if r["status"] == "queued"), [r["last_error"] for r in rows]
@@ -199,8 +187,8 @@ def test_smtp_down_during_signups_delivers_everything_once_it_is_back(
 
     server.start()
     received = server.mailbox.wait(10, timeout=15)
-    wait_until(lambda: all(r["status"] == "sent" for r in outbox_rows(query)), 10,
-               "every row marked sent")
+    wait_until(lambda: all(r["status"] == "sent" for r in outbox_rows(query)),
+               "every row marked sent", 10)
     stays(lambda: len(server.mailbox.messages) == 10, 1.0)  # and no late duplicates
 
     assert sorted(recipient(m) for m in received) == sorted(emails)
@@ -225,8 +213,8 @@ def test_server_refusing_every_other_attempt_gets_each_message_once(
     # Which row draws the odd numbers is up to timing; an unlucky one may be refused
     # five or six times (its waits double from 0.1 s), hence the generous deadline.
     received = server.mailbox.wait(10, timeout=30)
-    wait_until(lambda: all(r["status"] == "sent" for r in outbox_rows(query)), 10,
-               "every row marked sent")
+    wait_until(lambda: all(r["status"] == "sent" for r in outbox_rows(query)),
+               "every row marked sent", 10)
     stays(lambda: len(server.mailbox.messages) == 10, 1.0)
 
     assert Counter(recipient(m) for m in received) == Counter(emails)
@@ -257,7 +245,7 @@ def test_permanent_refusal_fails_at_once_without_retrying(
     sign_up(client, site, ["nobody@example.com"])
 
     (row,) = wait_until(lambda: (lambda rs: rs if rs and rs[0]["status"] == "failed"
-                                 else None)(outbox_rows(query)), 10, "the row to fail")
+                                 else None)(outbox_rows(query)), "the row to fail", 10)
     assert row["attempts"] == 1
     assert row["last_error"] == answer
     assert row["lease_until"] is None
@@ -305,7 +293,7 @@ def test_worker_killed_mid_send_is_taken_over_after_its_lease(
     second = start_worker(app, good.url, tmp_path / "second.log", "--poll", "0.1")
     try:
         (mail,) = good.mailbox.wait(1, timeout=20)
-        wait_until(lambda: outbox_rows(query)[0]["status"] == "sent", 10, "the row sent")
+        wait_until(lambda: outbox_rows(query)[0]["status"] == "sent", "the row sent", 10)
         stays(lambda: len(good.mailbox.messages) == 1, 1.0)
     finally:
         second.send_signal(signal.SIGTERM)
@@ -340,8 +328,8 @@ def test_worker_whose_lease_ran_out_does_not_send_what_another_took(
         rows = outbox_rows(query)
         assert [r["status"] for r in rows] == ["sending"] * 2
         assert {r["claimed_by"] for r in rows} == {rows[0]["claimed_by"]}  # one batch
-        wait_until(lambda: all(as_utc(r["lease_until"]) < utcnow() for r in outbox_rows(query)),
-                   10, "the late worker's lease to end")
+        wait_until(lambda: all(as_utc(r["lease_until"]) < utcnow() for r in outbox_rows(query)), "the late worker's lease to end",
+                   10)
 
         procs.append(start_worker(app, good.url, tmp_path / "other.log", "--once", lease=60))
         late, other = procs
@@ -419,7 +407,7 @@ def test_message_id_is_stable_across_a_retry(client, make_site, server, worker, 
     sign_up(client, site, ["stable@example.com"])
 
     (mail,) = server.mailbox.wait(1)
-    wait_until(lambda: outbox_rows(query)[0]["status"] == "sent", 10, "the row sent")
+    wait_until(lambda: outbox_rows(query)[0]["status"] == "sent", "the row sent", 10)
     (row,) = outbox_rows(query)
     assert row["attempts"] == 2 and server.mailbox.data_count == 2
     assert mail["Message-ID"] == row["message_id"]
