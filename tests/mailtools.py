@@ -14,7 +14,8 @@ from widget import tokens
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .conftest import links_in, wait_until  # noqa: F401  (shared with the mail tests)
+from .conftest import wait_until  # noqa: F401  (shared with the mail tests)
+from .smtpserver import links_in
 
 BASE = "http://127.0.0.1:5000"  # WIDGET_BASE_URL of the test app: every link starts with it
 INVALID_TITLE = "This link does not work"

@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, Subscriber, utcnow
 
-from .conftest import Mailbox, SmtpServer, wait_until
+from .conftest import wait_until
+from .smtpserver import Mailbox, SmtpServer
 
 TRY_AGAIN = "451 4.3.0 Try again later"
 

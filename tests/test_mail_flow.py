@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .conftest import links_in
+from .smtpserver import links_in
 from .mailtools import BASE, app_config, path_of  # noqa: F401  (app_config: mail settings)
 
 

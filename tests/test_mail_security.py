@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from widget.mail.outbox import mailbox_of
 from widget.models import OutboxMessage, Site, Subscriber
 
-from .conftest import links_in
+from .smtpserver import links_in
 from .mailtools import (  # noqa: F401  (app_config: this module's mail settings)
     app_config, BASE, drain, signup, link, subscriber)
 
