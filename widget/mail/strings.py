@@ -37,14 +37,14 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "en": "Hi {name},\n\nThank you for confirming! You're now subscribed to {what}, and the "
               "next e-mail will come when there is something worth reading.\n\n"
               "Just reply to this e-mail if you have a question or a wish: a person reads it.",
-        "nb": "Hei {name},\n\ntakk for at du bekreftet! Nå abonnerer du på {what}, og neste "
+        "nb": "Hei {name},\n\nTakk for at du bekreftet! Nå abonnerer du på {what}, og neste "
               "e-post kommer når det er noe verdt å lese.\n\n"
               "Svar gjerne på denne e-posten om du har et spørsmål eller et ønske: et menneske leser den.",
         "de": "Hallo {name},\n\ndanke für Ihre Bestätigung! Sie haben jetzt {what} abonniert; die "
               "nächste E-Mail kommt, wenn es etwas Lesenswertes gibt.\n\n"
               "Antworten Sie einfach auf diese E-Mail, wenn Sie eine Frage oder einen Wunsch "
               "haben: ein Mensch liest sie.",
-        "nl": "Hoi {name},\n\nbedankt voor je bevestiging! Je bent nu aangemeld voor {what}; de "
+        "nl": "Hoi {name},\n\nBedankt voor je bevestiging! Je bent nu aangemeld voor {what}; de "
               "volgende e-mail komt als er iets de moeite waard is.\n\n"
               "Beantwoord deze e-mail gerust als je een vraag of wens hebt: een mens leest hem."},
     "mail.link_hint": {
