@@ -1,6 +1,7 @@
 """Delivery to an SMTP server (smtplib), or to the dev outbox when none is configured."""
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def send_smtp(settings: SmtpSettings, sender: str, recipient: str, raw: bytes) -
                     raise PermanentError("the server does not offer STARTTLS, and "
                                          "WIDGET_SMTP_URL requires it")
             if settings.username:
-                smtp.login(settings.username, settings.password or "")
+                _login(smtp, settings.username, settings.password or "")
             smtp.sendmail(sender, [recipient], raw)
     except smtplib.SMTPAuthenticationError as exc:
         # The operator's settings, not this message, are at fault: keep it for a retry.
@@ -91,6 +92,18 @@ def send_smtp(settings: SmtpSettings, sender: str, recipient: str, raw: bytes) -
         raise _classify(exc.smtp_code, exc.smtp_error) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in; smtplib encodes credentials as ASCII only, so a password with "é" in it
+    goes as AUTH PLAIN in UTF-8 (RFC 4616), written here."""
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode())
+    code, answer = smtp.docmd("AUTH", "PLAIN " + token.decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
 
 
 def _classify(code: int, message) -> Exception:
