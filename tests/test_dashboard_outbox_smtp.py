@@ -32,6 +32,7 @@ def test_failed_message_can_be_sent_again(ann, make_site, make_client, query, sm
     message_id, _, attempts, error = wait_until(
         lambda: (row := outbox_row(query)) and row[1] == "failed" and row)
     assert attempts == 1 and error
+    assert "1 failed" in ann.get(f"/dashboard/sites/{site}").text  # seen from the site page
     path = f"/dashboard/sites/{site}/outbox"
     listing = ann.get(path).text
     assert ">Failed<" in listing and html.escape(error) in listing
@@ -47,6 +48,7 @@ def test_failed_message_can_be_sent_again(ann, make_site, make_client, query, sm
     wait_until(lambda: outbox_row(query)[1] == "sent")
     listing = ann.get(path).text
     assert ">Sent<" in listing and "Send again" not in listing
+    assert "failed" not in ann.get(f"/dashboard/sites/{site}").text
     # A second "Send again" (a double click, an old tab) sends nothing more: had it queued
     # the message again, the worker would send it before the next sign-up's confirmation.
     assert csrf_post(ann, retry, {}, page=path).status_code == 302

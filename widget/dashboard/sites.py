@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from .. import db, siteview, stats
 from ..accounts import AccountError, create_site, set_origins
-from ..models import Site, Subscriber
+from ..models import OutboxMessage, Site, Subscriber
 from . import bp
 from .forms import SiteForm
 
@@ -129,6 +129,8 @@ def site(site_id: str):
                   .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()),
                   select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
     counts = stats.summary([w.id for w in site.widgets])
+    failed = db.session().scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
                            signups=[row[0] for row in found.rows], total=found.total,
-                           page=found.number, pages=found.count)
+                           page=found.number, pages=found.count, failed_mail=failed)
