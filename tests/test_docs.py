@@ -56,6 +56,7 @@ def test_wheel_ships_templates_static_examples_and_migrations(tmp_path):
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("widget/templates/dashboard/site.html", "widget/templates/public/error.html",
+                   "widget/templates/mail/message.txt", "widget/templates/mail/message.html",
                    "widget/static/js/embed.js", "widget/static/js/ui.js",
                    "widget/static/css/ui.css", "widget/examples/blog-post.html",
                    "widget/migrations/env.py", "widget/migrations/script.py.mako",
