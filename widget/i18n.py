@@ -180,6 +180,10 @@ def fill(template: str, values: dict[str, str]) -> str:
     """
     if not values.get("name"):
         template = template.replace(" {name}", "").replace("{name}", "")
+
+    def value(match: re.Match) -> str:
+        key = match.group(1)
+        return (values[key] or "") if key in values else match.group(0)
+
     # One pass, so a value that itself contains "{name}" stays as typed.
-    return PLACEHOLDER.sub(lambda m: values.get(m.group(1)) or "" if m.group(1) in values
-                           else m.group(0), template)
+    return PLACEHOLDER.sub(value, template)

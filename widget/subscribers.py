@@ -18,16 +18,11 @@ FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed"),
         "resubscribed": ("unsubscribed",)}
 
 
-def from_token(session: Session, purpose: str, token: str,
-               max_age: int | None = None) -> Subscriber:
-    """The subscriber a token was made for. Raises tokens.TokenInvalid (also when the
-    subscriber is gone or the address changed) or tokens.TokenExpired."""
-    try:
-        value = tokens.unsign(purpose, token, max_age)
-    except tokens.TokenExpired as exc:
-        _lookup(session, exc.value)  # an expired token of nobody is just invalid
-        raise
-    return _lookup(session, value)
+def from_token(session: Session, purpose: str, token: str) -> tuple[Subscriber, float]:
+    """The subscriber a token was made for, and the token's age in seconds. Raises
+    tokens.TokenInvalid (also when the subscriber is gone or the address changed)."""
+    value, age = tokens.read(purpose, token)
+    return _lookup(session, value), age
 
 
 def _lookup(session: Session, value) -> Subscriber:

@@ -38,41 +38,28 @@ def _invalid():
     return _page(_visitor_lang(), "invalid", {}, 400)
 
 
-def _values(subscriber: Subscriber) -> tuple[str, dict]:
+def _values(subscriber: Subscriber) -> tuple[str, dict, Site]:
     site = db.session().get(Site, subscriber.site_id)
-    return subscriber.lang, {"site": site.name, "days": str(site.confirm_days)}
-
-
-def _confirm_max_age(token: str) -> int | None:
-    """The site's link lifetime; known only after reading the token, so read it twice."""
-    try:
-        subscriber = from_token(db.session(), "confirm", token)
-    except (tokens.TokenInvalid, tokens.TokenExpired):
-        return None
-    return db.session().get(Site, subscriber.site_id).confirm_days * DAY
+    return subscriber.lang, {"site": site.name, "days": str(site.confirm_days)}, site
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
-    """GET: a page with the confirm button. POST: confirm, and say so."""
+    """GET: a page with the confirm button. POST: confirm, and say so. A link older than
+    the site's lifetime for them confirms nothing and offers a fresh one."""
     session = db.session()
-    max_age = _confirm_max_age(token)
-    if max_age is None:
-        return _invalid()
     try:
-        subscriber = from_token(session, "confirm", token, max_age)
+        subscriber, age = from_token(session, "confirm", token)
     except tokens.TokenInvalid:
         return _invalid()
-    except tokens.TokenExpired:
-        subscriber = from_token(session, "confirm", token)
-        lang, values = _values(subscriber)
+    lang, values, site = _values(subscriber)
+    if subscriber.status == "unsubscribed":
+        return _unsubscribed_page(subscriber, lang, values)
+    if age > site.confirm_days * DAY:
         if subscriber.status == "confirmed":
             return _page(lang, "confirmed", values)
         return _page(lang, "expired", values, 410,
                      form=(f"/confirm/{token}/resend", "page.expired.button"))
-    lang, values = _values(subscriber)
-    if subscriber.status == "unsubscribed":
-        return _unsubscribed_page(subscriber, lang, values)
     if request.method == "POST":
         change_status(session, subscriber, "confirmed", "confirm_page")
     if subscriber.status == "confirmed":
@@ -86,11 +73,11 @@ def resend(token: str):
     same whether or not one was due, so it tells nothing about the address."""
     session = db.session()
     try:
-        subscriber = from_token(session, "confirm", token)
-    except (tokens.TokenInvalid, tokens.TokenExpired):
+        subscriber, _age = from_token(session, "confirm", token)  # expired ones welcome
+    except tokens.TokenInvalid:
         return _invalid()
     resend_confirmation(session, subscriber)
-    lang, values = _values(subscriber)
+    lang, values, _site = _values(subscriber)
     return _page(lang, "resent", values)
 
 
@@ -100,10 +87,10 @@ def unsubscribe(token: str):
     RFC 8058 one-click request): unsubscribe at once."""
     session = db.session()
     try:
-        subscriber = from_token(session, "unsubscribe", token)
-    except (tokens.TokenInvalid, tokens.TokenExpired):
+        subscriber, _age = from_token(session, "unsubscribe", token)  # they never expire
+    except tokens.TokenInvalid:
         return _invalid()
-    lang, values = _values(subscriber)
+    lang, values, _site = _values(subscriber)
     if request.method == "POST":
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
         change_status(session, subscriber, "unsubscribed",
@@ -119,11 +106,11 @@ def resubscribe(token: str):
     """Come back after unsubscribing: the link came by e-mail, so the address is proven."""
     session = db.session()
     try:
-        subscriber = from_token(session, "unsubscribe", token)
-    except (tokens.TokenInvalid, tokens.TokenExpired):
+        subscriber, _age = from_token(session, "unsubscribe", token)  # they never expire
+    except tokens.TokenInvalid:
         return _invalid()
     change_status(session, subscriber, "resubscribed", "resubscribe_page")
-    lang, values = _values(subscriber)
+    lang, values, _site = _values(subscriber)
     if subscriber.status == "pending":  # never unsubscribed, and not on the list yet
         confirm_token = tokens.sign("confirm", tokens.subscriber_value(
             subscriber.id, subscriber.email_normalized))

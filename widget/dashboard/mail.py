@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import db, i18n
 from ..i18n import LANGS
 from ..mail import outbox
-from ..mail.render import Copy, compose, default_copy, site_copy
+from ..mail.render import Copy, compose, default_copy, own_copy, site_copy
 from ..models import (Consent, MailTemplate, OutboxMessage, Site, StatusChange, Subscriber)
 from . import bp
 from .forms import LANG_NAMES, MAIL_KINDS, PLACEHOLDERS, MailCopyForm
@@ -148,11 +148,6 @@ def _kind_lang(site: Site) -> tuple[str, str]:
     return kind, lang
 
 
-def _own(site: Site, kind: str, lang: str) -> MailTemplate | None:
-    return db.session().scalar(select(MailTemplate).where(
-        MailTemplate.site_id == site.id, MailTemplate.kind == kind, MailTemplate.lang == lang))
-
-
 def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
     """The message as a subscriber called Alex would get it, with example links."""
     base = current_app.config["BASE_URL"]
@@ -167,7 +162,7 @@ def _save(site: Site, kind: str, lang: str, copy: Copy) -> None:
     so later improvements to the built-in text still reach them."""
     session = db.session()
     for _ in range(2):  # a second try when another tab inserted the same row meanwhile
-        row = _own(site, kind, lang)
+        row = own_copy(site.id, kind, lang)
         if copy == default_copy(kind, lang):
             if row is not None:
                 session.delete(row)
@@ -223,7 +218,7 @@ def mail_copy_reset(site_id: str):
     """Drop the owner's copy of one kind and language: the built-in text applies again."""
     site = owned_site(site_id)
     kind, lang = _kind_lang(site)
-    row = _own(site, kind, lang)
+    row = own_copy(site.id, kind, lang)
     if row is not None:
         db.session().delete(row)
         db.session().commit()

@@ -34,10 +34,15 @@ def default_copy(kind: str, lang: str) -> Copy:
     return Copy(i18n.text(f"mail.{kind}.subject", lang), i18n.text(f"mail.{kind}.body", lang))
 
 
+def own_copy(site_id: str, kind: str, lang: str) -> MailTemplate | None:
+    """The owner's own copy for this kind and language, if they wrote one."""
+    return db.session().scalar(select(MailTemplate).where(
+        MailTemplate.site_id == site_id, MailTemplate.kind == kind, MailTemplate.lang == lang))
+
+
 def site_copy(site_id: str, kind: str, lang: str) -> Copy:
     """The owner's copy for this kind and language, else the built-in one."""
-    own = db.session().scalar(select(MailTemplate).where(
-        MailTemplate.site_id == site_id, MailTemplate.kind == kind, MailTemplate.lang == lang))
+    own = own_copy(site_id, kind, lang)
     return Copy(own.subject, own.body) if own else default_copy(kind, lang)
 
 
