@@ -55,7 +55,7 @@ def certificate(tmp_path):
     return cert, context
 
 
-def run_worker(app, smtp_url: str, tmp_path, cert=None) -> None:
+def _run_worker(app, smtp_url: str, tmp_path, cert=None) -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("WIDGET_", "DATABASE_URL", "SSL_CERT"))}
     env.update(DATABASE_URL=app.config["DATABASE_URL"], WIDGET_SMTP_URL=smtp_url,
@@ -67,80 +67,59 @@ def run_worker(app, smtp_url: str, tmp_path, cert=None) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def sign_up(client, make_site, email="tls@example.com"):
-    site = make_site()
-    assert client.post(f"/api/v1/sites/{site}/subscriptions",
-                       json={"email": email, "consent": True}).status_code == 200
-
-
-def outbox_row(query):
-    return query(lambda s: s.scalar(select(OutboxMessage)))
-
-
-def serve(handler, **kwargs):
+@pytest.fixture
+def send_one(app, client, make_site, query, tmp_path):
+    """Sign one reader up, then run a worker against a TLS server of the given kind:
+    send_one(url_template, cert, **server_options) -> (what the server got, outbox row);
+    cert: the CA file the worker trusts, or None for the system's own.
+    `url_template` names the server's port as {port}."""
     from aiosmtpd.controller import Controller
 
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    return controller, port
+    def send(url_template: str, cert, **server_options):
+        box, port = TlsMailbox(), free_port()
+        controller = Controller(box, hostname="127.0.0.1", port=port, **server_options)
+        controller.start()
+        try:
+            site = make_site()
+            assert client.post(f"/api/v1/sites/{site}/subscriptions",
+                               json={"email": "tls@example.com", "consent": True}
+                               ).status_code == 200
+            _run_worker(app, url_template.format(port=port), tmp_path, cert)
+        finally:
+            controller.stop()
+        return box.received, query(lambda s: s.scalar(select(OutboxMessage)))
+
+    return send
 
 
-def test_starttls_with_a_log_in(app, client, make_site, query, certificate, tmp_path):
+def test_starttls_with_a_log_in(send_one, certificate):
     cert, context = certificate
-    box = TlsMailbox()
-    controller, port = serve(box, tls_context=context, require_starttls=True,
-                             auth_required=True, authenticator=authenticator)
-    try:
-        sign_up(client, make_site)
-        run_worker(app, f"smtp://ann:s%C3%A9cret@127.0.0.1:{port}?starttls=require",
-                   tmp_path, cert)
-    finally:
-        controller.stop()
-    row = outbox_row(query)
+    received, row = send_one("smtp://ann:s%C3%A9cret@127.0.0.1:{port}?starttls=require", cert,
+                             tls_context=context, require_starttls=True, auth_required=True,
+                             authenticator=authenticator)
     assert row.status == "sent", row.last_error
-    assert [(m["tls"], m["to"]) for m in box.received] == [(True, ["tls@example.com"])]
+    assert [(m["tls"], m["to"]) for m in received] == [(True, ["tls@example.com"])]
 
 
-def test_implicit_tls(app, client, make_site, query, certificate, tmp_path):
+def test_implicit_tls(send_one, certificate):
     cert, context = certificate
-    box = TlsMailbox()
-    controller, port = serve(box, ssl_context=context)
-    try:
-        sign_up(client, make_site)
-        run_worker(app, f"smtps://127.0.0.1:{port}", tmp_path, cert)
-    finally:
-        controller.stop()
-    assert [(m["tls"], m["to"]) for m in box.received] == [(True, ["tls@example.com"])]
-    assert outbox_row(query).status == "sent"
+    received, row = send_one("smtps://127.0.0.1:{port}", cert, ssl_context=context)
+    assert [(m["tls"], m["to"]) for m in received] == [(True, ["tls@example.com"])]
+    assert row.status == "sent"
 
 
-def test_an_untrusted_certificate_gets_nothing(app, client, make_site, query, certificate,
-                                               tmp_path):
+def test_an_untrusted_certificate_gets_nothing(send_one, certificate):
     _cert, context = certificate
-    box = TlsMailbox()
-    controller, port = serve(box, tls_context=context, require_starttls=True)
-    try:
-        sign_up(client, make_site)
-        run_worker(app, f"smtp://127.0.0.1:{port}", tmp_path, cert=None)
-    finally:
-        controller.stop()
-    row = outbox_row(query)
-    assert box.received == []
+    received, row = send_one("smtp://127.0.0.1:{port}", None, tls_context=context,
+                             require_starttls=True)
+    assert received == []
     assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.last_error
 
 
-def test_a_refused_log_in_keeps_the_message_for_later(app, client, make_site, query,
-                                                      certificate, tmp_path):
+def test_a_refused_log_in_keeps_the_message_for_later(send_one, certificate):
     cert, context = certificate
-    box = TlsMailbox()
-    controller, port = serve(box, tls_context=context, require_starttls=True,
-                             auth_required=True, authenticator=authenticator)
-    try:
-        sign_up(client, make_site)
-        run_worker(app, f"smtp://ann:wrong@127.0.0.1:{port}", tmp_path, cert)
-    finally:
-        controller.stop()
-    row = outbox_row(query)
-    assert box.received == []
+    received, row = send_one("smtp://ann:wrong@127.0.0.1:{port}", cert, tls_context=context,
+                             require_starttls=True, auth_required=True,
+                             authenticator=authenticator)
+    assert received == []
     assert row.status == "queued" and row.last_error.startswith("log-in refused: 535")
