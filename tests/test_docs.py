@@ -63,3 +63,6 @@ def test_wheel_ships_templates_static_examples_and_migrations(tmp_path):
                    "widget/migrations/versions/0001_initial_schema.py"):
         assert needed in names, needed
     assert not any(re.match(r"tests/|bench/", n) for n in names)
+    # Every module of the package, so a new sub-package can't be left out of pyproject.
+    for module in (ROOT / "widget").rglob("*.py"):
+        assert module.relative_to(ROOT).as_posix() in names, module
