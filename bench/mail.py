@@ -182,8 +182,8 @@ class Instance:
                       for e in emails]
             session.add_all(people)
             session.flush()
-            rows = [outbox.new_row("confirm", self.site_id, p.id, p.email_normalized, p.lang,
-                                   self.app.config["MAIL_FROM"]) for p in people]
+            rows = [outbox.new_row("confirm", outbox.recipient(p), self.app.config["MAIL_FROM"])
+                    for p in people]
             ids = session.scalars(insert(OutboxMessage).returning(OutboxMessage.id,
                                                                   sort_by_parameter_order=True),
                                   rows).all()
@@ -357,8 +357,8 @@ def profile(tmp: Path, n: int) -> None:
     total = cumulative("widget/mail/worker.py", "drain_once")
     parts = [
         ("claim (one UPDATE … RETURNING per 20)", cumulative("mail/outbox.py", "claim")),
-        ("render.for_subscriber (templates, tokens)", cumulative("mail/render.py",
-                                                                 "for_subscriber")),
+        ("render.for_message (templates, tokens)", cumulative("mail/render.py",
+                                                              "for_message")),
         ("message_from_string (re-parse From/To)", cumulative("email/__init__.py",
                                                               "message_from_string")),
         ("transport.send_smtp, all of it", cumulative("mail/transport.py", "send_smtp")),

@@ -30,7 +30,7 @@ class PublicAwareSessions(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz",
-                                    "/confirm/", "/unsubscribe/")):
+                                    "/confirm/", "/unsubscribe/", "/gift/", "/rate/")):
             return None  # Flask substitutes a read-only null session and saves nothing
         return super().open_session(app, request)
 
@@ -56,13 +56,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .dashboard import init_app as init_dashboard
+    from .gifts.pages import bp as gift_pages_bp
     from .public import bp as public_bp
     from .subscription_pages import bp as subscription_bp
 
     csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
     csrf.exempt(subscription_bp)  # the signed link is the credential (RFC 8058 one-click)
+    csrf.exempt(gift_pages_bp)  # likewise: the gift and rating links
     app.register_blueprint(public_bp)
     app.register_blueprint(subscription_bp)
+    app.register_blueprint(gift_pages_bp)
     app.register_blueprint(api_bp)
     init_dashboard(app)
 

@@ -38,11 +38,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Dashboard log-in attempts accepted per client IP."),
     Setting("WIDGET_RATE_LIMIT_EVENTS", "120/minute",
             "Widget event batches accepted per client IP."),
+    Setting("WIDGET_RATE_LIMIT_GIFT", "10/minute;100/day",
+            "Gifts given first (no e-mail asked) per client IP."),
     Setting("WIDGET_RATE_LIMIT_STORAGE", "memory://",
             "Where rate-limit counters live. memory:// counts per process; for several processes use redis://host (pip install redis)."),
     Setting("WIDGET_PROXY_COUNT", "0",
             "Number of trusted reverse proxies in front of the app (for client IP and https)."),
     Setting("WIDGET_MAX_BODY", "16384", "Largest accepted body of a public API request, in bytes."),
+    Setting("WIDGET_GIFT_MAX_MB", "50",
+            "Largest gift file an owner may upload, in megabytes (kept in the database)."),
     Setting("WIDGET_SMTP_URL", None,
             "Where e-mail goes: smtp://user:pass@host:587 (STARTTLS whenever offered; add "
             "?starttls=require to insist on it) or smtps://user:pass@host:465 (implicit TLS). "
@@ -70,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
 INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
             "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
             "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
-            "WIDGET_OUTBOX_LEASE_SECONDS")
+            "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB")
 
 
 class ConfigError(RuntimeError):
@@ -147,10 +151,12 @@ def load() -> dict:
         "RATE_LIMIT_EMAIL": _env("WIDGET_RATE_LIMIT_EMAIL"),
         "RATE_LIMIT_LOGIN": _env("WIDGET_RATE_LIMIT_LOGIN"),
         "RATE_LIMIT_EVENTS": _env("WIDGET_RATE_LIMIT_EVENTS"),
+        "RATE_LIMIT_GIFT": _env("WIDGET_RATE_LIMIT_GIFT"),
         "RATE_LIMIT_STORAGE": _env("WIDGET_RATE_LIMIT_STORAGE"),
         "PROXY_COUNT": numbers["WIDGET_PROXY_COUNT"],
         "SITE_CACHE_SECONDS": numbers["WIDGET_SITE_CACHE_SECONDS"],
         "MAX_BODY": numbers["WIDGET_MAX_BODY"],
+        "GIFT_MAX_BYTES": numbers["WIDGET_GIFT_MAX_MB"] << 20,
         "SMTP_URL": smtp_url,
         "MAIL_FROM": _env("WIDGET_MAIL_FROM"),
         "WORKER": _env("WIDGET_WORKER").lower() not in ("off", "0", "false", "no"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from .gifts.strings import GIFT_STRINGS
 from .mail.strings import MAIL_STRINGS
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -131,10 +132,14 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 STRINGS.update(MAIL_STRINGS)
+STRINGS.update(GIFT_STRINGS)
 
 # Strings the widget UI needs in the browser (sent with the config, one language at a time).
 CLIENT_KEYS = ("email_label", "submit", "sending", "no_thanks", "close",
                "consent", "success") + tuple(k for k in STRINGS if k.startswith("error."))
+GIFT_CLIENT_KEYS = ("gift.yours", "gift.download", "gift.open", "gift.code", "gift.copy",
+                    "gift.copied", "gift.left", "gift.gone", "gift.invite", "gift.share",
+                    "gift.shared")
 
 
 def best_lang(*candidates: str | None) -> str:
@@ -162,9 +167,11 @@ def translator(lang: str):
     return lambda key: text(key, lang)
 
 
-def client_strings(lang: str) -> dict[str, str]:
-    """The UI's strings in one language, with error messages keyed by error code."""
-    return {key: text(key, lang) for key in CLIENT_KEYS}
+def client_strings(lang: str, gifts: bool = False) -> dict[str, str]:
+    """The UI's strings in one language, with error messages keyed by error code; with
+    `gifts`, the gift widgets' strings too (only sites that have one pay for them)."""
+    keys = CLIENT_KEYS + (GIFT_CLIENT_KEYS if gifts else ())
+    return {key: text(key, lang) for key in keys}
 
 
 def success_text(double_opt_in: bool, lang: str) -> str:

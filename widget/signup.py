@@ -1,7 +1,7 @@
 """The one sign-up path: the JSON API and the no-JavaScript form both end here.
 
 Checks run in a fixed order (site, origin, honeypot, rate, types, lengths, e-mail,
-widget, consent) so the same input always gets the same answer.
+widget, consent, gift) so the same input always gets the same answer.
 """
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from . import db, i18n, origins, ratelimit, signup_store, siteview
-from .mail import outbox
 from .errors import ApiError
-from .siteview import SiteView, WidgetView
+from .gifts import grants, ledger
+from .mail import outbox
+from .siteview import GiftView, SiteView, WidgetView
 
 HONEYPOT = "website"  # a field people never see or fill; bots that fill every field do
-MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16}
+MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16,
+           "grant": 300}
 TRUE_WORDS = {"1", "on", "true", "yes"}
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
 
@@ -30,6 +32,7 @@ class SignupResult:
     lang: str
     page_url: str | None
     mail_queued: bool = False
+    gift: GiftView | None = None  # the gated gift this sign-up claimed
 
 
 def find_site(site_id: str) -> SiteView:
@@ -47,7 +50,7 @@ def check_origin(site: SiteView) -> None:
         raise ApiError(403, "origin_not_allowed")
 
 
-def _field(data: dict, name: str) -> str | None:
+def text_field(data: dict, name: str) -> str | None:
     value = data.get(name)
     if value is None:
         return None
@@ -82,7 +85,7 @@ def _email(raw: str | None) -> tuple[str, str]:
     return checked.normalized, checked.normalized.lower()
 
 
-def _page_url(raw: str | None) -> str | None:
+def checked_page_url(raw: str | None) -> str | None:
     if raw is not None and (urlsplit(raw).scheme not in ("http", "https") or
                             not urlsplit(raw).netloc):
         raise ApiError(422, "invalid_url", field="page_url")
@@ -99,31 +102,52 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     check_origin(site)
-    widget_id = _field(data, "widget")
-    lang_hint = _field(data, "lang")
-    page_url = _field(data, "page_url")
+    widget_id = text_field(data, "widget")
+    lang_hint = text_field(data, "lang")
+    page_url = text_field(data, "page_url")
     if data.get(HONEYPOT):
         return SignupResult(site, None, i18n.best_lang(lang_hint, site.default_lang), page_url)
     ratelimit.hit("ip", request.remote_addr or "-")
-    name = _field(data, "name")
-    email, normalized = _email(_field(data, "email"))
+    name = text_field(data, "name")
+    email, normalized = _email(text_field(data, "email"))
     consent = _consent(data, is_form)
     widget = site.widget(widget_id) if widget_id else None
     if widget_id and widget is None:
         raise ApiError(422, "unknown_widget", field="widget")
     if site.require_consent and not consent:
         raise ApiError(422, "consent_required", field="consent")
-    page_url = _page_url(page_url)
+    gift = gated_gift(site, widget, data)
+    given_first = grants.given_first(text_field(data, "grant"))
+    page_url = checked_page_url(page_url)
     lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
     ratelimit.hit("email", f"{site.id}:{normalized}")
-    queued = _store(site, widget, email, normalized, name, lang, page_url, consent)
+    claim = signup_store.GiftClaim(ledger.Terms(gift.id, gift.kind, gift.link_days,
+                                                gift.download_limit), widget.id) if gift else None
+    try:
+        queued = _store(site, widget, email, normalized, name, lang, page_url, consent, claim,
+                        given_first)
+    except ledger.GiftGone:
+        raise ApiError(409, "gift_gone") from None
     if queued:
         outbox.wake_event(current_app).set()
-    return SignupResult(site, widget, lang, page_url, queued)
+    return SignupResult(site, widget, lang, page_url, queued, gift)
 
 
-def _store(site, widget, email, normalized, name, lang, page_url, consent) -> bool:
-    """Commit the subscriber, the consent given with this sign-up and its e-mail."""
+def gated_gift(site: SiteView, widget: WidgetView | None, data: dict) -> GiftView | None:
+    """The gift a gated gift widget gives with this sign-up; 409 gift_gone when none is
+    left. A body with "gift": false asks for the newsletter alone (what the widget offers
+    once a gift is gone)."""
+    gift = site.offer(widget)
+    if gift is None or widget.gift_mode != "gated" or data.get("gift") is False:
+        return None
+    if gift.out:
+        raise ApiError(409, "gift_gone")
+    return gift
+
+
+def _store(site, widget, email, normalized, name, lang, page_url, consent, claim,
+           given_first) -> bool:
+    """Commit the subscriber, the consent given with this sign-up, its gift and e-mail."""
     widget_id = widget.id if widget else None
     cfg = current_app.config
     rules = signup_store.MailRules(site.double_opt_in, cfg["MAIL_FROM"],
@@ -136,4 +160,4 @@ def _store(site, widget, email, normalized, name, lang, page_url, consent) -> bo
         "text": site.consent_text or i18n.text("consent", lang), "lang": lang,
         "widget_id": widget_id, "page_url": page_url, "ip": request.remote_addr,
         "user_agent": (request.user_agent.string or "")[:255],
-    }, rules)
+    }, rules, claim, given_first)

@@ -1,24 +1,21 @@
-"""Writing one accepted sign-up: the hottest write, in plain SQL on a pooled connection.
+"""Writing one accepted sign-up: the hottest write, in plain SQL on a pooled connection
+(rawsql explains why). Reads and every other write go through the ORM.
 
-SQLAlchemy Core spends about twice the database's own time per statement here (cache
-key, execution context, pool events), and every accepted form makes several statements,
-so this one function talks to the driver directly. The SQL is standard (INSERT … ON
-CONFLICT … RETURNING) and runs unchanged on SQLite 3.35+ and PostgreSQL; only the
-parameter style and the date type differ. Reads and every other write go through the ORM.
-
-One transaction holds the subscriber, the consent, the status change and the e-mail it
-causes (the outbox row), so a sign-up is never kept without its mail, nor the reverse.
+One transaction holds the subscriber, the consent, the status change, the gift claimed
+with a gated gift widget and the e-mail it all causes (the outbox row), so a sign-up is
+never kept without its mail or its gift, nor the reverse.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from .gifts import ledger
 from .mail import outbox
 from .models import utcnow
+from .rawsql import Tx, transaction
 
 # A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
 # keeps the status it has, except that an unsubscribed address signing up again starts
@@ -61,26 +58,10 @@ WHERE id = :subscriber_id AND (confirm_sent_at IS NULL OR confirm_sent_at < :coo
 
 # PostgreSQL only: concurrent sign-ups of one mailbox take turns at the count below, or
 # each would see the cap not yet reached (SQLite already runs one writer at a time).
-LOCK_MAILBOX = "SELECT pg_advisory_xact_lock(hashtext(%(mailbox)s))"
+LOCK_MAILBOX = "SELECT pg_advisory_xact_lock(hashtext(:mailbox))"
 
 CONFIRMS_TODAY = """
 SELECT count(*) FROM outbox WHERE mailbox = :mailbox AND kind = 'confirm' AND created_at > :since"""
-
-OUTBOX_COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
-                  "next_attempt_at", "created_at", "message_id")
-QUEUE = (f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
-         f"VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)})")
-
-
-def _pyformat(sql: str) -> str:
-    return re.sub(r":(\w+)", r"%(\1)s", sql)
-
-
-STATEMENTS = {"UPSERT": UPSERT, "CONSENT": CONSENT, "STATUS_CHANGE": STATUS_CHANGE,
-              "CLAIM_RESEND": CLAIM_RESEND, "CONFIRMS_TODAY": CONFIRMS_TODAY, "QUEUE": QUEUE}
-SQL = {"sqlite": STATEMENTS,
-       "postgresql": {**{name: _pyformat(sql) for name, sql in STATEMENTS.items()},
-                      "LOCK_MAILBOX": LOCK_MAILBOX}}
 
 
 @dataclass(frozen=True)
@@ -92,67 +73,76 @@ class MailRules:
     per_address_day: int
 
 
-def _sqlite_time(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLAlchemy stores DateTime there
+@dataclass(frozen=True)
+class GiftClaim:
+    """The gift a gated gift widget gives with this sign-up."""
+    terms: ledger.Terms
+    widget_id: str
 
 
-def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules) -> bool:
-    """Upsert the subscriber, add its consent row and, when one is due, queue its e-mail,
-    all in one committed transaction. Returns whether an e-mail was queued.
+def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules,
+          gift: GiftClaim | None = None, given_first: tuple[int, str] | None = None) -> bool:
+    """Upsert the subscriber, add its consent row, give the gated gift (released at once
+    for a confirmed address, else when it is confirmed), put a gift given first
+    (`given_first`: its grant id and nonce) on their ledger, and queue the e-mail that is
+    due, all in one committed transaction. Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
-    the same address racing each other both succeed.
+    the same address racing each other both succeed. Raises ledger.GiftGone (nothing is
+    written) when the gift ran out.
     """
-    dialect = engine.dialect.name
-    sql = SQL[dialect]
-    as_param = _sqlite_time if dialect == "sqlite" else (lambda value: value)
-    now = utcnow()
-    conn = engine.raw_connection()
-    try:
-        cur = conn.cursor()
-        new_status = "pending" if rules.double_opt_in else "confirmed"
-        cur.execute(sql["UPSERT"], {
-            **subscriber, "status": new_status, "now": as_param(now),
-            "confirm_sent_at": as_param(now) if rules.double_opt_in else None})
-        subscriber_id, status, status_at = cur.fetchone()
-        changed = status_at == as_param(now)
-        ids = {"subscriber_id": subscriber_id, "now": as_param(now)}
-        cur.execute(sql["CONSENT"], {**consent, **ids})
-        if changed:
-            cur.execute(sql["STATUS_CHANGE"], {**ids, "status": status})
-        kind = None
-        if status == "pending":
-            kind = "confirm" if _may_send_confirm(cur, sql, ids, subscriber, rules, as_param,
-                                                  now, claimed=changed) else None
-        elif status == "confirmed" and changed:
-            kind = "welcome"
-        if kind:
-            row = outbox.new_row(kind, subscriber["site_id"], subscriber_id,
-                                 subscriber["email_normalized"], subscriber["lang"],
-                                 rules.mail_from)
-            cur.execute(sql["QUEUE"], {k: as_param(v) if isinstance(v, datetime) else v
-                                       for k, v in row.items()})
-        conn.commit()
-        return kind is not None
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()  # back to the pool
+    with transaction(engine) as tx:
+        return _write(tx, subscriber, consent, rules, gift, given_first, utcnow())
 
 
-def _may_send_confirm(cur, sql, ids, subscriber, rules, as_param, now, claimed) -> bool:
+def _write(tx: Tx, subscriber, consent, rules, gift, given_first, now) -> bool:
+    new_status = "pending" if rules.double_opt_in else "confirmed"
+    # A first sign-up without double opt-in becomes confirmed through on_confirmed below,
+    # like a confirmation, so its gifts are released in one place.
+    subscriber_id, status, status_at = tx.one(
+        UPSERT, **subscriber, status=new_status, now=now,
+        confirm_sent_at=now if rules.double_opt_in else None)
+    changed = status_at == tx.value(now)
+    ids = {"subscriber_id": subscriber_id, "now": now}
+    tx.run(CONSENT, **consent, **ids)
+    if changed:
+        tx.run(STATUS_CHANGE, **ids, status=status)
+    to = outbox.Recipient(subscriber["site_id"], subscriber_id,
+                          subscriber["email_normalized"], subscriber["lang"])
+    if given_first:
+        ledger.link(tx, *given_first, subscriber["site_id"], subscriber_id)
+    given = None
+    if gift:
+        given = ledger.give(tx, gift.terms, site_id=subscriber["site_id"],
+                            subscriber_id=subscriber_id, widget_id=gift.widget_id,
+                            page_url=subscriber["page_url"],
+                            release=status == "confirmed" and not changed, now=now)
+    if status == "pending":
+        if not _may_send_confirm(tx, ids, subscriber, rules, now, claimed=changed):
+            return False
+        outbox.queue(tx, "confirm", to, rules.mail_from, grant_id=given and given.grant_id)
+        return True
+    if status == "confirmed" and changed:
+        ledger.on_confirmed(tx, to, now, rules.mail_from)
+        return True
+    if status == "confirmed" and given and given.released:
+        return ledger.deliver(tx, to, given.grant_id, now, rules.mail_from,
+                              rules.resend_minutes)
+    if status == "confirmed" and given_first:
+        ledger.plan_followups(tx, to, now, rules.mail_from)
+    return False
+
+
+def _may_send_confirm(tx: Tx, ids, subscriber, rules, now, claimed) -> bool:
     """At most one confirmation per cooldown per subscriber (`claimed`: the upsert just
     made the row pending and took the window), and a few a day per mailbox whatever
     sites or requests ask (list bombing)."""
     if not claimed:
         cooldown = now - timedelta(minutes=rules.resend_minutes)
-        cur.execute(sql["CLAIM_RESEND"], {**ids, "cooldown": as_param(cooldown)})
-        if cur.rowcount != 1:
+        if tx.run(CLAIM_RESEND, **ids, cooldown=cooldown).rowcount != 1:
             return False
     mailbox = outbox.mailbox_of(subscriber["email_normalized"])
-    if "LOCK_MAILBOX" in sql:
-        cur.execute(sql["LOCK_MAILBOX"], {"mailbox": mailbox})
-    cur.execute(sql["CONFIRMS_TODAY"], {"mailbox": mailbox,
-                                        "since": as_param(now - timedelta(days=1))})
-    return cur.fetchone()[0] < rules.per_address_day
+    if tx.postgres:
+        tx.run(LOCK_MAILBOX, mailbox=mailbox)
+    count = tx.one(CONFIRMS_TODAY, mailbox=mailbox, since=now - timedelta(days=1))[0]
+    return count < rules.per_address_day

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from . import colors, db, rules
-from .models import Site
+from .models import Coupon, Gift, Site
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,29 @@ class WidgetView:
     theme: tuple[tuple[str, str], ...] | None
     rules: tuple[tuple[str, str, int], ...]  # targeting, as the loader checks it
     page_langs: frozenset[str]  # empty: every language
+    gift_id: str | None
+    gift_mode: str  # first, gated
+
+
+@dataclass(frozen=True)
+class GiftView:
+    id: str
+    kind: str
+    title: str
+    description: str | None
+    bonus_html: str | None
+    show_left: bool
+    link_days: int
+    download_limit: int
+    is_active: bool
+    # How many are left when the snapshot was taken (None: no limit). The cap itself is
+    # enforced in the database when a gift is given, never from this number.
+    left: int | None
+
+    @property
+    def out(self) -> bool:
+        """Nothing left to give (or switched off): offer the newsletter instead."""
+        return not self.is_active or self.left == 0
 
 
 @dataclass(frozen=True)
@@ -50,6 +73,7 @@ class SiteView:
     double_opt_in: bool
     origins: frozenset[str]
     widgets: tuple[WidgetView, ...]
+    gifts: tuple[GiftView, ...]
     # Config bodies already rendered from this snapshot, by page language.
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -57,8 +81,40 @@ class SiteView:
         """One of the site's widgets, live or paused, by id."""
         return next((w for w in self.widgets if w.id == widget_id), None)
 
+    def gift(self, gift_id: str | None) -> GiftView | None:
+        """One of the site's gifts by id."""
+        return next((g for g in self.gifts if g.id == gift_id), None)
 
-def _snapshot(site: Site) -> SiteView:
+    def offer(self, widget: WidgetView | None) -> GiftView | None:
+        """The gift a widget offers, if it is a gift widget with a gift."""
+        return self.gift(widget.gift_id) if widget and widget.kind == "gift" else None
+
+
+def left(gift: Gift, free_codes: int | None) -> int | None:
+    """How many of a gift can still be given: the cap less those given, and for coupons
+    no more than the codes not yet given."""
+    counts = [n for n in (None if gift.quantity is None else gift.quantity - gift.given_count,
+                          free_codes if gift.kind == "coupon" else None) if n is not None]
+    return max(0, min(counts)) if counts else None
+
+
+def free_codes(session, gift_ids: list[str]) -> dict[str, int]:
+    """Coupon codes not yet given, by gift."""
+    if not gift_ids:
+        return {}
+    return dict(session.execute(
+        select(Coupon.gift_id, func.count(Coupon.id))
+        .where(Coupon.gift_id.in_(gift_ids), Coupon.given_at.is_(None))
+        .group_by(Coupon.gift_id)).all())
+
+
+def _gift(gift: Gift, codes: dict[str, int]) -> GiftView:
+    return GiftView(gift.id, gift.kind, gift.title, gift.description, gift.bonus_html,
+                    gift.show_left, gift.link_days, gift.download_limit, gift.is_active,
+                    left(gift, codes.get(gift.id, 0)))
+
+
+def _snapshot(site: Site, codes: dict[str, int]) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
         site.popup_cap, site.reset_count, site.double_opt_in, frozenset(o.origin for o in site.origins),
@@ -67,8 +123,10 @@ def _snapshot(site: Site) -> SiteView:
                          w.button_label, w.success_message, w.no_thanks_label,
                          w.quiet_days_after_close,
                          w.quiet_days_after_signup, _theme(w), rules.compile_widget(w),
-                         frozenset(filter(None, (w.page_langs or "").split(","))))
-              for w in site.widgets))
+                         frozenset(filter(None, (w.page_langs or "").split(","))),
+                         w.gift_id, w.gift_mode)
+              for w in site.widgets),
+        tuple(_gift(g, codes) for g in site.gifts))
 
 
 def _theme(w) -> tuple[tuple[str, str], ...] | None:
@@ -88,10 +146,15 @@ def get(site_id: str) -> SiteView | None:
     hit = cache.get(site_id)
     if hit and hit[0] > now:
         return hit[1]
-    site = db.session().scalar(
+    session = db.session()
+    site = session.scalar(
         select(Site).where(Site.id == site_id)
-        .options(selectinload(Site.origins), selectinload(Site.widgets)))
-    view = _snapshot(site) if site else None
+        .options(selectinload(Site.origins), selectinload(Site.widgets),
+                 selectinload(Site.gifts)))
+    view = None
+    if site is not None:
+        coupons = [g.id for g in site.gifts if g.kind == "coupon"]
+        view = _snapshot(site, free_codes(session, coupons))
     ttl = current_app.config["SITE_CACHE_SECONDS"]
     if view and ttl > 0:
         cache[site_id] = (now + ttl, view)

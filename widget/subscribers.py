@@ -7,12 +7,14 @@ import hmac
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from . import tokens
+from .gifts import ledger
 from .mail import outbox
-from .models import StatusChange, Subscriber, utcnow
+from .models import Grant, StatusChange, Subscriber, utcnow
+from .rawsql import Tx
 
 FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed"),
         "resubscribed": ("unsubscribed",)}
@@ -39,7 +41,8 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
     """Move the subscriber to `to` ('confirmed', 'unsubscribed' or 'resubscribed', which
     lands on 'confirmed') if its current status allows; commit. Returns whether it moved.
 
-    A confirmation queues the welcome e-mail in the same transaction.
+    A confirmation releases the gifts that waited for it and queues the welcome e-mail
+    (with the newest gift) in the same transaction.
     """
     status = "confirmed" if to == "resubscribed" else to
     now = utcnow()
@@ -52,7 +55,8 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
         session.add(StatusChange(subscriber_id=subscriber.id, status=status, via=via,
                                  created_at=now))
         if to == "confirmed":
-            outbox.add(session, "welcome", subscriber, current_app.config["MAIL_FROM"])
+            ledger.on_confirmed(Tx.on_session(session), outbox.recipient(subscriber), now,
+                                current_app.config["MAIL_FROM"])
     session.commit()
     session.refresh(subscriber)
     if moved and to == "confirmed":
@@ -74,7 +78,11 @@ def resend_confirmation(session: Session, subscriber: Subscriber) -> bool:
     queued = claimed and outbox.confirmations_since(
         session, subscriber.email_normalized) < cfg["MAIL_PER_ADDRESS_DAY"]
     if queued:
-        outbox.add(session, "confirm", subscriber, cfg["MAIL_FROM"])
+        waiting = session.scalar(  # the fresh link names the gift it will release
+            select(Grant.id).where(Grant.subscriber_id == subscriber.id,
+                                   Grant.released_at.is_(None))
+            .order_by(Grant.id.desc()).limit(1))
+        outbox.add(session, "confirm", subscriber, cfg["MAIL_FROM"]).grant_id = waiting
     session.commit()
     if queued:
         outbox.wake_event(current_app).set()

@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-PURPOSES = ("confirm", "unsubscribe")
+# confirm, unsubscribe: a subscriber's links. gift: a grant's page; gift_file: a short-
+# lived download ticket issued by that page's button; rating: a follow-up's 1-5 links.
+PURPOSES = ("confirm", "unsubscribe", "gift", "gift_file", "rating")
 
 
 class TokenInvalid(Exception):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 
-from flask import (Blueprint, Response, current_app, g, jsonify, render_template,
+from flask import (Blueprint, Response, current_app, g, jsonify, redirect, render_template,
                    request)
 
 from .. import i18n, origins, ratelimit, stats
 from ..errors import FORM_TYPES, ApiError
+from ..gifts import claim, grants
 from ..signup import check_origin, find_site, subscribe
-from .config import config_headers, site_config
+from .config import config_headers, gift_success, site_config
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 JSON_TYPES = ("application/json", "text/plain")  # text/plain: CORS-simple, no preflight
@@ -46,6 +47,7 @@ def widgets(site_id: str):
 
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])
 @bp.route("/sites/<site_id>/events", methods=["OPTIONS"])
+@bp.route("/sites/<site_id>/grants", methods=["OPTIONS"])
 def preflight(site_id: str):
     """CORS preflight for JSON sign-ups and events sent with fetch (the widget itself
     sends text/plain and beacons, which need none); only the site's origins get it."""
@@ -61,6 +63,33 @@ def subscriptions(site_id: str):
         return _thanks_page(subscribe(site, request.form.to_dict(), is_form=True))
     subscribe(site, _json_body())
     resp = jsonify(ok=True)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/sites/<site_id>/grants")
+def give(site_id: str):
+    """Give a gift-first widget's gift at once (201, JSON in and out); a plain HTML form
+    is sent on to the gift's page."""
+    site = _site(site_id)
+    if request.mimetype in FORM_TYPES:
+        claimed = claim.give_first(site, request.form.to_dict())
+        token = grants.token_of(claimed.given.grant_id, claimed.gift.id, None,
+                                claimed.given.nonce)
+        return redirect(grants.page_url(token), 303)
+    resp = jsonify(grant=claim.as_json(claim.give_first(site, _json_body())))
+    resp.status_code = 201
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/sites/<site_id>/gifts/<gift_id>")
+def gift_left(site_id: str, gift_id: str):
+    """How many of a gift are left right now, for a widget that shows the true number."""
+    site = _site(site_id)
+    if site.gift(gift_id) is None:
+        raise ApiError(404, "not_found")
+    resp = jsonify(left=claim.left_now(gift_id))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -91,6 +120,7 @@ def _thanks_page(result):
     back = result.page_url if result.page_url and origins.is_allowed(
         result.site, result.page_url) else None
     message = (widget.success_message if widget and widget.success_message
+               else gift_success(result.gift, result.site.double_opt_in, lang) if result.gift
                else i18n.success_text(result.site.double_opt_in, lang))
     resp = Response(render_template("public/thanks.html", lang=lang, message=message,
                                     back=back, t=i18n.translator(lang)))

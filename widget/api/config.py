@@ -5,7 +5,7 @@ import hashlib
 import json
 
 from .. import assets, i18n
-from ..siteview import SiteView
+from ..siteview import GiftView, SiteView, WidgetView
 
 
 def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:
@@ -33,12 +33,37 @@ def config_headers(etag: str, snapshot_seconds: int) -> list[tuple[str, str]]:
     return [("ETag", f'"{etag}"'), ("Cache-Control", f"public, max-age={max_age}")]
 
 
+def gift_success(gift: GiftView, double_opt_in: bool, lang: str) -> str:
+    """What a visitor reads after signing up for a gated gift: on its way, or waiting
+    for the address to be confirmed."""
+    key = "gift.pending" if double_opt_in else "gift.sent"
+    return i18n.fill(i18n.text(key, lang), {"gift": gift.title})
+
+
+def _gift(site: SiteView, w: WidgetView, gift: GiftView, lang: str) -> dict:
+    """A gift widget's own part: its gift, how it is given, and the built-in copy."""
+    gated = w.gift_mode == "gated"
+    return {
+        "title": w.title or gift.title,
+        "description": w.description or gift.description or "",
+        "button": w.button_label or i18n.text("gift.send_me" if gated else "gift.get", lang),
+        "success": w.success_message or (gift_success(gift, site.double_opt_in, lang)
+                                         if gated else i18n.success_text(site.double_opt_in,
+                                                                         lang)),
+        # For the UI: how it is given (f first, g gated), what kind it is, whether none
+        # is left, and whether to show the true number left (counted live on show).
+        "gift": {"id": gift.id, "mode": "g" if gated else "f", "kind": gift.kind,
+                 "name": gift.title, "out": gift.out, "count": gift.show_left},
+    }
+
+
 def _build(site: SiteView, page_lang: str) -> dict:
     widgets = []
     for w in site.widgets:
         if not w.is_live or (w.page_langs and page_lang not in w.page_langs):
             continue
         lang = i18n.best_lang(w.lang, page_lang)
+        gift = site.offer(w)
         widgets.append({
             "id": w.id, "kind": w.kind, "layout": w.layout,
             # For the loader: triggers (x exit intent, t seconds, s % scrolled, i idle
@@ -55,14 +80,16 @@ def _build(site: SiteView, page_lang: str) -> dict:
             "quiet_days_after_close": w.quiet_days_after_close,
             "quiet_days_after_signup": w.quiet_days_after_signup,
             "theme": dict(w.theme) if w.theme else None,
+            **(_gift(site, w, gift, lang) if gift else {}),
         })
     langs = sorted({w["lang"] for w in widgets} | {page_lang})
+    gifts = any("gift" in w for w in widgets)
     return {
         "site": site.id, "cap": site.popup_cap, "reset": site.reset_count,
         "require_consent": site.require_consent,
         "consent_text": site.consent_text,
         "widgets": widgets,
-        "strings": {lang: i18n.client_strings(lang) for lang in langs},
+        "strings": {lang: i18n.client_strings(lang, gifts) for lang in langs},
         "ui": assets.url("js/ui.js"),
         "css": assets.url("css/ui.css"),
     }

@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import secrets
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import and_, func, or_, select, text, update
@@ -19,9 +20,23 @@ from sqlalchemy.orm import Session
 
 from ..models import OutboxMessage as OB
 from ..models import utcnow
+from ..rawsql import Tx
 
-KINDS = ("confirm", "welcome")
+KINDS = ("confirm", "welcome", "gift", "followup")
 MAX_BACKOFF = 3600  # seconds
+COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
+           "next_attempt_at", "created_at", "message_id", "grant_id")
+QUEUE = (f"INSERT INTO outbox ({', '.join(COLUMNS)}) "
+         f"VALUES ({', '.join(':' + c for c in COLUMNS)})")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom a queued message goes to: a subscriber of a site, in their language."""
+    site_id: str
+    subscriber_id: int
+    email_normalized: str
+    lang: str
 
 
 def mailbox_of(email_normalized: str) -> str:
@@ -30,23 +45,34 @@ def mailbox_of(email_normalized: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
-def new_row(kind: str, site_id: str, subscriber_id: int, email_normalized: str, lang: str,
-            mail_from: str) -> dict:
-    """The column values of a queued message; its Message-ID is fixed here, so every
-    attempt to deliver it carries the same one."""
+def new_row(kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
+            due: datetime | None = None) -> dict:
+    """The column values of a queued message, due now or at `due` (a follow-up days
+    later); its Message-ID is fixed here, so every attempt carries the same one."""
     assert kind in KINDS, kind
     now = utcnow()
     domain = mail_from.rpartition("@")[2] or "localhost"
-    return {"site_id": site_id, "subscriber_id": subscriber_id, "kind": kind,
-            "mailbox": mailbox_of(email_normalized), "lang": lang, "status": "queued",
-            "attempts": 0, "next_attempt_at": now, "created_at": now,
-            "message_id": f"<{secrets.token_hex(16)}@{domain}>"}
+    return {"site_id": to.site_id, "subscriber_id": to.subscriber_id, "kind": kind,
+            "mailbox": mailbox_of(to.email_normalized), "lang": to.lang, "status": "queued",
+            "attempts": 0, "next_attempt_at": due or now, "created_at": now,
+            "message_id": f"<{secrets.token_hex(16)}@{domain}>", "grant_id": grant_id}
+
+
+def recipient(subscriber) -> Recipient:
+    """The Recipient of a Subscriber row."""
+    return Recipient(subscriber.site_id, subscriber.id, subscriber.email_normalized,
+                     subscriber.lang)
+
+
+def queue(tx: Tx, kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
+          due: datetime | None = None) -> None:
+    """Queue a message in the transaction of `tx` (the caller commits)."""
+    tx.run(QUEUE, **new_row(kind, to, mail_from, grant_id, due))
 
 
 def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:
     """Queue a message to `subscriber` in the session's transaction (the caller commits)."""
-    row = OB(**new_row(kind, subscriber.site_id, subscriber.id, subscriber.email_normalized,
-                       subscriber.lang, mail_from))
+    row = OB(**new_row(kind, recipient(subscriber), mail_from))
     session.add(row)
     return row
 

@@ -18,7 +18,8 @@ from flask import current_app, render_template
 from sqlalchemy import select
 
 from .. import db, i18n, tokens
-from ..models import MailTemplate, Site, Subscriber, utcnow
+from ..gifts import grants
+from ..models import Coupon, Grant, MailTemplate, OutboxMessage, Site, Subscriber, utcnow
 
 ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -59,10 +60,11 @@ def sender(site: Site) -> Address:
 
 
 def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
-            message_id: str, unsubscribe_url: str, confirm_url: str | None = None
-            ) -> EmailMessage:
-    """One message, multipart/alternative with a plain-text and an HTML part."""
-    values = {"site": site.name, "name": name or ""}
+            message_id: str, unsubscribe_url: str, confirm_url: str | None = None,
+            gift: dict | None = None) -> EmailMessage:
+    """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
+    the gift part (gift_part), whose title also fills {gift}."""
+    values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else ""}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
     subject = _one_line(i18n.fill(copy.subject, {**values, "name": ""}))
     paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", i18n.fill(copy.body, values).strip())]
@@ -73,7 +75,7 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
         "link_hint": i18n.text("mail.link_hint", lang),
         "footer": i18n.fill(i18n.text("mail.footer", lang), values),
         "unsubscribe_label": i18n.text("mail.unsubscribe", lang),
-        "unsubscribe_url": unsubscribe_url,
+        "unsubscribe_url": unsubscribe_url, "gift": gift,
     }
     from_header = sender(site)
     msg = EmailMessage(policy=SMTP)
@@ -102,11 +104,55 @@ def links(subscriber: Subscriber) -> tuple[str, str]:
             f"{base}/unsubscribe/{tokens.sign('unsubscribe', value)}")
 
 
-def for_subscriber(kind: str, subscriber: Subscriber, message_id: str) -> EmailMessage:
-    """The message of `kind` to a subscriber, in their language, with their links."""
+def gift_part(kind: str, lang: str, title: str, *, description: str | None = None,
+              gift_kind: str = "file", url: str = "", code: str | None = None,
+              days: int = 7, downloads: int = 5, rating_urls: list[str] = ()) -> dict:
+    """What an e-mail of `kind` says of its gift: the confirmation that it is waiting,
+    the gift itself (its page's button, the coupon code, the link's terms), or the
+    follow-up's five rating links."""
+    t = i18n.translator(lang)
+    part = {"title": title}
+    if kind == "confirm":
+        part["waiting"] = i18n.fill(t("mail.gift.waiting"), {"gift": title})
+    elif kind == "followup":
+        part["ratings"] = [{"url": u, "label": i18n.fill(t("mail.rating.label"), {"n": str(n)})}
+                           for n, u in enumerate(rating_urls, start=1)]
+        part["scale"] = t("page.rate.scale")
+    else:
+        part.update(description=description, code=code and i18n.fill(t("mail.gift.code"),
+                                                                     {"code": code}),
+                    button={"url": url, "label": t("mail.gift.button." + (
+                        gift_kind if gift_kind in ("file", "link") else "other"))})
+        if gift_kind in ("file", "link"):
+            part["terms"] = i18n.fill(t("mail.gift.terms"), {"days": str(days),
+                                                             "n": str(downloads)})
+    return part
+
+
+def _grant_part(kind: str, grant: Grant | None, lang: str) -> dict | None:
+    """The gift part of a queued message, from its grant as it is now."""
+    if grant is None or (kind in ("welcome", "gift") and grant.revoked_at is not None):
+        return None
+    gift = grant.gift
+    code = None
+    if gift.kind == "coupon":
+        code = db.session().scalar(select(Coupon.code).where(Coupon.grant_id == grant.id))
+    return gift_part(kind, lang, gift.title, description=gift.description, gift_kind=gift.kind,
+                     url=grants.page_url(grants.token(grant)), code=code,
+                     days=grant.valid_days, downloads=grant.download_limit,
+                     rating_urls=[grants.rating_url(grant, n) for n in range(1, 6)]
+                     if kind == "followup" else [])
+
+
+def for_message(message: OutboxMessage, subscriber: Subscriber) -> EmailMessage:
+    """A queued message to a subscriber, in their language, with their links and the
+    gift it names or delivers."""
     site = db.session().get(Site, subscriber.site_id)
+    kind, lang = message.kind, subscriber.lang
+    grant = db.session().get(Grant, message.grant_id) if message.grant_id else None
     confirm_url, unsubscribe_url = links(subscriber)
-    return compose(site, kind, subscriber.lang, site_copy(site.id, kind, subscriber.lang),
-                   to=subscriber.email, name=subscriber.name, message_id=message_id,
+    return compose(site, kind, lang, site_copy(site.id, kind, lang),
+                   to=subscriber.email, name=subscriber.name, message_id=message.message_id,
                    unsubscribe_url=unsubscribe_url,
-                   confirm_url=confirm_url if kind == "confirm" else None)
+                   confirm_url=confirm_url if kind == "confirm" else None,
+                   gift=_grant_part(kind, grant, lang))

@@ -13,7 +13,7 @@ import threading
 from flask import Flask
 
 from .. import db
-from ..models import OutboxMessage, Subscriber
+from ..models import Grant, OutboxMessage, Subscriber
 from . import outbox, render, transport
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,26 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 10**6}"
 
 
-def _skip_reason(message: OutboxMessage, subscriber: Subscriber | None) -> str | None:
-    """Mail nobody should get any more: the person left, or already confirmed."""
+def _skip_reason(message: OutboxMessage, subscriber: Subscriber | None,
+                 grant: Grant | None) -> str | None:
+    """Mail nobody should get any more: the person left or already confirmed, the gift
+    was withdrawn, or the follow-up has nothing left to ask."""
     if subscriber is None:
         return "the subscriber was deleted"
     if subscriber.status == "unsubscribed":
         return "the subscriber unsubscribed before it was sent"
     if message.kind == "confirm" and subscriber.status != "pending":
         return "the address was confirmed before it was sent"
+    if message.kind in ("gift", "followup"):
+        if grant is None:
+            return "the gift was deleted"
+        if grant.revoked_at is not None:
+            return "the gift's link was withdrawn"
+    if message.kind == "followup":
+        if grant.rating is not None:
+            return "they rated the gift already"
+        if grant.gift.followup_days is None:
+            return "follow-ups were switched off for this gift"
     return None
 
 
@@ -47,12 +59,13 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         message = session.get(OutboxMessage, message_id)
         subscriber = (session.get(Subscriber, message.subscriber_id)
                       if message.subscriber_id else None)
-        reason = _skip_reason(message, subscriber)
+        grant = session.get(Grant, message.grant_id) if message.grant_id else None
+        reason = _skip_reason(message, subscriber, grant)
         if reason:
             outbox.finish(engine, message_id, worker, "skipped", reason)
             return "skipped"
         if message.raw is None:
-            email = render.for_subscriber(message.kind, subscriber, message.message_id)
+            email = render.for_message(message, subscriber)
             message.raw, message.subject = email.as_string(), str(email["Subject"])
             message.transport = "smtp" if cfg["SMTP_URL"] else "dev"
             session.commit()

@@ -1,0 +1,81 @@
+"""Gift-first: a visitor takes a gift at once, no e-mail asked; the widget then invites,
+without pressure, to subscribe or share. The JSON API and the no-JavaScript form both
+end here, with checks in a fixed order (site, origin, honeypot, rate, types, widget,
+gift) like a sign-up's."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from .. import db, i18n, ratelimit
+from ..errors import ApiError
+from ..models import Gift, utcnow
+from ..rawsql import transaction
+from ..signup import HONEYPOT, check_origin, checked_page_url, text_field
+from ..siteview import GiftView, SiteView, WidgetView, free_codes, left
+from . import bonus, grants, ledger
+
+
+@dataclass(frozen=True)
+class Claimed:
+    widget: WidgetView
+    gift: GiftView
+    lang: str
+    given: ledger.Given
+
+
+def give_first(site: SiteView, data: dict) -> Claimed:
+    """Give the gift of a gift-first widget to a visitor, committed before returning.
+    Raises ApiError: 409 gift_gone when none is left, 422 unknown_widget for a widget
+    that gives nothing first."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    check_origin(site)
+    widget_id = text_field(data, "widget")
+    lang_hint = text_field(data, "lang")
+    page_url = text_field(data, "page_url")
+    if data.get(HONEYPOT):
+        raise ApiError(400, "bad_request")
+    ratelimit.hit("gift", request.remote_addr or "-")
+    widget = site.widget(widget_id) if widget_id else None
+    gift = site.offer(widget)
+    if gift is None or widget.gift_mode != "first":
+        raise ApiError(422, "unknown_widget", field="widget")
+    if gift.out:
+        raise ApiError(409, "gift_gone")
+    page_url = checked_page_url(page_url)
+    terms = ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
+    try:
+        with transaction(db.engine()) as tx:
+            given = ledger.give(tx, terms, site_id=site.id, subscriber_id=None,
+                                widget_id=widget.id, page_url=page_url, release=True,
+                                now=utcnow())
+    except ledger.GiftGone:
+        raise ApiError(409, "gift_gone") from None
+    lang = i18n.best_lang(widget.lang, lang_hint, site.default_lang)
+    return Claimed(widget, gift, lang, given)
+
+
+def left_now(gift_id: str) -> int | None:
+    """How many of a gift are left right now, counted in the database (None: no limit)."""
+    gift = db.session().get(Gift, gift_id)
+    if gift is None or not gift.is_active:
+        return 0
+    return left(gift, free_codes(db.session(), [gift.id]).get(gift.id, 0))
+
+
+def as_json(claimed: Claimed) -> dict:
+    """What the widget shows once the gift is given: its page, and per kind a download
+    ticket, the coupon code or the bonus text; the true number left when shown."""
+    gift, given = claimed.gift, claimed.given
+    token = grants.token_of(given.grant_id, gift.id, None, given.nonce)
+    body = {"title": gift.title, "kind": gift.kind, "page": grants.page_url(token),
+            "token": token, "left": left_now(gift.id) if gift.show_left else None}
+    if gift.kind in ("file", "link"):
+        body["download"] = grants.download_url(given.grant_id, given.nonce)
+    elif gift.kind == "coupon":
+        body["code"] = given.code
+    else:
+        body["bonus"] = bonus.clean(gift.bonus_html or "")
+    return body
+

@@ -1,0 +1,79 @@
+"""Coupon codes: imported from the owner's CSV or generated from a pattern, each stored
+once per gift (the unique key), each given to exactly one person (ledger.give)."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Coupon
+
+MAX_CODES = 10_000  # per import or generation
+MAX_LEN = 100
+CODE = re.compile(r"[\w.\-/#+]+")  # letters (any script), digits and a few separators
+# Pattern characters: # a digit, ? a letter, * either. Letters that read alike (I, O)
+# and digits that look like them (0, 1) stay out, so codes survive being typed.
+SLOTS = {"#": "23456789", "?": "ABCDEFGHJKLMNPQRSTUVWXYZ",
+         "*": "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"}
+
+
+class CodesRefused(ValueError):
+    """The codes can't be taken; the message says which and why."""
+
+
+def parse_csv(text: str) -> list[str]:
+    """Codes from the first column of a CSV (or one code a line); a header row named
+    "code" is skipped, blank lines and repeats too."""
+    codes: list[str] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        value = row[0].strip() if row else ""
+        if not value or (number == 1 and value.lower() in ("code", "codes", "coupon")):
+            continue
+        if len(value) > MAX_LEN or not CODE.fullmatch(value):
+            raise CodesRefused(f"Line {number}: {value[:40]!r} is not a code (letters, "
+                               f"digits and - . / # +, at most {MAX_LEN} characters).")
+        codes.append(value)
+    if not codes:
+        raise CodesRefused("No codes found: put one code on each line.")
+    return list(dict.fromkeys(codes))
+
+
+def generate(pattern: str, count: int, taken: set[str]) -> list[str]:
+    """`count` new codes from a pattern such as BREAD-####, none in `taken`. Refuses
+    patterns too small to stay hard to guess (each code one of ≥ 100 × count)."""
+    pattern = pattern.strip()
+    slots = [SLOTS[c] for c in pattern if c in SLOTS]
+    if not 1 <= count <= MAX_CODES:
+        raise CodesRefused(f"Generate between 1 and {MAX_CODES} codes at a time.")
+    if len(pattern) > MAX_LEN or not CODE.fullmatch(pattern.replace("?", "").replace("*", "")
+                                                    or "x"):
+        raise CodesRefused("Use letters, digits, - . / + and # ? * in the pattern.")
+    if math.prod(len(s) for s in slots) < 100 * (count + len(taken)):
+        raise CodesRefused("The pattern has too few # ? * places for that many codes: "
+                           "codes would be easy to guess. Add a few more.")
+    codes: set[str] = set()
+    while len(codes) < count:
+        code = "".join(secrets.choice(SLOTS[c]) if c in SLOTS else c for c in pattern)
+        if code not in taken:
+            codes.add(code)
+    return sorted(codes)
+
+
+def add(session: Session, gift_id: str, codes: list[str]) -> tuple[int, int]:
+    """Store new codes for a gift (the caller commits); returns (added, already there)."""
+    if len(codes) > MAX_CODES:
+        raise CodesRefused(f"At most {MAX_CODES} codes at a time.")
+    known = taken(session, gift_id)
+    new = [c for c in codes if c not in known]
+    session.add_all(Coupon(gift_id=gift_id, code=c) for c in new)
+    return len(new), len(codes) - len(new)
+
+
+def taken(session: Session, gift_id: str) -> set[str]:
+    """Every code the gift has, given or not."""
+    return set(session.scalars(select(Coupon.code).where(Coupon.gift_id == gift_id)))

@@ -1,0 +1,156 @@
+"""Gift files: checked and stored on upload, streamed on download.
+
+The bytes live in the database in 1 MiB chunks, so every app instance (and every worker
+behind a load balancer) reads the same file, backups hold it, and no visitor can name a
+path: a download finds its file through the grant, never through a name in the URL.
+A file's type comes from its content (the `filetype` library reads magic numbers), not
+from its name, and only types a browser will not run are accepted.
+"""
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import re
+import unicodedata
+
+import filetype
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage
+
+from ..models import GiftFile, GiftFileChunk
+
+CHUNK = 1 << 20
+# Sniffed type -> what it is called to the owner. Nothing a browser would render as a
+# page or run (HTML, SVG, XML, scripts, programs) is here.
+ALLOWED = {
+    "application/pdf": "PDF", "application/epub+zip": "EPUB", "application/zip": "ZIP",
+    "image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP",
+    "audio/mpeg": "MP3", "audio/mp4": "M4A", "video/mp4": "MP4",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
+}
+# Plain text has no magic number: these names are accepted when the bytes are UTF-8.
+TEXT_TYPES = {"txt": "text/plain", "md": "text/markdown", "csv": "text/csv"}
+ALLOWED_WORDS = ", ".join(sorted(set(ALLOWED.values()))) + ", plain text (.txt, .md, .csv)"
+UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
+
+
+class FileRefused(ValueError):
+    """The upload can't be a gift; the message tells the owner why."""
+
+
+def safe_name(raw: str | None, extension: str) -> str:
+    """A download name from the uploaded one: no folders, quotes, control characters or
+    separators a browser or shell would trip on, at most 120 characters, and the
+    extension of what the file really is."""
+    name = unicodedata.normalize("NFC", (raw or "").replace("\\", "/").rsplit("/", 1)[-1])
+    stem = UNSAFE_NAME.sub(" ", name.rsplit(".", 1)[0] if "." in name else name)
+    stem = " ".join(stem.split()).strip(" .")[:100] or "gift"
+    return f"{stem}.{extension}"
+
+
+def _kind(head: bytes, name: str | None) -> tuple[str, str]:
+    """The content type and extension of a file from its first bytes."""
+    found = filetype.guess(head)
+    if found is not None:
+        if found.mime not in ALLOWED:
+            raise FileRefused(f"A {found.extension.upper()} file can't be a gift. "
+                              f"Allowed: {ALLOWED_WORDS}.")
+        return found.mime, found.extension
+    extension = (name or "").rsplit(".", 1)[-1].lower() if "." in (name or "") else ""
+    if extension in TEXT_TYPES and b"\0" not in head:
+        return TEXT_TYPES[extension] + "; charset=utf-8", extension
+    raise FileRefused(f"This kind of file can't be a gift (web pages, SVG images and "
+                      f"programs never can). Allowed: {ALLOWED_WORDS}.")
+
+
+def store(session: Session, site_id: str, upload: FileStorage, max_bytes: int) -> GiftFile:
+    """Check an uploaded file and write it in chunks (the caller commits)."""
+    stream = upload.stream
+    head = stream.read(8192)
+    if not head:
+        raise FileRefused("The file is empty.")
+    content_type, extension = _kind(head, upload.filename)
+    row = GiftFile(site_id=site_id, name=safe_name(upload.filename, extension),
+                   content_type=content_type, size=0, sha256="")
+    session.add(row)
+    session.flush()
+    digest, size, seq = hashlib.sha256(), 0, 0
+    # Text must be UTF-8 throughout; a character may straddle two chunks.
+    utf8 = codecs.getincrementaldecoder("utf-8")() if content_type.startswith("text/") else None
+    pending = head
+    while pending:
+        pending += stream.read(CHUNK - len(pending))
+        size += len(pending)
+        if size > max_bytes:
+            raise FileRefused(f"The file is larger than {max_bytes // (1 << 20)} MB.")
+        _utf8(utf8, pending, final=len(pending) < CHUNK)
+        digest.update(pending)
+        session.execute(insert(GiftFileChunk), [{"file_id": row.id, "seq": seq,
+                                                 "data": pending}])
+        seq += 1
+        pending = stream.read(CHUNK) if len(pending) == CHUNK else b""
+    _utf8(utf8, b"", final=True)
+    row.size, row.sha256 = size, digest.hexdigest()
+    return row
+
+
+def _utf8(decoder, data: bytes, final: bool) -> None:
+    if decoder is None:
+        return
+    try:
+        decoder.decode(data, final=final)
+    except UnicodeDecodeError:
+        raise FileRefused("A text file must be UTF-8.") from None
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only, seekable file over a gift file's chunks, reading one chunk at a time
+    on its own short connection, so a download (and any Range of it) streams with
+    little memory and holds no database connection while the client reads."""
+
+    def __init__(self, engine: Engine, file_id: int, size: int):
+        super().__init__()
+        self.engine, self.file_id, self.size = engine, file_id, size
+        self.pos = 0
+        self.cached: tuple[int, bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def _chunk(self, seq: int) -> bytes:
+        if self.cached is None or self.cached[0] != seq:
+            with self.engine.connect() as conn:
+                data = conn.scalar(select(GiftFileChunk.data).where(
+                    GiftFileChunk.file_id == self.file_id, GiftFileChunk.seq == seq))
+            self.cached = (seq, bytes(data or b""))
+        return self.cached[1]
+
+    def readinto(self, buffer) -> int:
+        if self.pos >= self.size:
+            return 0
+        chunk = self._chunk(self.pos // CHUNK)
+        start = self.pos % CHUNK
+        n = min(len(buffer), len(chunk) - start)
+        if n <= 0:
+            return 0
+        buffer[:n] = chunk[start:start + n]
+        self.pos += n
+        return n

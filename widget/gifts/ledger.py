@@ -1,0 +1,213 @@
+"""The gift ledger's writes, in plain SQL inside the caller's transaction (a Tx): giving
+a gift (the quantity cap, one unique coupon code, the grant row), releasing gated gifts
+when an address is confirmed, counting downloads, fresh links, and the e-mails that
+deliver gifts and later ask how they were liked.
+
+Every limit is one conditional UPDATE, so it holds however many requests race: the
+cap (given_count < quantity), a coupon code (given_at IS NULL, SKIP LOCKED on
+PostgreSQL), a download (downloads < download_limit), a fresh link (its cooldown).
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..mail import outbox
+from ..mail.outbox import Recipient
+from ..rawsql import Tx, as_datetime
+
+
+class GiftGone(Exception):
+    """None left to give: the cap is reached, every coupon code is given, or the owner
+    switched the gift off."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a new grant takes from its gift."""
+    gift_id: str
+    kind: str
+    valid_days: int
+    download_limit: int
+
+
+@dataclass(frozen=True)
+class Given:
+    grant_id: int
+    nonce: str
+    new: bool  # False: this person had this gift already
+    released: bool
+    code: str | None  # the coupon code given with it
+
+
+def new_nonce() -> str:
+    """The secret every link of a grant carries (96 random bits)."""
+    return secrets.token_urlsafe(12)
+
+
+INSERT_GRANT = """
+INSERT INTO gift_grants (site_id, gift_id, subscriber_id, widget_id, page_url, nonce,
+                         created_at, released_at, expires_at, valid_days, download_limit,
+                         downloads)
+VALUES (:site_id, :gift_id, :subscriber_id, :widget_id, :page_url, :nonce, :now,
+        :released_at, :expires_at, :valid_days, :download_limit, 0)
+ON CONFLICT (gift_id, subscriber_id) DO NOTHING
+RETURNING id"""
+
+EXISTING = """
+SELECT id, nonce, released_at FROM gift_grants
+WHERE gift_id = :gift_id AND subscriber_id = :subscriber_id"""
+
+TAKE = """
+UPDATE gifts SET given_count = given_count + 1
+WHERE id = :gift_id AND is_active = :yes AND (quantity IS NULL OR given_count < quantity)"""
+
+# The outer "given_at IS NULL" re-checks the row after any wait for its lock.
+COUPON = """
+UPDATE gift_coupons SET grant_id = :grant_id, given_at = :now
+WHERE id = (SELECT id FROM gift_coupons WHERE gift_id = :gift_id AND given_at IS NULL
+            ORDER BY id LIMIT 1{lock}) AND given_at IS NULL
+RETURNING code"""
+COUPON_SQL = {"sqlite": COUPON.format(lock=""),  # SQLite runs one writer at a time
+              "postgresql": COUPON.format(lock=" FOR UPDATE SKIP LOCKED")}
+
+
+def give(tx: Tx, terms: Terms, *, site_id: str, subscriber_id: int | None,
+         widget_id: str | None, page_url: str | None, release: bool, now: datetime) -> Given:
+    """Give the gift once to this subscriber (or, with None, to a visitor not yet known):
+    a grant row, one more counted against the cap, and a coupon code for coupon gifts.
+    A subscriber who had it already gets their grant back, and nothing is counted.
+    `release`: usable at once (else it waits for the address to be confirmed).
+    Raises GiftGone; the caller then rolls the transaction back."""
+    nonce = new_nonce()
+    row = tx.one(INSERT_GRANT, site_id=site_id, gift_id=terms.gift_id,
+                 subscriber_id=subscriber_id, widget_id=widget_id, page_url=page_url,
+                 nonce=nonce, now=now, released_at=now if release else None,
+                 expires_at=now + timedelta(days=terms.valid_days) if release else None,
+                 valid_days=terms.valid_days, download_limit=terms.download_limit)
+    if row is None:
+        grant_id, nonce, released_at = tx.one(EXISTING, gift_id=terms.gift_id,
+                                              subscriber_id=subscriber_id)
+        return Given(grant_id, nonce, False, released_at is not None, None)
+    if tx.run(TAKE, gift_id=terms.gift_id, yes=True).rowcount != 1:
+        raise GiftGone()
+    code = None
+    if terms.kind == "coupon":
+        found = tx.one(COUPON_SQL[tx.dialect], grant_id=row[0], gift_id=terms.gift_id, now=now)
+        if found is None:
+            raise GiftGone()
+        code = found[0]
+    return Given(row[0], nonce, True, release, code)
+
+
+WAITING = """
+SELECT id, valid_days FROM gift_grants
+WHERE subscriber_id = :subscriber_id AND released_at IS NULL AND revoked_at IS NULL
+ORDER BY id DESC"""
+
+RELEASE = """
+UPDATE gift_grants SET released_at = :now, expires_at = :expires_at, mailed_at = :now
+WHERE id = :id AND released_at IS NULL"""
+
+
+def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
+    """The address was just confirmed (or needed no confirmation): release the gifts that
+    waited for it, queue the thank-you e-mail naming the newest of them, a gift e-mail
+    for each other one, and every follow-up that is now due to be planned."""
+    released = []
+    for grant_id, valid_days in tx.run(WAITING, subscriber_id=to.subscriber_id).fetchall():
+        if tx.run(RELEASE, id=grant_id, now=now,
+                  expires_at=now + timedelta(days=valid_days)).rowcount == 1:
+            released.append(grant_id)
+    outbox.queue(tx, "welcome", to, mail_from, grant_id=released[0] if released else None)
+    for grant_id in released[1:]:
+        outbox.queue(tx, "gift", to, mail_from, grant_id=grant_id)
+    plan_followups(tx, to, now, mail_from)
+
+
+CLAIM_MAIL = """
+UPDATE gift_grants SET mailed_at = :now
+WHERE id = :id AND released_at IS NOT NULL AND revoked_at IS NULL
+  AND (mailed_at IS NULL OR mailed_at < :cooldown)"""
+
+
+def deliver(tx: Tx, to: Recipient, grant_id: int, now: datetime, mail_from: str,
+            cooldown_minutes: int) -> bool:
+    """E-mail a released gift to a confirmed subscriber, at most once per cooldown (a
+    repeated claim re-sends a lost e-mail, but never floods the inbox); plan its
+    follow-up. Returns whether an e-mail was queued."""
+    claimed = tx.run(CLAIM_MAIL, id=grant_id, now=now,
+                     cooldown=now - timedelta(minutes=cooldown_minutes)).rowcount == 1
+    if claimed:
+        outbox.queue(tx, "gift", to, mail_from, grant_id=grant_id)
+    plan_followups(tx, to, now, mail_from)
+    return claimed
+
+
+UNPLANNED = """
+SELECT gg.id, gg.released_at, g.followup_days FROM gift_grants gg
+JOIN gifts g ON g.id = gg.gift_id
+WHERE gg.subscriber_id = :subscriber_id AND gg.released_at IS NOT NULL
+  AND gg.revoked_at IS NULL AND gg.followup_at IS NULL AND g.followup_days IS NOT NULL"""
+
+PLAN = "UPDATE gift_grants SET followup_at = :due WHERE id = :id AND followup_at IS NULL"
+
+
+def plan_followups(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
+    """Queue "how did you like it?" for each released gift of a confirmed subscriber
+    whose gift asks for one and that has none yet, due N days after it was given. The
+    outbox holds it until then."""
+    for grant_id, released_at, days in tx.run(
+            UNPLANNED, subscriber_id=to.subscriber_id).fetchall():
+        due = max(now, as_datetime(released_at) + timedelta(days=days))
+        if tx.run(PLAN, id=grant_id, due=due).rowcount == 1:
+            outbox.queue(tx, "followup", to, mail_from, grant_id=grant_id, due=due)
+
+
+LINK = """
+UPDATE gift_grants SET subscriber_id = :subscriber_id
+WHERE id = :id AND nonce = :nonce AND site_id = :site_id AND subscriber_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM gift_grants other WHERE other.gift_id = gift_grants.gift_id
+                  AND other.subscriber_id = :subscriber_id)"""
+
+
+def link(tx: Tx, grant_id: int, nonce: str, site_id: str, subscriber_id: int) -> bool:
+    """Put a gift given first (to a visitor not yet known) on the ledger of the
+    subscriber they became; nothing if it is someone else's or they have it already."""
+    return tx.run(LINK, id=grant_id, nonce=nonce, site_id=site_id,
+                  subscriber_id=subscriber_id).rowcount == 1
+
+
+COUNT_DOWNLOAD = """
+UPDATE gift_grants SET downloads = downloads + 1, last_download_at = :now,
+                       last_ticket = :ticket
+WHERE id = :id AND nonce = :nonce AND revoked_at IS NULL AND released_at IS NOT NULL
+  AND expires_at > :now AND downloads < download_limit
+  AND (last_ticket IS NULL OR last_ticket <> :ticket)"""
+
+
+def count_download(tx: Tx, grant_id: int, nonce: str, ticket: str, now: datetime) -> bool:
+    """Count one download under a new ticket, within the link's expiry and limit. False
+    when it was not counted: the ticket was counted before (a resumed or ranged request),
+    or the link is spent, expired or revoked; the caller tells which."""
+    return tx.run(COUNT_DOWNLOAD, id=grant_id, nonce=nonce, ticket=ticket,
+                  now=now).rowcount == 1
+
+
+RENEW = """
+UPDATE gift_grants SET nonce = :nonce, downloads = 0, last_ticket = NULL,
+                       expires_at = :expires_at, mailed_at = :now, revoked_at = NULL
+WHERE id = :id AND released_at IS NOT NULL AND subscriber_id IS NOT NULL
+  AND (:by_owner OR (revoked_at IS NULL AND (mailed_at IS NULL OR mailed_at < :cooldown)))"""
+
+
+def renew(tx: Tx, grant_id: int, valid_days: int, now: datetime, *, by_owner: bool,
+          cooldown_minutes: int) -> bool:
+    """A fresh link for a subscriber's gift: a new nonce (older links stop working), the
+    full download allowance and a new expiry. A visitor may ask once per cooldown and
+    not for a revoked gift; the owner may always (which also lifts a revocation).
+    Returns whether it was renewed; the caller queues the e-mail."""
+    return tx.run(RENEW, id=grant_id, nonce=new_nonce(), now=now, by_owner=by_owner,
+                  expires_at=now + timedelta(days=valid_days),
+                  cooldown=now - timedelta(minutes=cooldown_minutes)).rowcount == 1
