@@ -173,6 +173,7 @@ def demo(host: str, port: int, examples_port: int):
     click.echo(f"  Dashboard:    {base}/dashboard/")
     click.echo(f"  Log in as:    {login} / {password}")
     click.echo(f"  Example page: {examples_base}/blog-post.html")
+    click.echo(f"  Free gifts:   {examples_base}/free-gift.html")
     _echo_mail(app)
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()

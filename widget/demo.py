@@ -1,19 +1,24 @@
 """`widget demo`: a demo owner, site and widget, and the example pages on a second origin."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from flask import Flask, Response, abort
+from werkzeug.datastructures import FileStorage
 
 from . import HERE, db
 from .accounts import create_owner, create_site, find_owner, set_origins
-from .models import Site, Widget
+from .gifts import coupons, files
+from .models import Gift, Site, Widget
 
 DEMO_LOGIN = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 DEMO_SITE = "demo-blog"
 DEMO_WIDGET = "w_demo"  # named in the example pages' two-step button
 DEMO_INLINE = "w_demo_inline"  # named in the blog post's inline placeholder
+DEMO_GIFT_WIDGET = "w_demo_gift"  # free-gift.html: the starter log, given first (inline)
+DEMO_COUPON_WIDGET = "w_demo_flour"  # free-gift.html: a flour coupon after the sign-up
 # The example pages name the default service URL and site id as an owner would; the
 # demo server rewrites the URL when the service runs elsewhere.
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -40,8 +45,59 @@ def seed(examples_origin: str) -> tuple[str, str, str]:
         session.add(Widget(id=DEMO_INLINE, site_id=DEMO_SITE, name="In the article",
                            layout="inline", triggers=[], trigger_match="any",
                            title="Liked this? Get the next one by e-mail"))
+    _seed_gifts(session)
     session.commit()
     return DEMO_LOGIN, DEMO_PASSWORD, DEMO_SITE
+
+
+def _seed_gifts(session) -> None:
+    """Two gifts and their widgets: a PDF given first, and coupon codes after a sign-up."""
+    if session.get(Widget, DEMO_GIFT_WIDGET) is None:
+        pdf = files.store(session, DEMO_SITE, FileStorage(io.BytesIO(starter_log_pdf()),
+                                                          filename="starter-log.pdf"), 1 << 20)
+        log = Gift(id="g_demo_log", site_id=DEMO_SITE, kind="file", file_id=pdf.id,
+                   title="The printable starter log",
+                   description="A one-page feeding log for your first two weeks, with a "
+                               "troubleshooting chart.", followup_days=7)
+        session.add_all([log, Widget(
+            id=DEMO_GIFT_WIDGET, site_id=DEMO_SITE, name="Starter log, given first",
+            kind="gift", gift=log, gift_mode="first", layout="inline", triggers=[],
+            title="Free: the printable starter log 🍞")])
+    if session.get(Widget, DEMO_COUPON_WIDGET) is None:
+        flour = Gift(id="g_demo_flour", site_id=DEMO_SITE, kind="coupon", show_left=True,
+                     title="10 % off your next bag of flour",
+                     description="A personal code for the mill's web shop.")
+        session.add_all([flour, Widget(
+            id=DEMO_COUPON_WIDGET, site_id=DEMO_SITE, name="Flour coupon, after sign-up",
+            kind="gift", gift=flour, gift_mode="gated", layout="modal", triggers=[])])
+        session.flush()
+        coupons.add(session, flour.id, coupons.generate("CRUMB-####", 40, set()))
+
+
+def starter_log_pdf() -> bytes:
+    """A one-page PDF (a feeding log), written here so the demo needs no file."""
+    lines = ["BT /F1 22 Tf 60 780 Td (The starter log) Tj ET",
+             "BT /F1 11 Tf 60 755 Td (Feed once a day: 50 g starter, 50 g flour, 50 g water.) Tj ET"]
+    lines += [f"BT /F1 12 Tf 60 {720 - 40 * day} Td (Day {day + 1}    time ______    "
+              f"temperature ______    rise ______) Tj ET" for day in range(14)]
+    stream = "\n".join(lines).encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = io.BytesIO(b"%PDF-1.4\n"), []
+    out.seek(0, 2)
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer << /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, xref))
+    return out.getvalue()
 
 
 def examples_app(base_url: str, site_id: str) -> Flask:

@@ -8,24 +8,28 @@ signed link is the credential.
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
+from sqlalchemy import select
 
 from . import db, i18n, tokens
-from .models import Site, Subscriber
+from .gifts import grants
+from .gifts.pages import describe
+from .models import Grant, Site, Subscriber
 from .subscribers import change_status, from_token, resend_confirmation
 
 bp = Blueprint("subscription", __name__)
 DAY = 86400
 
 
-def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | None = None):
-    """A public page in `lang`: the title and text of `key`, and at most one button
-    (form = (action URL, button string key))."""
+def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | None = None,
+          gifts: list | None = None):
+    """A public page in `lang`: the title and text of `key`, at most one button
+    (form = (action URL, button string key)), and any gifts to show."""
     t = i18n.translator(lang)
     body = render_template(
         "public/message.html", lang=lang, t=t,
         title=i18n.fill(t(f"page.{key}.title"), values),
         text=i18n.fill(t(f"page.{key}.text"), values),
-        form={"action": form[0], "button": t(form[1])} if form else None)
+        form={"action": form[0], "button": t(form[1])} if form else None, gifts=gifts)
     return Response(body, status=status, headers={"Cache-Control": "no-store",
                                                   "Referrer-Policy": "no-referrer"})
 
@@ -63,8 +67,17 @@ def confirm(token: str):
     if request.method == "POST":
         change_status(session, subscriber, "confirmed", "confirm_page")
     if subscriber.status == "confirmed":
-        return _page(lang, "confirmed", values)
+        return _page(lang, "confirmed", values, gifts=_gifts(subscriber, lang))
     return _page(lang, "confirm", values, form=(f"/confirm/{token}", "mail.confirm.button"))
+
+
+def _gifts(subscriber: Subscriber, lang: str) -> list[dict]:
+    """The thank-you page's gifts: what confirming released (and earlier gifts still
+    usable), newest first, ready to download, copy or read."""
+    found = db.session().scalars(select(Grant).where(
+        Grant.subscriber_id == subscriber.id, Grant.released_at.is_not(None),
+        Grant.revoked_at.is_(None)).order_by(Grant.id.desc()).limit(5))
+    return [describe(g, grants.token(g), lang) for g in found if grants.state(g) == "ok"]
 
 
 @bp.post("/confirm/<token>/resend")

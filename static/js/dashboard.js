@@ -35,11 +35,18 @@ if (pane) {
   const render = async function () {
     ui = ui || await import(p.ui);
     const lang = value("lang") || p.lang, d = p.defaults[lang];
+    // A gift widget speaks of its gift: its title and description, its own button.
+    const gift = value("kind") === "gift" && p.gifts[value("gift_id")];
+    const first = value("gift_mode") !== "gated";
     const w = { id: p.id, layout: value("layout"), lang,
-      title: value("title") || d.title, description: value("description") || d.description,
-      button: value("button_label") || d.button, success: value("success_message") || d.success,
+      title: value("title") || (gift ? gift.name : d.title),
+      description: value("description") || (gift ? gift.description : d.description),
+      button: value("button_label") || (gift ? d[first ? "gift_first" : "gift_gated"] : d.button),
+      success: value("success_message") || d.success,
       no_thanks: value("no_thanks_label") || d.no_thanks,
-      quiet_days_after_close: 0, quiet_days_after_signup: 0, theme: theme() };
+      quiet_days_after_close: 0, quiet_days_after_signup: 0, theme: theme(),
+      gift: gift && { id: value("gift_id"), mode: first ? "f" : "g", kind: gift.kind,
+        name: gift.name, out: false, count: false, ok: d.success } };
     if (close) close();
     close = await ui.show({ cfg: { strings: p.strings, css: p.css,
       require_consent: p.require_consent, consent_text: p.consent_text },

@@ -19,6 +19,16 @@ function el(tag, attrs, text) {
   return node;
 }
 
+const fill = (s, v) => s.replace(/\{(\w+)\}/g, (m, k) => (k in v ? v[k] : m));
+
+// A button that copies `text` and says so; clipboard may be refused (no https, policy).
+function copier(label, done, text) {
+  const b = el("button", { type: "button" }, label);
+  b.addEventListener("click", () => navigator.clipboard.writeText(text())
+    .then(() => { b.textContent = done; }, () => {}));
+  return b;
+}
+
 // The browser's memory, read by embed.js: q quiet-until per widget, v first visit,
 // u the site's reset count at sign-up, c when pop-ups were shown (for the visit cap).
 function update(change) {
@@ -94,6 +104,91 @@ export async function show({ cfg, w, base, data, into, preview }) {
   // The page's copy is for its pop-up (or the widget it names), not for inline blocks.
   const f = content(cfg, w, inline && data.widget !== w.id ? {} : data, t);
 
+  // Gift widgets. Gift-first: one button gives the gift, no e-mail asked; then the
+  // form invites, without pressure, to subscribe (the gift joins their ledger if they
+  // do) or to share. Gated: the form as it is, and the gift comes by e-mail. A gift
+  // none is left of (counted on the server) turns the widget into the newsletter's
+  // sign-up, saying so.
+  const g = w.gift, first = g && g.mode == "f";
+  let grant, gone = g && g.out;
+  // f.step: gift-first's own row (the gift button and "No thanks"), before the form.
+  f.step = el("div", { class: "actions" });
+  f.left = el("p", { class: "left" });
+  f.take = el("button", { type: "button", class: "primary" }, w.button);
+  f.terr = el("p", { class: "err", role: "alert" });
+  const toForm = () => {  // from gift-first's button to the (newsletter) form
+    f.step.replaceWith(f.form);
+    f.left.remove();
+    f.terr.remove();
+    f.submit.textContent = t.submit;
+    if (!inline) f.actions.append(f.no);
+  };
+  const noGift = () => {
+    gone = true;
+    f.desc.textContent = fill(t["gift.gone"], { gift: g.name });
+    if (f.step.isConnected) toForm();
+    f.left.remove();
+    f.submit.textContent = t.submit;
+  };
+  if (first) {
+    f.step.append(f.take);
+    f.take.addEventListener("click", take);
+  }
+
+  async function take() {
+    track("open");
+    f.take.disabled = true;
+    f.take.textContent = t.sending;
+    let r, b = {};
+    try {
+      r = preview ? { ok: true, json: () => ({ grant: { kind: g.kind, code: "EXAMPLE-2026",
+        bonus: "", download: "#" } }) } : await fetch(api + "/grants", { method: "POST",
+        headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ widget: w.id,
+          page_url: location.href, lang: w.lang, website: f.trap.value }) });
+      b = await r.json();
+    } catch (e2) { r = { ok: false }; }
+    f.take.disabled = false;
+    f.take.textContent = w.button;
+    if (!r.ok) {
+      if (b.error && b.error.code == "gift_gone") return noGift();
+      f.terr.textContent = t["error." + (b.error ? b.error.code : "network_error")] ||
+        t["error.http_error"];
+      return;
+    }
+    grant = b.grant;
+    track("submit");
+    if (!preview) remember(w.id, w.quiet_days_after_signup);
+    const gift = el("div", { class: "gift", role: "status" });
+    gift.append(el("p", { class: "yours" }, t["gift.yours"]));
+    if (grant.download) {
+      gift.append(el("a", { class: "primary", href: grant.download, target: "_blank",
+        rel: "noopener" }, t[grant.kind == "file" ? "gift.download" : "gift.open"]));
+    } else if (grant.code) {
+      const code = el("p", { class: "code" });
+      code.append(el("span", { "aria-label": t["gift.code"] }, grant.code),
+        copier(t["gift.copy"], t["gift.copied"], () => grant.code));
+      gift.append(code);
+    } else {
+      // Sanitised on the server (nh3): simple formatting and links only.
+      const tpl = el("template");
+      tpl.innerHTML = grant.bonus;
+      gift.append(el("div", { class: "bonus" }));
+      gift.lastChild.append(tpl.content);
+    }
+    // Phones share through the system sheet; elsewhere the page's link is copied.
+    const share = navigator.share ? el("button", { type: "button" }, t["gift.share"])
+      : copier(t["gift.share"], t["gift.shared"], () => location.href);
+    if (navigator.share) {
+      share.addEventListener("click", () => navigator.share({ url: location.href,
+        title: document.title }).catch(() => {}));
+    }
+    toForm();
+    f.form.before(gift);
+    f.desc.textContent = t["gift.invite"];
+    f.actions.append(share);
+    if (modal) gift.querySelector("a, button").focus();
+  }
+
   // A modal is a dialog over a backdrop; slide-ins and bars are non-modal dialogs that
   // leave the page usable; an inline widget is a region of the page.
   const box = el(inline ? "section" : "div", {
@@ -104,9 +199,10 @@ export async function show({ cfg, w, base, data, into, preview }) {
   const x = el("button", { type: "button", class: "x", "aria-label": t.close }, "×");
   if (!inline) {
     box.append(x);
-    f.actions.append(f.no);
+    (first ? f.step : f.actions).append(f.no);
   }
-  box.append(f.title, f.desc, f.form, f.ok);
+  box.append(f.title, f.desc, ...(g ? [f.left] : []), first ? f.step : f.form,
+    ...(first ? [f.terr] : []), f.ok);
   const backdrop = modal ? el("div", { class: "backdrop" }) : null;
   root.append(backdrop || box);
   if (backdrop) backdrop.append(box);
@@ -117,13 +213,19 @@ export async function show({ cfg, w, base, data, into, preview }) {
   f.form.addEventListener("input", () => track("open"), { once: true });
   // Only a modal takes focus: a bar or slide-in appearing must not steal the keyboard
   // from someone typing on the page. Both are reachable with Tab (end of the page).
-  if (modal) f.email.focus();
+  if (gone) noGift();
+  if (modal) (first && !gone ? f.take : f.email).focus();
+  if (g && g.count && !gone && !preview) {
+    fetch(`${api}/gifts/${g.id}`).then((r) => r.json()).then((b) => (b.left === 0
+      ? noGift() : b.left != null && (f.left.textContent = fill(t["gift.left"], { n: b.left }))))
+      .catch(() => {});
+  }
 
   function close() {
     if (!host.isConnected || inline) return;
     host.remove();
     document.removeEventListener("keydown", onKey, true);
-    if (!f.ok.textContent && !preview) {
+    if (!f.ok.textContent && !grant && !preview) {
       remember(w.id, w.quiet_days_after_close);
       track("close");
     }
@@ -148,6 +250,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
   f.form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const fail = (code) => {
+      if (code == "gift_gone") return noGift();
       f.err.textContent = t["error." + code] || t["error.http_error"];
       (code === "consent_required" ? f.consent : f.email)?.focus();
     };
@@ -163,7 +266,8 @@ export async function show({ cfg, w, base, data, into, preview }) {
       const r = preview ? { ok: true } : await fetch(api + "/subscriptions", {
         method: "POST", headers: { "Content-Type": "text/plain" },
         body: JSON.stringify({ email: value, consent: f.consent ? f.consent.checked : false,
-          widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value }) });
+          widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value,
+          ...(gone ? { gift: false } : {}), ...(grant ? { grant: grant.token } : {}) }) });
       if (!r.ok) {
         const body = await r.json().catch(() => ({}));
         return fail(body.error ? body.error.code : "http_error");
@@ -172,8 +276,8 @@ export async function show({ cfg, w, base, data, into, preview }) {
         remember(w.id, w.quiet_days_after_signup);
         update((state) => { state.u = cfg.reset; });  // no more pop-ups until a reset
       }
-      track("submit");
-      f.ok.textContent = w.success;
+      if (!grant) track("submit");  // a gift taken first counted already
+      f.ok.textContent = gone ? g.ok : w.success;
       f.form.remove();
       if (!inline) {
         f.no.textContent = t.close;
@@ -185,7 +289,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
       fail("network_error");
     } finally {
       f.submit.disabled = false;
-      f.submit.textContent = w.button;
+      f.submit.textContent = g ? (gone || first ? t.submit : w.button) : w.button;
     }
   });
   return close;

@@ -43,17 +43,19 @@ def gift_success(gift: GiftView, double_opt_in: bool, lang: str) -> str:
 def _gift(site: SiteView, w: WidgetView, gift: GiftView, lang: str) -> dict:
     """A gift widget's own part: its gift, how it is given, and the built-in copy."""
     gated = w.gift_mode == "gated"
+    newsletter = i18n.success_text(site.double_opt_in, lang)
     return {
         "title": w.title or gift.title,
         "description": w.description or gift.description or "",
         "button": w.button_label or i18n.text("gift.send_me" if gated else "gift.get", lang),
         "success": w.success_message or (gift_success(gift, site.double_opt_in, lang)
-                                         if gated else i18n.success_text(site.double_opt_in,
-                                                                         lang)),
+                                         if gated else newsletter),
         # For the UI: how it is given (f first, g gated), what kind it is, whether none
-        # is left, and whether to show the true number left (counted live on show).
+        # is left, whether to show the true number left (counted live on show), and
+        # what a sign-up for the newsletter alone says.
         "gift": {"id": gift.id, "mode": "g" if gated else "f", "kind": gift.kind,
-                 "name": gift.title, "out": gift.out, "count": gift.show_left},
+                 "name": gift.title, "out": gift.out, "count": gift.show_left,
+                 "ok": newsletter},
     }
 
 

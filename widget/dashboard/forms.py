@@ -104,6 +104,18 @@ class WidgetForm(FlaskForm):
     name = StringField("Name (only you see it)", validators=[DataRequired(), Length(max=200)])
     is_live = BooleanField("Live")
     layout = SelectField("Layout", choices=LAYOUTS, default="modal")
+    kind = SelectField("It offers", default="newsletter", choices=[
+        SelectChoice("newsletter", "The newsletter: an e-mail sign-up"),
+        SelectChoice("gift", "A gift")])
+    gift_id = SelectField("Gift", choices=[], validate_choice=False,
+                          description="Add gifts on the site's page (Gifts → New gift).")
+    gift_mode = SelectField("How the gift is given", default="first", choices=[
+        SelectChoice("first", "Gift first: at once, no e-mail asked; afterwards a gentle "
+                              "invitation to subscribe or share"),
+        SelectChoice("gated", "After the sign-up: by e-mail, once the address is confirmed "
+                              "(with double opt-in)")],
+        description="Giving first builds the most trust. Either way, nobody is asked "
+                    "twice for the same gift.")
     trigger_exit = BooleanField(
         "When the visitor is about to leave (desktop: the pointer leaves through the top; "
         "touch screens: a quick scroll back up after reading)")
@@ -165,8 +177,14 @@ class WidgetForm(FlaskForm):
         "Days of quiet after a visitor signs up", validators=[NumberRange(0, 3650)], default=365)
 
     def validate(self, extra_validators=None) -> bool:
-        """Field checks, then the colours: proper hex, and readable together."""
+        """Field checks, a gift for a gift widget, then the colours: proper hex, and
+        readable together."""
         if not super().validate(extra_validators):
+            return False
+        gifts = {value for value, _label in self.gift_id.choices}
+        if self.kind.data == "gift" and self.gift_id.data not in gifts:
+            self.gift_id.errors.append("Choose the gift this widget gives." if gifts else
+                                       "This site has no gifts yet: add one first.")
             return False
         if not self.own_colors.data:
             return True
@@ -180,8 +198,10 @@ class WidgetForm(FlaskForm):
         return not found
 
 
-MAIL_KINDS = {"confirm": "Confirmation", "welcome": "Thank-you after confirming"}
-PLACEHOLDERS = ("name", "site", "what")
+MAIL_KINDS = {"confirm": "Confirmation", "welcome": "Thank-you after confirming",
+              "gift": "A gift (after the sign-up, or a fresh link)",
+              "followup": "“How did you like it?” after a gift"}
+PLACEHOLDERS = ("name", "site", "what", "gift")
 
 
 def known_placeholders(form, field) -> None:
@@ -190,7 +210,7 @@ def known_placeholders(form, field) -> None:
                      - set(PLACEHOLDERS))
     if unknown:
         raise ValidationError("Unknown placeholder " + ", ".join(f"{{{u}}}" for u in unknown)
-                              + ": use {name}, {site} or {what}.")
+                              + ": use {name}, {site}, {what} or {gift}.")
 
 
 def no_name(form, field) -> None:

@@ -8,6 +8,8 @@ from .. import assets, colors, db, i18n, siteview
 from ..models import Widget
 from . import bp
 from .forms import TRIGGER_FIELDS, WidgetForm
+
+GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
 from .sites import owned_site
 
 
@@ -20,7 +22,8 @@ def new_widget(site_id: str):
                                      layout="modal", triggers=[["exit_intent", None]],
                                      trigger_match="any", device="any", visitor="any",
                                      quiet_days_after_close=14,
-                                     quiet_days_after_signup=365))
+                                     quiet_days_after_signup=365, kind="newsletter",
+                                     gift_mode="first"))
 
 
 @bp.route("/sites/<site_id>/widgets/<widget_id>", methods=["GET", "POST"])
@@ -63,6 +66,7 @@ def _owned_widget(site_id: str, widget_id: str):
 def _widget_form(site, widget: Widget):
     """Show the widget form, or save it (a new widget is added to the site) and go back."""
     form = WidgetForm(obj=widget)
+    form.gift_id.choices = [(g.id, f"{g.title} ({GIFT_KINDS[g.kind]})") for g in site.gifts]
     if request.method == "GET":
         form.own_colors.data = widget.color_bg is not None
         form.page_langs.data = [c for c in (widget.page_langs or "").split(",") if c]
@@ -82,6 +86,7 @@ def _widget_form(site, widget: Widget):
         if not own:
             widget.color_bg = widget.color_fg = widget.color_accent = None
         widget.lang = widget.lang or None
+        widget.gift_id = widget.gift_id if widget.kind == "gift" else None
         for attr in ("title", "description", "button_label", "success_message", "no_thanks_label",
                      "url_include", "url_exclude", "referrer", "utm_source"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
@@ -99,10 +104,14 @@ def _preview_data(site, widget: Widget) -> dict:
     return {"ui": assets.url("js/ui.js"), "css": assets.url("css/ui.css"),
             "site": site.id, "id": widget.id or "preview", "lang": site.default_lang,
             "require_consent": site.require_consent, "consent_text": site.consent_text,
-            "strings": {lang: i18n.client_strings(lang) for lang in i18n.LANGS},
+            "strings": {lang: i18n.client_strings(lang, gifts=True) for lang in i18n.LANGS},
+            "gifts": {g.id: {"kind": g.kind, "name": g.title,
+                             "description": g.description or ""} for g in site.gifts},
             "defaults": {lang: {"title": i18n.text("title", lang),
                                 "description": i18n.text("description", lang),
                                 "button": i18n.text("submit", lang),
+                                "gift_first": i18n.text("gift.get", lang),
+                                "gift_gated": i18n.text("gift.send_me", lang),
                                 "success": i18n.text("success", lang),
                                 "no_thanks": i18n.text("no_thanks", lang)}
                          for lang in i18n.LANGS}}

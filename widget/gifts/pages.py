@@ -77,12 +77,11 @@ def _state_page(grant: Grant, token: str, state: str) -> Response:
                    text=" ".join(texts), form=form, link=link)
 
 
-def _show(grant: Grant, token: str) -> Response:
-    """The gift itself: its button (file, link), code (coupon) or text (bonus)."""
-    gift, lang = grant.gift, _lang(grant)
-    t, values = i18n.translator(lang), _values(grant)
-    context = {"title": gift.title, "text": gift.description,
-               "from_line": i18n.fill(t("page.gift.from"), values)}
+def describe(grant: Grant, token: str, lang: str) -> dict:
+    """A usable gift as public/_gift.html shows it: its button (file, link), its code
+    (coupon) or its text (bonus), and the link's terms."""
+    gift, t = grant.gift, i18n.translator(lang)
+    context = {"title": gift.title, "text": gift.description}
     if gift.kind in ("file", "link"):
         label = t("gift.download" if gift.kind == "file" else "gift.open")
         if gift.kind == "file" and gift.file is not None:
@@ -97,7 +96,14 @@ def _show(grant: Grant, token: str) -> Response:
             Coupon.grant_id == grant.id))
     else:
         context["bonus"] = bonus.markup(gift.bonus_html)
-    return _render("public/gift.html", lang, **context)
+    return context
+
+
+def _show(grant: Grant, token: str) -> Response:
+    """The gift page of a usable grant."""
+    lang = _lang(grant)
+    return _render("public/gift.html", lang, **describe(grant, token, lang),
+                   from_line=i18n.fill(i18n.text("page.gift.from", lang), _values(grant)))
 
 
 @bp.route("/gift/<token>", methods=["GET", "POST"])
