@@ -157,9 +157,10 @@ def serve(grant: Grant, ticket: str, head: bool):
 
 
 def renew(session: Session, grant: Grant, *, by_owner: bool) -> bool:
-    """Send a confirmed subscriber a fresh link to their gift by e-mail (older links stop
-    working). A visitor may ask once per WIDGET_CONFIRM_RESEND_MINUTES and not for a
-    revoked gift; the owner may always. Commits; returns whether one was queued."""
+    """Send a confirmed subscriber a fresh link to their gift by e-mail (older links,
+    withdrawn ones too, stop working). A visitor may ask once per
+    WIDGET_CONFIRM_RESEND_MINUTES; the owner may always. Commits; returns whether one
+    was queued."""
     if not may_renew(grant):
         return False
     cfg, tx, now = current_app.config, Tx.on_session(session), utcnow()

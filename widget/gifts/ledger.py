@@ -199,15 +199,15 @@ RENEW = """
 UPDATE gift_grants SET nonce = :nonce, downloads = 0, last_ticket = NULL,
                        expires_at = :expires_at, mailed_at = :now, revoked_at = NULL
 WHERE id = :id AND released_at IS NOT NULL AND subscriber_id IS NOT NULL
-  AND (:by_owner OR (revoked_at IS NULL AND (mailed_at IS NULL OR mailed_at < :cooldown)))"""
+  AND (:by_owner OR mailed_at IS NULL OR mailed_at < :cooldown)"""
 
 
 def renew(tx: Tx, grant_id: int, valid_days: int, now: datetime, *, by_owner: bool,
           cooldown_minutes: int) -> bool:
     """A fresh link for a subscriber's gift: a new nonce (older links stop working), the
-    full download allowance and a new expiry. A visitor may ask once per cooldown and
-    not for a revoked gift; the owner may always (which also lifts a revocation).
-    Returns whether it was renewed; the caller queues the e-mail."""
+    full download allowance and a new expiry. A withdrawn link is one that leaked; the
+    fresh one goes only to the subscriber's inbox. A visitor may ask once per cooldown,
+    the owner always. Returns whether it was renewed; the caller queues the e-mail."""
     return tx.run(RENEW, id=grant_id, nonce=new_nonce(), now=now, by_owner=by_owner,
                   expires_at=now + timedelta(days=valid_days),
                   cooldown=now - timedelta(minutes=cooldown_minutes)).rowcount == 1

@@ -64,7 +64,7 @@ def _state_page(grant: Grant, token: str, state: str) -> Response:
     t = i18n.translator(lang)
     form = link = None
     texts = [i18n.fill(t(f"page.gift.{state}.text"), values)]
-    if state in ("expired", "spent", "replaced") and grants.may_renew(grant):
+    if state in ("expired", "spent", "replaced", "revoked") and grants.may_renew(grant):
         texts.append(t("page.gift.fresh_offer"))
         form = {"action": f"/gift/{token}/fresh", "button": t("page.expired.button")}
     elif state in ("expired", "spent") and grant.subscriber_id is None:

@@ -93,14 +93,10 @@ GIFT_STRINGS: dict[str, dict[str, str]] = {
         "en": "This gift link was withdrawn", "nb": "Denne gavelenken er trukket tilbake",
         "de": "Dieser Geschenk-Link wurde zurückgezogen", "nl": "Deze cadeaulink is ingetrokken"},
     "page.gift.revoked.text": {
-        "en": "{site} has withdrawn this link. If you think that is a mistake, reply to one "
-              "of their e-mails.",
-        "nb": "{site} har trukket tilbake denne lenken. Tror du det er en feil, kan du svare "
-              "på en av e-postene deres.",
-        "de": "{site} hat diesen Link zurückgezogen. Wenn Sie das für einen Irrtum halten, "
-              "antworten Sie auf eine der E-Mails.",
-        "nl": "{site} heeft deze link ingetrokken. Denk je dat dit een vergissing is, "
-              "beantwoord dan een van hun e-mails."},
+        "en": "{site} has withdrawn this link, so it no longer works.",
+        "nb": "{site} har trukket tilbake denne lenken, så den virker ikke lenger.",
+        "de": "{site} hat diesen Link zurückgezogen; er funktioniert nicht mehr.",
+        "nl": "{site} heeft deze link ingetrokken, dus hij werkt niet meer."},
     "page.gift.replaced.title": {
         "en": "There is a newer link to this gift",
         "nb": "Det finnes en nyere lenke til denne gaven",
