@@ -92,6 +92,17 @@ def checked_page_url(raw: str | None) -> str | None:
     return raw
 
 
+def first_checks(site: SiteView, data) -> tuple[str | None, str | None, str | None, bool]:
+    """What every public form checks first, in this order: a JSON object, the origin,
+    the widget, language and page fields; returns them and whether the honeypot (a
+    field only bots fill) was filled."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    check_origin(site)
+    fields = tuple(text_field(data, name) for name in ("widget", "lang", "page_url"))
+    return (*fields, bool(data.get(HONEYPOT)))
+
+
 def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupResult:
     """Validate one sign-up for `site` (from find_site) and commit it (subscriber,
     consent, and the confirmation or welcome e-mail in the outbox) before returning.
@@ -99,13 +110,8 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
     A repeat sign-up of a known address updates that row and returns the same result,
     so the caller's answer never reveals who is subscribed. Raises ApiError on refusal.
     """
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    check_origin(site)
-    widget_id = text_field(data, "widget")
-    lang_hint = text_field(data, "lang")
-    page_url = text_field(data, "page_url")
-    if data.get(HONEYPOT):
+    widget_id, lang_hint, page_url, trapped = first_checks(site, data)
+    if trapped:
         return SignupResult(site, None, i18n.best_lang(lang_hint, site.default_lang), page_url)
     ratelimit.hit("ip", request.remote_addr or "-")
     name = text_field(data, "name")

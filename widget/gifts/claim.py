@@ -11,7 +11,7 @@ from .. import db, i18n, ratelimit
 from ..errors import ApiError
 from ..models import Gift, utcnow
 from ..rawsql import transaction
-from ..signup import HONEYPOT, check_origin, checked_page_url, text_field
+from ..signup import checked_page_url, first_checks
 from ..siteview import GiftView, SiteView, WidgetView, free_codes, left
 from . import bonus, grants, ledger
 
@@ -28,13 +28,8 @@ def give_first(site: SiteView, data: dict) -> Claimed:
     """Give the gift of a gift-first widget to a visitor, committed before returning.
     Raises ApiError: 409 gift_gone when none is left, 422 unknown_widget for a widget
     that gives nothing first."""
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    check_origin(site)
-    widget_id = text_field(data, "widget")
-    lang_hint = text_field(data, "lang")
-    page_url = text_field(data, "page_url")
-    if data.get(HONEYPOT):
+    widget_id, lang_hint, page_url, trapped = first_checks(site, data)
+    if trapped:
         raise ApiError(400, "bad_request")
     ratelimit.hit("gift", request.remote_addr or "-")
     widget = site.widget(widget_id) if widget_id else None
