@@ -165,6 +165,8 @@ def load() -> dict:
         "OUTBOX_RETRY_SECONDS": numbers["WIDGET_OUTBOX_RETRY_SECONDS"],
         "OUTBOX_MAX_ATTEMPTS": numbers["WIDGET_OUTBOX_MAX_ATTEMPTS"],
         "OUTBOX_LEASE_SECONDS": numbers["WIDGET_OUTBOX_LEASE_SECONDS"],
+        # Dashboard forms are small; the API and gift uploads set their own limits.
+        "MAX_CONTENT_LENGTH": 1 << 20,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

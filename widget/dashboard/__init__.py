@@ -36,7 +36,7 @@ def _no_framing(resp):
 
 def init_app(app: Flask) -> None:
     """Register the dashboard routes and the login manager."""
-    from . import auth, mail, sites, widgets  # noqa: F401  (routes attach to bp)
+    from . import auth, gifts, mail, sites, widgets  # noqa: F401  (routes attach to bp)
 
     login_manager.init_app(app)
     app.register_blueprint(bp)

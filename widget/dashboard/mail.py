@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from .. import db, i18n
 from ..i18n import LANGS
 from ..mail import outbox
-from ..mail.render import Copy, compose, default_copy, own_copy, site_copy
-from ..models import (Consent, MailTemplate, OutboxMessage, Site, StatusChange, Subscriber)
+from ..mail.render import Copy, compose, default_copy, gift_part, own_copy, site_copy
+from ..models import (Consent, Grant, MailTemplate, OutboxMessage, Site, StatusChange,
+                      Subscriber)
 from . import bp
 from .forms import LANG_NAMES, MAIL_KINDS, PLACEHOLDERS, MailCopyForm
 from .sites import owned_site, paged
@@ -25,6 +26,7 @@ from .sites import owned_site, paged
 # scripts, no forms, no same-origin access), with only inline styles and https images.
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
 SAMPLE_NAME = "Alex"
+SAMPLE_GIFT = "The checklist"
 STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
                 "unsubscribed": "Unsubscribed"}
 VIA_WORDS = {"signup": "signed up on your site",
@@ -149,12 +151,22 @@ def _kind_lang(site: Site) -> tuple[str, str]:
 
 
 def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
-    """The message as a subscriber called Alex would get it, with example links."""
+    """The message as a subscriber called Alex would get it, with example links and,
+    for the gift e-mails, the site's first gift (or an example one)."""
     base = current_app.config["BASE_URL"]
+    gift = site.gifts[0] if site.gifts else None
+    part = None
+    if gift is not None or kind in ("gift", "followup"):
+        part = gift_part(kind, lang, gift.title if gift else SAMPLE_GIFT,
+                         description=gift.description if gift else None,
+                         gift_kind=gift.kind if gift else "file", url=f"{base}/gift/example",
+                         code="EXAMPLE-2345" if gift and gift.kind == "coupon" else None,
+                         rating_urls=[f"{base}/rate/example?r={n}" for n in range(1, 6)])
     return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
                    message_id="<preview@example.com>",
                    unsubscribe_url=f"{base}/unsubscribe/example",
-                   confirm_url=f"{base}/confirm/example" if kind == "confirm" else None)
+                   confirm_url=f"{base}/confirm/example" if kind == "confirm" else None,
+                   gift=part)
 
 
 def _save(site: Site, kind: str, lang: str, copy: Copy) -> None:
@@ -238,7 +250,7 @@ def mail_copy_preview(site_id: str):
 @bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
 @login_required
 def contact(site_id: str, subscriber_id: int):
-    """One contact: status and since when, how it changed, consents, and their e-mails."""
+    """One contact: status and since when, how it changed, consents, gifts and e-mails."""
     site = owned_site(site_id)
     session = db.session()
     person = session.get(Subscriber, subscriber_id)
@@ -252,6 +264,9 @@ def contact(site_id: str, subscriber_id: int):
     messages = session.scalars(select(OutboxMessage).where(
         OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
+    given = session.scalars(select(Grant).where(
+        Grant.subscriber_id == person.id, Grant.site_id == site.id)
+        .order_by(Grant.created_at.desc(), Grant.id.desc())).all()
     return render_template("dashboard/contact.html", site=site, person=person,
-                           history=history, consents=consents, messages=messages,
+                           history=history, consents=consents, messages=messages, grants=given,
                            kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES)

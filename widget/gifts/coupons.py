@@ -9,6 +9,8 @@ import re
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..models import Coupon
@@ -28,9 +30,13 @@ class CodesRefused(ValueError):
 
 def parse_csv(text: str) -> list[str]:
     """Codes from the first column of a CSV (or one code a line); a header row named
-    "code" is skipped, blank lines and repeats too."""
+    "code" is skipped, blank lines and repeats too. Columns may be separated by commas,
+    semicolons (what Excel writes in Norwegian, German or Dutch) or tabs."""
     codes: list[str] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count) if any(c in first for c in ",;\t") else ","
+    for number, row in enumerate(csv.reader(io.StringIO(text.lstrip("\ufeff")),
+                                            delimiter=delimiter), start=1):
         value = row[0].strip() if row else ""
         if not value or (number == 1 and value.lower() in ("code", "codes", "coupon")):
             continue
@@ -65,13 +71,22 @@ def generate(pattern: str, count: int, taken: set[str]) -> list[str]:
 
 
 def add(session: Session, gift_id: str, codes: list[str]) -> tuple[int, int]:
-    """Store new codes for a gift (the caller commits); returns (added, already there)."""
+    """Store new codes for a gift (the caller commits); returns (added, already there).
+    A code another import stored meanwhile is skipped by the unique key, not an error."""
     if len(codes) > MAX_CODES:
         raise CodesRefused(f"At most {MAX_CODES} codes at a time.")
     known = taken(session, gift_id)
     new = [c for c in codes if c not in known]
-    session.add_all(Coupon(gift_id=gift_id, code=c) for c in new)
+    if new:
+        dialect = session.get_bind().dialect.name
+        stmt = _dialect_insert(dialect)(Coupon).on_conflict_do_nothing(
+            index_elements=["gift_id", "code"])
+        session.execute(stmt, [{"gift_id": gift_id, "code": c} for c in new])
     return len(new), len(codes) - len(new)
+
+
+def _dialect_insert(dialect: str):
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def taken(session: Session, gift_id: str) -> set[str]:

@@ -36,13 +36,18 @@ ALLOWED = {
     "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
 }
 # Plain text has no magic number: these names are accepted when the bytes are UTF-8.
-TEXT_TYPES = {"txt": "text/plain", "md": "text/markdown", "csv": "text/csv"}
+TEXT_TYPES = {"txt": "text/plain", "md": "text/markdown", "csv": "text/csv"}  # UTF-8
 ALLOWED_WORDS = ", ".join(sorted(set(ALLOWED.values()))) + ", plain text (.txt, .md, .csv)"
 UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 
 class FileRefused(ValueError):
     """The upload can't be a gift; the message tells the owner why."""
+
+
+def megabytes(size: int) -> str:
+    """A byte count in (binary) megabytes as an owner reads it: 50, 1.5, 0.25."""
+    return f"{size / (1 << 20):.2f}".rstrip("0").rstrip(".")
 
 
 def safe_name(raw: str | None, extension: str) -> str:
@@ -65,7 +70,7 @@ def _kind(head: bytes, name: str | None) -> tuple[str, str]:
         return found.mime, found.extension
     extension = (name or "").rsplit(".", 1)[-1].lower() if "." in (name or "") else ""
     if extension in TEXT_TYPES and b"\0" not in head:
-        return TEXT_TYPES[extension] + "; charset=utf-8", extension
+        return TEXT_TYPES[extension], extension  # served with charset=utf-8
     raise FileRefused(f"This kind of file can't be a gift (web pages, SVG images and "
                       f"programs never can). Allowed: {ALLOWED_WORDS}.")
 
@@ -89,7 +94,7 @@ def store(session: Session, site_id: str, upload: FileStorage, max_bytes: int) -
         pending += stream.read(CHUNK - len(pending))
         size += len(pending)
         if size > max_bytes:
-            raise FileRefused(f"The file is larger than {max_bytes // (1 << 20)} MB.")
+            raise FileRefused(f"The file is larger than {megabytes(max_bytes)} MB.")
         _utf8(utf8, pending, final=len(pending) < CHUNK)
         digest.update(pending)
         session.execute(insert(GiftFileChunk), [{"file_id": row.id, "seq": seq,

@@ -104,13 +104,13 @@ def from_ticket(session: Session, value: str) -> tuple[Grant, str]:
 
 
 def state(grant: Grant, now: datetime | None = None) -> str:
-    """What the grant's link may do now: ok, waiting (for the address to be confirmed),
-    revoked, expired or spent (every download used)."""
+    """What the grant's link may do now: ok, revoked (withdrawn, even while it waited),
+    waiting (for the address to be confirmed), expired or spent (every download used)."""
     now = now or utcnow()
-    if grant.released_at is None:
-        return "waiting"
     if grant.revoked_at is not None:
         return "revoked"
+    if grant.released_at is None:
+        return "waiting"
     if grant.gift.kind in EXPIRING_KINDS:
         if as_datetime(grant.expires_at) <= now:
             return "expired"
@@ -130,15 +130,15 @@ def serve(grant: Grant, ticket: str, head: bool):
     a redirect to the link. The first GET of a ticket counts one download; its resumed
     and ranged requests count no more. None when the link may not be used."""
     session, now = db.session(), utcnow()
-    if not head and not ledger.count_download(Tx.on_session(session), grant.id, grant.nonce,
-                                              ticket, now):
+    if not head and ledger.count_download(Tx.on_session(session), grant.id, grant.nonce,
+                                          ticket, now):
+        session.commit()
+    else:  # a HEAD, or a ticket counted before: fine while the link is not withdrawn
         session.rollback()
         session.refresh(grant)
-        if grant.last_ticket != ticket or grant.revoked_at is not None:
+        resumed = grant.last_ticket == ticket and grant.revoked_at is None
+        if not resumed and (not head or state(grant, now) != "ok"):
             return None
-    elif head and grant.last_ticket != ticket and state(grant, now) != "ok":
-        return None
-    session.commit()
     gift = grant.gift
     if gift.kind == "link":
         return redirect(gift.url, 303)
