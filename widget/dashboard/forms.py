@@ -132,12 +132,16 @@ class WidgetForm(FlaskForm):
                     "data-widget-open button or widget('open', id) on the page.")
     lang = SelectField("Language", choices=[SelectChoice("", "The page's language")] + LANG_CHOICES)
     title = StringField("Title", validators=[Optional(), Length(max=200)],
-                        description="Empty: 'Before you go…' in the visitor's language.")
+                        description="Empty: 'Before you go…' in the visitor's language; "
+                                    "for a gift, the gift's title.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)],
                                 description="Empty: the built-in invitation in the "
-                                            "visitor's language.")
+                                            "visitor's language; for a gift, the gift's "
+                                            "description.")
     button_label = StringField("Button text", validators=[Optional(), Length(max=80)],
-                               description="Empty: 'Subscribe' in the visitor's language.")
+                               description="Empty: 'Subscribe' in the visitor's language; "
+                                           "for a gift, 'Get the gift' or 'Send me the "
+                                           "gift'.")
     success_message = TextAreaField("Success message",
                                     validators=[Optional(), Length(max=1000)])
     no_thanks_label = StringField(
@@ -174,7 +178,7 @@ class WidgetForm(FlaskForm):
     quiet_days_after_close = IntegerField(
         "Days of quiet after a visitor closes it", validators=[NumberRange(0, 3650)], default=14)
     quiet_days_after_signup = IntegerField(
-        "Days of quiet after a visitor signs up", validators=[NumberRange(0, 3650)], default=365)
+        "Days of quiet after a visitor signs up (or takes the gift)", validators=[NumberRange(0, 3650)], default=365)
 
     def validate(self, extra_validators=None) -> bool:
         """Field checks, a gift for a gift widget, then the colours: proper hex, and
