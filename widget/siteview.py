@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from . import colors, db, rules
 from .models import Coupon, Gift, Site
@@ -146,15 +146,18 @@ def get(site_id: str) -> SiteView | None:
     hit = cache.get(site_id)
     if hit and hit[0] > now:
         return hit[1]
-    session = db.session()
-    site = session.scalar(
-        select(Site).where(Site.id == site_id)
-        .options(selectinload(Site.origins), selectinload(Site.widgets),
-                 selectinload(Site.gifts)))
-    view = None
-    if site is not None:
-        coupons = [g.id for g in site.gifts if g.kind == "coupon"]
-        view = _snapshot(site, free_codes(session, coupons))
+    # Its own short session, not the request's: a request that goes on to write in
+    # plain SQL (a sign-up, a gift) then never holds two pooled connections at once,
+    # which under load would leave every connection waiting for a second one.
+    with Session(db.engine()) as session:
+        site = session.scalar(
+            select(Site).where(Site.id == site_id)
+            .options(selectinload(Site.origins), selectinload(Site.widgets),
+                     selectinload(Site.gifts)))
+        view = None
+        if site is not None:
+            coupons = [g.id for g in site.gifts if g.kind == "coupon"]
+            view = _snapshot(site, free_codes(session, coupons))
     ttl = current_app.config["SITE_CACHE_SECONDS"]
     if view and ttl > 0:
         cache[site_id] = (now + ttl, view)

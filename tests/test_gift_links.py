@@ -1,0 +1,413 @@
+"""Signed gift links over real HTTP and a real database: the page a link opens (GET
+shows, only its button's POST issues a download ticket), the exact bytes behind a
+ticket, and every way a link can be wrong: changed, cut, of another purpose, expired,
+timed out, withdrawn, used up, replaced, spliced from other grants, or a path."""
+from __future__ import annotations
+
+import pytest
+from werkzeug.http import parse_options_header
+
+from widget.gifts import files
+from widget.models import utcnow
+
+from .gifttools import (CHUNK, NOT_ON_DISK, TITLE, age_grant, assert_page, claimed, file_gift,
+                        forms, gift_link, gift_row, gift_signup, grant_row, grants_of, hrefs,
+                        make_file, make_widget, only_grant, outbox, page_of, pdf, rating_link,
+                        raw_request, set_grant, sign, subscriber_grant, ticket)
+from .mailtools import (  # noqa: F401  (app_config: the mail settings with a real SMTP server)
+    app_config, assert_invalid_page, drain, flip, mint, path_of, subscriber)
+
+EXPIRED = "This gift link has expired"
+FRESH = "Send me a fresh link"
+
+
+def test_the_page_shows_and_its_ticket_serves_the_exact_file(client, make_site, query):
+    site = make_site()
+    data = pdf(CHUNK + 5000)  # two chunks: a Range can cross from one into the other
+    gift, widget = file_gift(query, site, data=data, filename='../../Ørsted "log".pdf',
+                             download_limit=3)
+    given = claimed(client, site, widget, page_url="https://blog.example/post")
+    assert given["page"] == f"http://127.0.0.1:5000/gift/{given['token']}"
+    page, grant = path_of(given["page"]), only_grant(query, gift)
+
+    for method in ("GET", "HEAD", "GET", "HEAD"):  # a mail scanner opening the link
+        assert client.request(method, page).status_code == 200, method
+    assert_page(client.get(page), 200, TITLE, "A gift from Blog", "Download (PDF, ",
+                "for 3 more downloads")
+    assert forms(client.get(page).text) == [page]
+    assert grant_row(query, grant.id).downloads == 0
+
+    path = ticket(client, page)
+    head = client.request("HEAD", path)
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(data)
+    assert grant_row(query, grant.id).downloads == 0  # HEAD counts nothing
+
+    got = client.get(path)
+    assert got.status_code == 200 and got.content == data
+    kind, params = parse_options_header(got.headers["Content-Disposition"])
+    assert kind == "attachment" and params["filename"] == "Ørsted log.pdf"
+    for bad in ("/", "\\", "..", '"log"'):
+        assert bad not in params["filename"]
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert got.headers["Cache-Control"] == "private, no-store"
+    assert int(got.headers["Content-Length"]) == len(data)
+    assert grant_row(query, grant.id).downloads == 1
+
+    start, end = CHUNK - 10, CHUNK + 9
+    part = client.get(path, headers={"Range": f"bytes={start}-{end}"})
+    assert part.status_code == 206
+    assert part.content == data[start:end + 1]
+    assert part.headers["Content-Range"] == f"bytes {start}-{end}/{len(data)}"
+    tail = client.get(path, headers={"Range": "bytes=-100"})
+    assert tail.status_code == 206 and tail.content == data[-100:]
+    again = client.get(path)  # resumed from the start: the same ticket
+    assert again.status_code == 200 and again.content == data
+    assert grant_row(query, grant.id).downloads == 1
+
+    # The widget's own ticket (from the 201) is a download of its own.
+    assert client.get(path_of(given["download"])).content == data
+    assert grant_row(query, grant.id).downloads == 2
+    assert_page(client.get(page), 200, "for 1 more downloads")
+
+
+def test_a_gift_file_is_never_a_page_or_an_svg(client, make_site, query):
+    site = make_site()
+    html = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>'
+    for data, name in ((html, "page.html"), (html, "report.pdf"), (svg, "logo.svg"),
+                       (svg, "logo.png"), (b"MZ\x90\x00\x03" + bytes(200), "setup.exe")):
+        with pytest.raises(files.FileRefused):
+            make_file(query, site, data, name)
+
+    # Markup in a text file is only ever text, downloaded, never rendered.
+    gift, widget = file_gift(query, site, data=html, filename="notes.txt")
+    page = path_of(claimed(client, site, widget)["page"])
+    got = client.get(ticket(client, page))
+    assert got.status_code == 200 and got.content == html
+    assert got.headers["Content-Disposition"].startswith("attachment")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in got.headers["Content-Security-Policy"]
+    assert got.headers["Content-Type"] == "text/plain; charset=utf-8"  # one charset, once
+
+
+def test_changed_cut_and_misused_tokens_get_the_friendly_page(app, client, make_site, query):
+    site = make_site(double_opt_in=False)
+    gift, widget = file_gift(query, site, mode="gated")
+    grant = subscriber_grant(client, query, site, gift, widget)
+    page = page_of(app, query, grant.id)
+    token = page.rsplit("/", 1)[1]
+    payload = token.split(".")[0]
+    path = ticket(client, page)
+    reader = subscriber(query, "reader@example.com")
+    others = {"confirm token": mint(app, "confirm", reader),
+              "unsubscribe token": mint(app, "unsubscribe", reader),
+              "rating token": rating_link(app, query, grant.id, 5).split("/rate/")[1]
+              .split("?")[0],
+              "download ticket": path.rsplit("/", 1)[1]}
+    bad = {"payload changed": flip(token, 1), "signature changed": flip(token, len(token) - 8),
+           "timestamp changed": flip(token, len(payload) + 2),
+           "cut short": token[:-4], "cut in half": token[:len(token) // 2],
+           "signature missing": token.rsplit(".", 1)[0], "extra characters": token + "AA",
+           "extra segment": token + ".AA", "garbage": "not-a-token", **others}
+    before = (grant_row(query, grant.id).nonce, len(outbox(query)))
+
+    for why, value in bad.items():
+        for method in ("GET", "POST"):
+            assert_invalid_page(client.request(method, f"/gift/{value}"))
+        assert client.request("HEAD", f"/gift/{value}").status_code == 400, why
+        assert_invalid_page(client.post(f"/gift/{value}/fresh"))
+        if why != "download ticket":
+            assert_invalid_page(client.get(f"/gift/get/{value}"))
+            assert client.request("HEAD", f"/gift/get/{value}").status_code == 400, why
+    # The page token where other purposes are expected.
+    for wrong in (f"/gift/get/{token}", f"/rate/{token}?r=5", f"/confirm/{token}",
+                  f"/unsubscribe/{token}"):
+        assert_invalid_page(client.get(wrong))
+        if "/get/" not in wrong:
+            assert_invalid_page(client.post(wrong, data={"rating": "5"}))
+
+    assert (grant_row(query, grant.id).nonce, len(outbox(query))) == before
+    assert grant_row(query, grant.id).downloads == 0 and grant_row(query, grant.id).rating is None
+    assert subscriber(query, "reader@example.com").status == "confirmed"
+    assert client.get(path).status_code == 200  # the genuine ticket still works
+    assert_page(client.get(page), 200, TITLE)
+
+
+def test_an_expired_link_offers_a_fresh_one_or_the_way_back(app, client, make_site, query):
+    site = make_site(double_opt_in=False)
+    data = pdf()
+    gift, gated = file_gift(query, site, mode="gated", data=data)
+    first = make_widget(query, site, gift, "first")
+    grant = subscriber_grant(client, query, site, gift, gated)
+    page = page_of(app, query, grant.id)
+    early = ticket(client, page)  # issued while the link worked, fetched after
+    age_grant(query, grant.id, 8)
+    for method in ("GET", "POST"):  # the POST makes no ticket either
+        resp = client.request(method, page)
+        assert_page(resp, 410, EXPIRED, "Gift links work for 7 days.",
+                    "We can e-mail you a fresh link.", FRESH)
+        assert forms(resp.text) == [f"{page}/fresh"] and "Location" not in resp.headers
+    refused = client.get(early)
+    assert_page(refused, 410, EXPIRED)
+    assert data not in refused.content
+    assert grant_row(query, grant.id).downloads == 0
+
+    # Given first: back to the page it came from, only on one of the site's origins.
+    for page_url, back in (("https://blog.example/posts/bread?x=1", True),
+                           ("https://evil.example/phish", False),
+                           ("http://blog.example/posts/bread", False), (None, False)):
+        given = claimed(client, site, first, **({"page_url": page_url} if page_url else {}))
+        page = path_of(given["page"])
+        early = ticket(client, page)
+        age_grant(query, grants_of(query, gift)[-1].id, 8)
+        resp = client.get(page)
+        text = assert_page(resp, 410, EXPIRED)
+        assert forms(resp.text) == [] and FRESH not in text
+        assert ("Back to the page" in text) is back and ("where you found it" in text) is back
+        assert hrefs(resp.text) == ([page_url] if back else [])
+        assert_page(client.get(early), 410, EXPIRED)
+        assert_page(client.get(path_of(given["download"])), 410, EXPIRED)
+
+
+def test_an_hour_old_ticket_leads_back_to_the_gift_page(app, client, make_site, query):
+    site = make_site()
+    data = pdf()
+    gift, widget = file_gift(query, site, data=data)
+    page = path_of(claimed(client, site, widget)["page"])
+    grant = only_grant(query, gift)
+
+    old = sign(app, "gift_file", [grant.id, grant.nonce, "0123456789abcdef"], 3601 + 60)
+    resp = client.get(f"/gift/get/{old}")
+    assert_page(resp, 410, "This download has timed out", "works for an hour",
+                "Back to your gift")
+    assert data not in resp.content
+    [back] = hrefs(resp.text)
+    assert back.startswith("/gift/") and "/get/" not in back
+    assert_page(client.get(back), 200, TITLE)
+    assert client.get(ticket(client, back)).content == data  # its button makes a new one
+
+    wrong = sign(app, "gift_file", [grant.id, "not-the-nonce", "0123456789abcdef"], 4000)
+    resp = client.get(f"/gift/get/{wrong}")
+    assert_page(resp, 410, "This download has timed out")
+    assert hrefs(resp.text) == []  # nobody's gift page
+    assert client.request("HEAD", f"/gift/get/{old}").status_code == 410
+
+    recent = sign(app, "gift_file", [grant.id, grant.nonce, "fedcba9876543210"], 3300)
+    assert client.get(f"/gift/get/{recent}").content == data  # 55 minutes: still fine
+    assert grant_row(query, grant.id).downloads == 2
+
+
+def test_a_withdrawn_link_stops_at_once(client, make_site, query, smtp, worker):
+    """Withdrawing kills a leaked link at once; its subscriber may have a fresh one sent
+    to their own inbox (commit 81b748d), a gift given first to nobody gets nothing."""
+    site = make_site(double_opt_in=False)
+    data = pdf()
+    gift, widget = file_gift(query, site, mode="gated", data=data)
+    first = make_widget(query, site, gift, "first")
+    assert gift_signup(client, site, "reader@example.com", widget).status_code == 200
+    page = gift_link(smtp.mailbox.wait(1)[0])
+    grant = only_grant(query, gift)
+    started = ticket(client, page)
+    assert client.get(started).content == data  # a download under way …
+    unused = ticket(client, page)
+    age_grant(query, grant.id, 1)  # the fresh-link cooldown is long over
+    set_grant(query, grant.id, revoked_at=utcnow())
+
+    for method in ("GET", "POST"):
+        resp = client.request(method, page)
+        assert_page(resp, 410, "This gift link was withdrawn", "Blog has withdrawn this link",
+                    "We can e-mail you a fresh link.")
+        assert forms(resp.text) == [f"{page}/fresh"] and "Location" not in resp.headers
+    for path in (started, unused):  # … is not resumed, and a new one does not start
+        resp = client.get(path)
+        assert_page(resp, 410, "This gift link was withdrawn")
+        assert data not in resp.content
+        # HEAD answers as GET does: not even the file's name, type or size.
+        head = client.request("HEAD", path)
+        assert head.status_code == 410 and "Content-Disposition" not in head.headers, path
+    assert grant_row(query, grant.id).downloads == 1
+
+    assert_page(client.post(f"{page}/fresh"), 200, "If this gift is yours")
+    mail = smtp.mailbox.wait(2)[1]  # only to the subscriber's own inbox
+    assert mail["To"] == "reader@example.com"
+    fresh = gift_link(mail)
+    assert client.get(ticket(client, fresh)).content == data
+    for path in (page, started, unused):  # the withdrawn links stay dead
+        resp = client.get(path)
+        assert resp.status_code == 410 and data not in resp.content
+
+    # Given first, to nobody: withdrawn is the end of it.
+    given = claimed(client, site, first, page_url="https://blog.example/p")
+    lone = [g for g in grants_of(query, gift) if g.subscriber_id is None][0]
+    early = ticket(client, path_of(given["page"]))
+    age_grant(query, lone.id, 1)
+    set_grant(query, lone.id, revoked_at=utcnow())
+    resp = client.get(path_of(given["page"]))
+    text = assert_page(resp, 410, "This gift link was withdrawn")
+    assert forms(resp.text) == [] and hrefs(resp.text) == [] and FRESH not in text
+    assert_page(client.get(early), 410, "This gift link was withdrawn")
+    assert_page(client.post(path_of(given["page"]) + "/fresh"), 200, "If this gift is yours")
+    drain(query)
+    assert len(smtp.mailbox.messages) == 2
+    assert grant_row(query, lone.id).revoked_at is not None
+
+
+def test_a_used_up_link_refuses_the_next_ticket(client, make_site, query):
+    site = make_site()
+    data = pdf()
+    gift, widget = file_gift(query, site, data=data, download_limit=2)
+    page = path_of(claimed(client, site, widget, page_url="https://blog.example/p")["page"])
+    first, second, third = (ticket(client, page) for _ in range(3))
+    assert client.get(first).content == data
+    assert client.get(second).content == data
+    resp = client.get(third)
+    assert_page(resp, 410, "This link's downloads are used up", "allows 2 downloads")
+    assert data not in resp.content
+    for method in ("GET", "POST"):
+        resp = client.request(method, page)
+        assert_page(resp, 410, "This link's downloads are used up", "Back to the page")
+        assert forms(resp.text) == [] and "Location" not in resp.headers
+    assert client.get(second).content == data  # the last download may still be resumed
+    assert grant_row(query, only_grant(query, gift).id).downloads == 2
+
+
+def test_a_fresh_link_by_email_replaces_the_old_one(client, make_site, query, smtp, worker):
+    site = make_site(double_opt_in=False)
+    data = pdf()
+    gift, gated = file_gift(query, site, mode="gated", data=data)
+    first = make_widget(query, site, gift, "first")
+    assert gift_signup(client, site, "reader@example.com", gated).status_code == 200
+    old = gift_link(smtp.mailbox.wait(1)[0])
+    grant = only_grant(query, gift)
+    old_ticket = ticket(client, old)
+    age_grant(query, grant.id, 8)
+    assert_page(client.get(old), 410, EXPIRED, FRESH)
+
+    sent = client.post(f"{old}/fresh")
+    assert_page(sent, 200, "Check your inbox", "If this gift is yours, a fresh link is on its way")
+    mail = smtp.mailbox.wait(2)[1]
+    assert mail["To"] == "reader@example.com"
+    assert mail["Subject"] == f"Your gift from Blog: {TITLE}"
+    new = gift_link(mail)
+    assert new != old
+    assert_page(client.get(new), 200, TITLE, "for 5 more downloads")
+    assert client.get(ticket(client, new)).content == data
+
+    for path in (old, old_ticket):  # every older link now points to the newer one
+        resp = client.get(path)
+        assert_page(resp, 410, "There is a newer link to this gift",
+                    "A fresh link was sent after this one")
+        assert data not in resp.content
+    again = [client.post(f"{old}/fresh"), client.post(f"{new}/fresh")]  # within the cooldown
+    assert [r.text for r in again] == [sent.text, sent.text]
+    drain(query)
+    assert len(smtp.mailbox.messages) == 2
+    assert [m.kind for m in outbox(query)] == ["welcome", "gift"]
+    assert_page(client.get(new), 200, TITLE)  # the fresh link was not replaced again
+
+    # A gift given first has nobody to e-mail: the same answer, and nothing happens.
+    nobody = claimed(client, site, first)
+    lone = [g for g in grants_of(query, gift) if g.subscriber_id is None][0]
+    age_grant(query, lone.id, 8)
+    answer = client.post(f"{path_of(nobody['page'])}/fresh")
+    assert answer.status_code == 200 and answer.text == sent.text
+    assert grant_row(query, lone.id).nonce == lone.nonce
+    drain(query)
+    assert len(smtp.mailbox.messages) == 2
+
+
+def test_a_token_serves_only_its_own_grants_gift(app, client, make_site, query):
+    site = make_site(double_opt_in=False)
+    data_a, data_b = pdf(), pdf()
+    gift_a, widget_a = file_gift(query, site, data=data_a, title="Gift A")
+    gift_b, widget_b = file_gift(query, site, data=data_b, title="Gift B")
+    claimed(client, site, widget_a)
+    claimed(client, site, widget_b)
+    a, b = only_grant(query, gift_a), only_grant(query, gift_b)
+    gated = make_widget(query, site, gift_b, "gated")
+    assert gift_signup(client, site, "one@example.com", gated).status_code == 200
+    mine = [g for g in grants_of(query, gift_b) if g.subscriber_id][0]
+
+    spliced = [[a.id, gift_b, 0, a.nonce], [b.id, gift_a, 0, b.nonce],
+               [a.id, gift_a, 0, b.nonce], [b.id, gift_b, 0, a.nonce],
+               [a.id, gift_a, mine.subscriber_id, a.nonce],  # given first, to nobody
+               [mine.id, gift_b, mine.subscriber_id + 1, mine.nonce],  # someone else's
+               [a.id, gift_a, "0", a.nonce], [str(a.id), gift_a, 0, a.nonce],
+               [a.id, gift_a, 0, a.nonce, "x"], [a.id, gift_a, 0],
+               [a.id + 1000, gift_a, 0, a.nonce], {"id": a.id}, "x", None, [a.id, gift_a, 0, None]]
+    for value in spliced:
+        token = sign(app, "gift", value)
+        for method in ("GET", "POST"):
+            resp = client.request(method, f"/gift/{token}")
+            assert resp.status_code in (400, 410), (value, resp.status_code)
+            assert "Location" not in resp.headers and "Gift B" not in resp.text
+            assert resp.headers["Cache-Control"] == "no-store"
+    tickets = [[a.id, b.nonce, "t1"], [b.id, a.nonce, "t2"], [a.id, a.nonce, 5],
+               [a.id, a.nonce], [str(b.id), b.nonce, "t3"], [a.id + 1000, a.nonce, "t4"],
+               [mine.id, b.nonce, "t5"], {"grant": b.id}, [None, b.nonce, "t6"]]
+    for value in tickets:
+        resp = client.get(f"/gift/get/{sign(app, 'gift_file', value)}")
+        assert resp.status_code in (400, 410), (value, resp.status_code)
+        assert data_a not in resp.content and data_b not in resp.content
+    assert grant_row(query, a.id).downloads == grant_row(query, b.id).downloads == 0
+
+    # Minted right, the same tokens work: the refusals came from the splicing.
+    right = sign(app, "gift_file", [a.id, a.nonce, "t"])
+    assert client.get(f"/gift/get/{right}").content == data_a
+    for value in ([b.id, gift_b, 0, b.nonce], [mine.id, gift_b, mine.subscriber_id, mine.nonce]):
+        assert_page(client.get(f"/gift/{sign(app, 'gift', value)}"), 200, "Gift B")
+
+    # Another owner's site: its gifts and widgets are not reachable through this one.
+    other = make_site("eve@example.com", "Eve's shop", origins=("https://shop.example",))
+    gift_o, widget_o = file_gift(query, other, data=pdf(), title="Eve's gift")
+    refused = client.post(f"/api/v1/sites/{site}/grants", json={"widget": widget_o})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_widget"
+    assert client.get(f"/api/v1/sites/{site}/gifts/{gift_o}").status_code == 404
+    assert client.get(f"/api/v1/sites/{other}/gifts/{gift_o}").json() == {"left": None}
+    assert client.get(f"/api/v1/sites/{other}/gifts/{gift_a}").status_code == 404
+    assert grants_of(query, gift_o) == []
+    claimed(client, other, widget_o)
+    o = only_grant(query, gift_o)
+    for value in ([o.id, gift_a, 0, o.nonce], [a.id, gift_o, 0, a.nonce]):
+        resp = client.get(f"/gift/{sign(app, 'gift', value)}")
+        assert resp.status_code in (400, 410) and "Eve's gift" not in resp.text
+    assert gift_row(query, gift_a).given_count == 1
+
+
+def test_paths_in_any_parameter_serve_nothing(app, client, make_site, query):
+    site = make_site(double_opt_in=False)
+    data = pdf()
+    gift, widget = file_gift(query, site, mode="gated", data=data)
+    grant = subscriber_grant(client, query, site, gift, widget)
+    page = page_of(app, query, grant.id)
+    token, path = page.rsplit("/", 1)[1], ticket(client, page)
+    rate = rating_link(app, query, grant.id, 3).split("?")[0]
+    paths = [
+        "/gift/..%2f..%2fetc%2fpasswd", "/gift/..%2F..%2F..%2Fetc%2Fpasswd/fresh",
+        "/gift/get/../../widget/config.py", "/gift/get/%2e%2e%2f%2e%2e%2fwidget%2fconfig.py",
+        "/gift/get/..%2f..%2fwidget%2fconfig.py", "/gift/get/..%5c..%5cwidget%5cconfig.py",
+        "/gift/get/..\\..\\widget\\config.py", "/gift/..", "/gift/get/..", "/gift/get/.",
+        "/gift/..\\..\\etc\\passwd", "/gift/%2e%2e", "/gift/get/%2e%2e%2fconfig.py",
+        f"/gift/{token}/../../../etc/passwd", f"/gift/{token}%2f..%2f..%2fetc%2fpasswd",
+        f"/gift/{token}..", f"/gift/..{token}", f"/gift/get/{path.rsplit('/', 1)[1]}%2f..",
+        f"/gift/get/{token}/..%2f..%2fwidget%2fconfig.py", "/rate/..%2f..%2fetc%2fpasswd",
+        f"/rate/{token}?r=../../", "/rate/..?r=1",
+        f"/api/v1/sites/{site}/gifts/..%2f..", f"/api/v1/sites/{site}/gifts/..",
+        f"/api/v1/sites/{site}/gifts/..%2f..%2f..%2fwidget%2fconfig.py",
+        f"/api/v1/sites/{site}/gifts/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        f"/api/v1/sites/..%2f{site}/gifts/{gift}", f"/api/v1/sites/{site}/gifts/{gift}%2f..",
+        f"/api/v1/sites/{site}/grants/..%2f..",
+    ]
+    for p in paths:
+        for method in ("GET", "POST", "HEAD"):
+            status, body, _headers = raw_request(client, method, p)
+            assert 400 <= status < 500, (method, p, status)
+            for secret in NOT_ON_DISK + (data[:64],):
+                assert secret not in body, (method, p)
+    # A genuine rating link with a path for its rating: the form, nothing chosen.
+    status, body, _ = raw_request(client, "GET", f"{rate}?r=../../")
+    assert status == 200 and b" checked" not in body
+    bad_post = client.post(rate, data={"rating": "../../", "comment": "../../etc/passwd"})
+    assert_page(bad_post, 422, "Please pick a number from 1 to 5.")
+    assert grant_row(query, grant.id).rating is None and grant_row(query, grant.id).downloads == 0
