@@ -70,8 +70,13 @@ def gunicorn(app: str, port: int, chdir: Path, env: dict, log: Path, workers: in
     cmd = [sys.executable, "-m", "gunicorn", app, "--chdir", str(chdir), "--workers",
            str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
            "--graceful-timeout", "5"]
+    # gunicorn's control socket defaults to one ~/.gunicorn/gunicorn.ctl for every server,
+    # which servers started together race for (and unlink): one folder each, by its log.
+    run_dir = log.with_suffix(".run")
+    run_dir.mkdir(exist_ok=True)
     with open(log, "wb") as out:
-        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(cmd, env={**env, "XDG_RUNTIME_DIR": str(run_dir)},
+                                stdout=out, stderr=subprocess.STDOUT)
 
 
 def wait_ready(proc, url: str, log: Path, timeout: float = 30) -> None:
@@ -100,9 +105,12 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def wrk(url: str, seconds: int, args, headers=(), script=None, script_args=()) -> dict:
-    """Run wrk once; req/s, p50/p99 in ms and request counts. Non-2xx is a BenchError."""
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency"]
+def wrk(url: str, seconds: int, threads: int, connections: int, headers=(), script=None,
+        script_args=(), timeout: int | None = None) -> dict:
+    """Run wrk once; req/s, MB/s read, p50/p99 in ms and request counts. Non-2xx is a
+    BenchError. `timeout`: for slow answers such as 10 MB downloads (wrk's own is 2 s)."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    cmd += ["--timeout", f"{timeout}s"] if timeout else []
     cmd += [arg for h in headers for arg in ("-H", h)] + (["-s", str(script)] if script else [])
     cmd += [url, *(["--", *script_args] if script_args else [])]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -115,10 +123,14 @@ def wrk(url: str, seconds: int, args, headers=(), script=None, script_args=()) -
     if bad:
         raise BenchError(f"wrk got {bad.group(1)} non-2xx responses from {url}:\n{out}")
     try:
+        rate = re.search(r"Transfer/sec:\s+([\d.]+)([KMGT]?)B", out)
         return {"rps": float(rps.group(1)),
-                "p50_ms": to_ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),
-                "p99_ms": to_ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
+                # wrk writes "1.12s " (a trailing space) once a latency reaches a second.
+                "p50_ms": to_ms(re.search(r"^\s+50%\s+(\S+)\s*$", out, re.M).group(1)),
+                "p99_ms": to_ms(re.search(r"^\s+99%\s+(\S+)\s*$", out, re.M).group(1)),
                 "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+                "mbps": float(rate.group(1)) * 1024 ** " KMGT".index(rate.group(2) or " ")
+                / (1 << 20),
                 "socket_errors": sock.group(1) if sock else None}
     except (AttributeError, KeyError):  # no latency lines: nothing was answered
         raise BenchError(f"unexpected wrk output for {url}:\n{out}") from None
@@ -223,7 +235,8 @@ def bench(args, tmp: Path, servers: list) -> dict:
     }
     for name, run in runs.items():
         print(f"  {name}: warm-up {args.warmup}s", flush=True)
-        wrk(seconds=args.warmup, args=args, script_args=["warm"] if "script" in run else (),
+        wrk(seconds=args.warmup, threads=args.threads, connections=args.connections,
+            script_args=["warm"] if "script" in run else (),
             **run)
     rounds = []
     for i in range(args.rounds):
@@ -231,7 +244,8 @@ def bench(args, tmp: Path, servers: list) -> dict:
         got = {}
         for name, run in runs.items():
             before = signup_rows(db)
-            got[name] = wrk(seconds=args.duration, args=args,
+            got[name] = wrk(seconds=args.duration, threads=args.threads,
+                            connections=args.connections,
                             script_args=[f"run{i}"] if "script" in run else (), **run)
             if name == "subscribe":  # every 2xx must be committed rows, readable by others
                 new = check_signups(got[name]["requests"], before, signup_rows(db))

@@ -78,11 +78,15 @@ def test_without_javascript_a_gated_form_says_where_the_gift_goes(client, make_s
     assert grant.released_at is not None
 
 
-def test_gift_first_widgets_refuse_sign_up_style_claims(client, make_site, query):
+def test_only_live_gift_first_widgets_give_at_once(client, make_site, query):
     site = make_site()
-    _gift, widget = file_gift(query, site, "gated")
-    resp = client.post(f"/api/v1/sites/{site}/grants", json={"widget": widget})
-    assert resp.status_code == 422 and resp.json()["error"]["code"] == "unknown_widget"
+    _gift, gated = file_gift(query, site, "gated")
+    _gift, paused = file_gift(query, site, "first")
+    query(lambda s: (setattr(s.get(Widget, paused), "is_live", False), s.commit()))
+    for widget in (gated, paused, "w_unknown"):
+        resp = client.post(f"/api/v1/sites/{site}/grants", json={"widget": widget})
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "unknown_widget"
+    assert query(lambda s: s.scalars(select(Grant)).all()) == []
 
 
 def test_owner_edits_the_gift_emails_with_a_preview(ann, make_site, query):

@@ -27,15 +27,15 @@ class Claimed:
 def give_first(site: SiteView, data: dict) -> Claimed:
     """Give the gift of a gift-first widget to a visitor, committed before returning.
     Raises ApiError: 409 gift_gone when none is left, 422 unknown_widget for a widget
-    that gives nothing first."""
+    that gives nothing first (or is paused)."""
     widget_id, lang_hint, page_url, trapped = first_checks(site, data)
     if trapped:
         raise ApiError(400, "bad_request")
     ratelimit.hit("gift", request.remote_addr or "-")
     widget = site.widget(widget_id) if widget_id else None
     gift = site.offer(widget)
-    if gift is None or widget.gift_mode != "first":
-        raise ApiError(422, "unknown_widget", field="widget")
+    if gift is None or widget.gift_mode != "first" or not widget.is_live:
+        raise ApiError(422, "unknown_widget", field="widget")  # a paused one gives nothing
     if gift.out:
         raise ApiError(409, "gift_gone")
     page_url = checked_page_url(page_url)

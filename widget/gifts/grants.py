@@ -16,13 +16,14 @@ from flask import current_app, redirect, request
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 from werkzeug.utils import send_file
+from werkzeug.wsgi import FileWrapper
 
 from .. import db, tokens
 from ..mail import outbox
 from ..models import Grant, utcnow
 from ..rawsql import Tx, as_datetime
 from . import ledger
-from .files import ChunkReader
+from .files import CHUNK, ChunkReader
 
 TICKET_SECONDS = 3600  # a download started from the page may be resumed for an hour
 EXPIRING_KINDS = ("file", "link")  # a coupon code or a bonus text stays readable
@@ -145,9 +146,12 @@ def serve(grant: Grant, ticket: str, head: bool):
     file = gift.file
     if file is None:
         return None
-    resp = send_file(ChunkReader(db.engine(), file.id, file.size), request.environ,
-                     mimetype=file.content_type, as_attachment=True, download_name=file.name,
-                     conditional=False, etag=False)
+    reader = ChunkReader(db.engine(), file.id, file.size)
+    resp = send_file(reader, request.environ, mimetype=file.content_type, as_attachment=True,
+                     download_name=file.name, conditional=False, etag=False)
+    # send_file hands the file to the server's wrapper, and gunicorn's cannot seek, so a
+    # Range would read from the start; werkzeug's seeks, and moves whole chunks.
+    resp.response = FileWrapper(reader, CHUNK)
     resp.content_length = file.size
     resp.set_etag(file.sha256)
     resp.headers["Cache-Control"] = "private, no-store"
