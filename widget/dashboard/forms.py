@@ -114,8 +114,10 @@ class WidgetForm(FlaskForm):
                               "invitation to subscribe or share"),
         SelectChoice("gated", "After the sign-up: by e-mail, once the address is confirmed "
                               "(with double opt-in)")],
-        description="Giving first builds the most trust. Either way, nobody is asked "
-                    "twice for the same gift.")
+        description="Giving first builds the most trust. For coupon codes or a limited "
+                    "gift, note that giving first lets anyone take one (a few per "
+                    "visitor and minute, WIDGET_RATE_LIMIT_GIFT); after the sign-up "
+                    "gives one per address.")
     trigger_exit = BooleanField(
         "When the visitor is about to leave (desktop: the pointer leaves through the top; "
         "touch screens: a quick scroll back up after reading)")
