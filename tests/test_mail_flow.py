@@ -159,3 +159,23 @@ def test_a_stranger_cannot_rename_a_confirmed_subscriber(client, make_site, smtp
     assert again.status_code == 200
     row = query(lambda s: s.execute(select(Subscriber.name, Subscriber.lang)).one())
     assert tuple(row) == ("Kari", "nb")
+
+
+def test_a_claim_takes_one_batch_at_most(app, client, make_site, query):
+    """However PostgreSQL plans the claim, a worker takes one batch and leaves the rest
+    for the others (the cap once leaked: one worker took every due row)."""
+    from widget import db
+    from widget.mail import outbox
+
+    site = make_site()
+    for i in range(45):
+        client.post(f"/api/v1/sites/{site}/subscriptions",
+                    json={"email": f"batch-{i}@example.com", "consent": True})
+    with app.app_context():
+        first = outbox.claim(db.engine(), "one", 20, 60)
+        second = outbox.claim(db.engine(), "two", 20, 60)
+        third = outbox.claim(db.engine(), "three", 20, 60)
+    assert (len(first), len(second), len(third)) == (20, 20, 5)
+    assert not set(first) & set(second)
+    holders = query(lambda s: sorted(s.scalars(select(OutboxMessage.claimed_by)).all()))
+    assert holders == ["one"] * 20 + ["three"] * 5 + ["two"] * 20

@@ -1,8 +1,8 @@
 """The outbox: rows written with the change that causes a message, claimed by workers.
 
-Claiming is one UPDATE … RETURNING whose subquery skips rows other workers hold
-(FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one writer at a time), so two
-workers never hold the same row. A claim is a lease: if its worker dies, the row
+Claiming is one UPDATE … RETURNING whose materialized CTE skips rows other workers
+hold (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one writer at a time), so two
+workers never hold the same row and each takes at most one batch. A claim is a lease: if its worker dies, the row
 becomes due again when the lease ends.
 """
 from __future__ import annotations
@@ -98,9 +98,13 @@ def _due(now):
 def claim(engine: Engine, worker: str, limit: int, lease_seconds: int) -> list[int]:
     """Take up to `limit` due messages for `worker`; returns their ids."""
     now = utcnow()
-    due_ids = (select(OB.id).where(_due(now)).order_by(OB.next_attempt_at, OB.id)
-               .limit(limit).with_for_update(skip_locked=True).scalar_subquery())
-    stmt = (update(OB).where(OB.id.in_(due_ids), _due(now))
+    # A materialized CTE runs once. As a plain IN (subquery), PostgreSQL may re-run the
+    # locking subquery for every row it updates, each run seeing the rows just claimed
+    # as no longer due and locking the next ones: one worker then took all of them.
+    due = (select(OB.id).where(_due(now)).order_by(OB.next_attempt_at, OB.id)
+           .limit(limit).with_for_update(skip_locked=True).cte("due")
+           .prefix_with("MATERIALIZED"))
+    stmt = (update(OB).where(OB.id.in_(select(due.c.id)), _due(now))
             .values(status="sending", claimed_by=worker, attempts=OB.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds))
             .returning(OB.id))
