@@ -1,0 +1,184 @@
+"""Owners, their sites and widgets, subscribers, their consents and status history, and
+the widgets' daily counters."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, public_id, utcnow
+
+if TYPE_CHECKING:  # relationships name these by string; the package imports them all
+    from .gifts import Gift
+
+
+class Owner(UserMixin, Base):
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sites: Mapped[list["Site"]] = relationship(back_populates="owner", order_by="Site.created_at")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True,
+                                    default=lambda: public_id("s"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_lang: Mapped[str] = mapped_column(String(8), default="en")
+    require_consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Pop-ups one browser may see per visit (30 minutes), across the site's widgets.
+    popup_cap: Mapped[int] = mapped_column(Integer, default=1)
+    # Raised by the owner's "show again to people who signed up"; browsers remember the
+    # value they signed up under.
+    reset_count: Mapped[int] = mapped_column(Integer, default=0)
+    # E-mail: double opt-in keeps a sign-up pending until the visitor confirms by POST.
+    double_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    confirm_days: Mapped[int] = mapped_column(Integer, default=7)  # confirm link lifetime
+    # The sender of this site's e-mails; None: WIDGET_MAIL_FROM with the site's name.
+    sender_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    sender_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    reply_to: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    owner: Mapped[Owner] = relationship(back_populates="sites")
+    origins: Mapped[list["SiteOrigin"]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="SiteOrigin.origin")
+    widgets: Mapped[list["Widget"]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Widget.created_at")
+    gifts: Mapped[list["Gift"]] = relationship(
+        back_populates="site", cascade="all, delete-orphan", order_by="Gift.created_at")
+
+
+class SiteOrigin(Base):
+    """One origin (scheme://host[:port]) allowed to embed a site and call its API."""
+    __tablename__ = "site_origins"
+    __table_args__ = (UniqueConstraint("site_id", "origin"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(255))
+    site: Mapped[Site] = relationship(back_populates="origins")
+
+
+class Widget(Base):
+    __tablename__ = "widgets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True,
+                                    default=lambda: public_id("w"))
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="newsletter")
+    layout: Mapped[str] = mapped_column(String(32), default="modal")
+    # [[kind, value], …]: exit_intent, time (seconds), scroll (% of the page), idle
+    # (seconds); `trigger_match` says whether any one or all of them must happen.
+    # Empty: only a click on data-widget-open or widget('open', id) shows it.
+    triggers: Mapped[list] = mapped_column(JSON, default=lambda: [["exit_intent", None]])
+    trigger_match: Mapped[str] = mapped_column(String(3), default="any")
+    is_live: Mapped[bool] = mapped_column(Boolean, default=True)
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # None: the built-in copy in the visitor's language.
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    button_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    success_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    no_thanks_label: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Targeting, compiled into rules the loader checks (api/config.py). URL patterns are
+    # one per line, '*' matching anything; page_langs is a comma list of codes.
+    url_include: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url_exclude: Mapped[str | None] = mapped_column(Text, nullable=True)
+    device: Mapped[str] = mapped_column(String(8), default="any")
+    visitor: Mapped[str] = mapped_column(String(10), default="any")
+    referrer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    utm_source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    page_langs: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Owner colours ('#rrggbb'); None: the default theme. Checked for contrast on entry.
+    color_bg: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    color_fg: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    color_accent: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    quiet_days_after_close: Mapped[int] = mapped_column(Integer, default=14)
+    quiet_days_after_signup: Mapped[int] = mapped_column(Integer, default=365)
+    # kind 'gift': the gift it offers, and how: 'first' (given at once, no e-mail needed)
+    # or 'gated' (released after the sign-up, and its confirmation with double opt-in).
+    gift_id: Mapped[str | None] = mapped_column(
+        ForeignKey("gifts.id", ondelete="SET NULL"), nullable=True)
+    gift_mode: Mapped[str] = mapped_column(String(8), default="first")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    site: Mapped[Site] = relationship(back_populates="widgets")
+    gift: Mapped["Gift | None"] = relationship()
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    # The unique key also serves look-ups by site; the second index the newest-first list.
+    __table_args__ = (UniqueConstraint("site_id", "email_normalized"),
+                      Index("ix_subscribers_site_created", "site_id", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # pending (waiting for the confirm POST), confirmed, unsubscribed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # When the status last changed, and when a confirmation e-mail was last queued
+    # (the re-send cooldown counts from it).
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    widget_id: Mapped[str | None] = mapped_column(
+        ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
+    page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+    widget: Mapped[Widget | None] = relationship()
+
+
+class Consent(Base):
+    """What a person agreed to, when, where and in which words: one row per accepted sign-up."""
+    __tablename__ = "consents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    given: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    widget_id: Mapped[str | None] = mapped_column(
+        ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
+    page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WidgetDay(Base):
+    """One widget's counters for one day (UTC): how often it was shown, started on, closed
+    and led to a sign-up. Counters, not rows per event: no visitor is tracked."""
+    __tablename__ = "widget_days"
+    __table_args__ = (UniqueConstraint("widget_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    opens: Mapped[int] = mapped_column(Integer, default=0)
+    closes: Mapped[int] = mapped_column(Integer, default=0)
+    submits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatusChange(Base):
+    """One change of a subscriber's status, with how it happened: the owner's history."""
+    __tablename__ = "status_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    # signup, confirm_page, one_click, unsubscribe_page, resubscribe_page
+    via: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,60 @@
+"""The e-mail outbox and the owners' own e-mail copy."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, utcnow
+
+
+class OutboxMessage(Base):
+    """An e-mail to send, written in the same transaction as the change that caused it.
+
+    The worker claims rows (queued, or sending with an expired lease), renders the
+    message once into `raw` with a stable Message-ID, and sends it with retries.
+    """
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
+                      Index("ix_outbox_site_created", "site_id", "created_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(32))  # confirm, welcome, gift, followup
+    # The gift a message names or delivers (confirm, welcome, gift, followup).
+    grant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gift_grants.id", ondelete="SET NULL"), nullable=True)
+    # The recipient's address without any +tag: the list-bomb guard counts per mailbox.
+    mailbox: Mapped[str] = mapped_column(String(254))
+    lang: Mapped[str] = mapped_column(String(8))
+    # queued, sending (claimed until lease_until), sent, failed, skipped (nobody should
+    # get it any more: unsubscribed, already confirmed, deleted)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(998), nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the rendered message
+    transport: Mapped[str | None] = mapped_column(String(8), nullable=True)  # smtp or dev
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class MailTemplate(Base):
+    """The owner's own copy for one kind of e-mail in one language; absent: the built-in."""
+    __tablename__ = "mail_templates"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "lang"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
