@@ -30,7 +30,8 @@ class PublicAwareSessions(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz",
-                                    "/confirm/", "/unsubscribe/", "/gift/", "/rate/")):
+                                    "/confirm/", "/unsubscribe/", "/gift/", "/rate/",
+                                    "/r/", "/share/")):
             return None  # Flask substitutes a read-only null session and saves nothing
         return super().open_session(app, request)
 
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .dashboard import init_app as init_dashboard
     from .gifts.pages import bp as gift_pages_bp
+    from .giveback.pages import bp as giveback_bp
     from .public import bp as public_bp
     from .subscription_pages import bp as subscription_bp
 
@@ -66,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(subscription_bp)
     app.register_blueprint(gift_pages_bp)
+    app.register_blueprint(giveback_bp)
     app.register_blueprint(api_bp)
     init_dashboard(app)
 

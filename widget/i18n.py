@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from .gifts.strings import GIFT_STRINGS
+from .giveback.strings import GIVEBACK_STRINGS
 from .mail.strings import MAIL_STRINGS
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -133,13 +134,21 @@ STRINGS: dict[str, dict[str, str]] = {
 
 STRINGS.update(MAIL_STRINGS)
 STRINGS.update(GIFT_STRINGS)
+STRINGS.update(GIVEBACK_STRINGS)
 
 # Strings the widget UI needs in the browser (sent with the config, one language at a time).
 CLIENT_KEYS = ("email_label", "submit", "sending", "no_thanks", "close",
                "consent", "success") + tuple(k for k in STRINGS if k.startswith("error."))
-GIFT_CLIENT_KEYS = ("gift.yours", "gift.download", "gift.open", "gift.code", "gift.copy",
-                    "gift.copied", "gift.left", "gift.gone", "gift.invite", "gift.share",
-                    "gift.shared")
+# What only some widgets need, sent only to sites that have such a widget.
+CLIENT_GROUPS = {
+    "gift": ("gift.yours", "gift.download", "gift.open", "gift.code", "gift.copy",
+             "gift.copied", "gift.left", "gift.gone", "gift.invite", "gift.share",
+             "gift.shared"),
+    "story": ("story.name", "story.text", "story.rating", "story.email", "story.consent",
+              "story.submit", "story.thanks"),
+    "proof": ("proof.prev", "proof.next", "proof.rating"),
+    "count": ("count",),
+}
 
 
 def best_lang(*candidates: str | None) -> str:
@@ -167,10 +176,10 @@ def translator(lang: str):
     return lambda key: text(key, lang)
 
 
-def client_strings(lang: str, gifts: bool = False) -> dict[str, str]:
-    """The UI's strings in one language, with error messages keyed by error code; with
-    `gifts`, the gift widgets' strings too (only sites that have one pay for them)."""
-    keys = CLIENT_KEYS + (GIFT_CLIENT_KEYS if gifts else ())
+def client_strings(lang: str, groups=()) -> dict[str, str]:
+    """The UI's strings in one language, with error messages keyed by error code, and
+    those of the CLIENT_GROUPS named (only sites with such widgets pay for them)."""
+    keys = CLIENT_KEYS + tuple(k for g in groups for k in CLIENT_GROUPS[g])
     return {key: text(key, lang) for key in keys}
 
 

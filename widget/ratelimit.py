@@ -25,12 +25,13 @@ def init_app(app: Flask) -> None:
         "login": parse_many(app.config["RATE_LIMIT_LOGIN"]),
         "events": parse_many(app.config["RATE_LIMIT_EVENTS"]),
         "gift": parse_many(app.config["RATE_LIMIT_GIFT"]),
+        "story": parse_many(app.config["RATE_LIMIT_STORY"]),
     }
 
 
 def hit(kind: str, key: str) -> None:
-    """Count one attempt under `kind` ('ip', 'email', 'login', 'events', 'gift'); 429 past
-    a limit."""
+    """Count one attempt under `kind` ('ip', 'email', 'login', 'events', 'gift',
+    'story'); 429 past a limit."""
     limiter = current_app.extensions["widget.limiter"]
     if limiter is None:
         return

@@ -20,7 +20,7 @@ from .siteview import GiftView, SiteView, WidgetView
 
 HONEYPOT = "website"  # a field people never see or fill; bots that fill every field do
 MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16,
-           "grant": 300}
+           "grant": 300, "ref": 40}
 TRUE_WORDS = {"1", "on", "true", "yes"}
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
 
@@ -124,6 +124,7 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
         raise ApiError(422, "consent_required", field="consent")
     gift = gated_gift(site, widget, data)
     given_first = grants.given_first(text_field(data, "grant"))
+    ref = text_field(data, "ref")
     page_url = checked_page_url(page_url)
     lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
     ratelimit.hit("email", f"{site.id}:{normalized}")
@@ -131,7 +132,7 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
                                                 gift.download_limit), widget.id) if gift else None
     try:
         queued = _store(site, widget, email, normalized, name, lang, page_url, consent, claim,
-                        given_first)
+                        given_first, ref if ref and ref.isalnum() else None)
     except ledger.GiftGone:
         raise ApiError(409, "gift_gone") from None
     if queued:
@@ -152,7 +153,7 @@ def gated_gift(site: SiteView, widget: WidgetView | None, data: dict) -> GiftVie
 
 
 def _store(site, widget, email, normalized, name, lang, page_url, consent, claim,
-           given_first) -> bool:
+           given_first, ref) -> bool:
     """Commit the subscriber, the consent given with this sign-up, its gift and e-mail."""
     widget_id = widget.id if widget else None
     cfg = current_app.config
@@ -166,4 +167,4 @@ def _store(site, widget, email, normalized, name, lang, page_url, consent, claim
         "text": site.consent_text or i18n.text("consent", lang), "lang": lang,
         "widget_id": widget_id, "page_url": page_url, "ip": request.remote_addr,
         "user_agent": (request.user_agent.string or "")[:255],
-    }, rules, claim, given_first)
+    }, rules, claim, given_first, ref)

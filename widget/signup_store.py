@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from . import confirmation
 from .gifts import ledger
+from .giveback import referrals
 from .mail import outbox
 from .models import utcnow
 from .rawsql import Tx, transaction
@@ -25,9 +27,10 @@ from .rawsql import Tx, transaction
 # stay as they are: whoever knows an address must not choose how mail greets its owner.
 UPSERT = """
 INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at,
-                         confirm_sent_at, lang, widget_id, page_url, created_at, updated_at)
+                         confirm_sent_at, lang, widget_id, page_url, created_at, updated_at,
+                         ref_count, ref_visits, share_clicks)
 VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :confirm_sent_at, :lang,
-        :widget_id, :page_url, :now, :now)
+        :widget_id, :page_url, :now, :now, 0, 0, 0)
 ON CONFLICT (site_id, email_normalized) DO UPDATE SET
     status = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status
                   ELSE subscribers.status END,
@@ -40,7 +43,7 @@ ON CONFLICT (site_id, email_normalized) DO UPDATE SET
     name = CASE WHEN subscribers.status = 'confirmed' THEN subscribers.name
                 ELSE COALESCE(excluded.name, subscribers.name) END,
     updated_at = excluded.updated_at
-RETURNING id, status, status_at"""
+RETURNING id, status, status_at, created_at"""
 
 CONSENT = """
 INSERT INTO consents (subscriber_id, given, text, lang, widget_id, page_url, ip, user_agent,
@@ -81,28 +84,33 @@ class GiftClaim:
 
 
 def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules,
-          gift: GiftClaim | None = None, given_first: tuple[int, str] | None = None) -> bool:
+          gift: GiftClaim | None = None, given_first: tuple[int, str] | None = None,
+          ref: str | None = None) -> bool:
     """Upsert the subscriber, add its consent row, give the gated gift (released at once
     for a confirmed address, else when it is confirmed), put a gift given first
-    (`given_first`: its grant id and nonce) on their ledger, and queue the e-mail that is
-    due, all in one committed transaction. Returns whether an e-mail was queued.
+    (`given_first`: its grant id and nonce) on their ledger, note the friend whose link
+    brought a new subscriber (`ref`: the link's code), and queue the e-mail that is due,
+    all in one committed transaction. Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
     the same address racing each other both succeed. Raises ledger.GiftGone (nothing is
     written) when the gift ran out.
     """
     with transaction(engine) as tx:
-        return _write(tx, subscriber, consent, rules, gift, given_first, utcnow())
+        return _write(tx, subscriber, consent, rules, gift, given_first, ref, utcnow())
 
 
-def _write(tx: Tx, subscriber, consent, rules, gift, given_first, now) -> bool:
+def _write(tx: Tx, subscriber, consent, rules, gift, given_first, ref, now) -> bool:
     new_status = "pending" if rules.double_opt_in else "confirmed"
     # A first sign-up without double opt-in becomes confirmed through on_confirmed below,
-    # like a confirmation, so its gifts are released in one place.
-    subscriber_id, status, status_at = tx.one(
+    # like a confirmation, so its gifts and referral are settled in one place.
+    subscriber_id, status, status_at, created_at = tx.one(
         UPSERT, **subscriber, status=new_status, now=now,
         confirm_sent_at=now if rules.double_opt_in else None)
     changed = status_at == tx.value(now)
+    if ref and created_at == tx.value(now):  # a friend's link counts for new people only
+        referrals.attribute(tx, subscriber["site_id"], ref, subscriber_id,
+                            subscriber["email_normalized"], consent["ip"], now)
     ids = {"subscriber_id": subscriber_id, "now": now}
     tx.run(CONSENT, **consent, **ids)
     if changed:
@@ -123,7 +131,7 @@ def _write(tx: Tx, subscriber, consent, rules, gift, given_first, now) -> bool:
         outbox.queue(tx, "confirm", to, rules.mail_from, grant_id=given and given.grant_id)
         return True
     if status == "confirmed" and changed:
-        ledger.on_confirmed(tx, to, now, rules.mail_from)
+        confirmation.on_confirmed(tx, to, now, rules.mail_from)
         return True
     if status == "confirmed" and given and given.released:
         return ledger.deliver(tx, to, given.grant_id, now, rules.mail_from,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from . import colors, db, rules
-from .models import Coupon, Gift, Site
+from .models import Coupon, Gift, Site, Story, Subscriber
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,13 @@ class GiftView:
 
 
 @dataclass(frozen=True)
+class StoryView:
+    name: str
+    text: str
+    rating: int | None
+
+
+@dataclass(frozen=True)
 class SiteView:
     id: str
     default_lang: str
@@ -74,6 +81,10 @@ class SiteView:
     origins: frozenset[str]
     widgets: tuple[WidgetView, ...]
     gifts: tuple[GiftView, ...]
+    # Social proof: the confirmed subscribers when at least the owner's threshold (else
+    # None), and the newest approved stories whose tellers allowed them to be shown.
+    count: int | None = None
+    stories: tuple[StoryView, ...] = ()
     # Config bodies already rendered from this snapshot, by page language.
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -114,7 +125,8 @@ def _gift(gift: Gift, codes: dict[str, int]) -> GiftView:
                     left(gift, codes.get(gift.id, 0)))
 
 
-def _snapshot(site: Site, codes: dict[str, int]) -> SiteView:
+def _snapshot(site: Site, codes: dict[str, int], count: int | None,
+              stories: tuple[StoryView, ...]) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
         site.popup_cap, site.reset_count, site.double_opt_in, frozenset(o.origin for o in site.origins),
@@ -126,7 +138,27 @@ def _snapshot(site: Site, codes: dict[str, int]) -> SiteView:
                          frozenset(filter(None, (w.page_langs or "").split(","))),
                          w.gift_id, w.gift_mode)
               for w in site.widgets),
-        tuple(_gift(g, codes) for g in site.gifts))
+        tuple(_gift(g, codes) for g in site.gifts), count, stories)
+
+
+SHOWN_STORIES = 12
+
+
+def _proof(session, site: Site) -> tuple[int | None, tuple[StoryView, ...]]:
+    """The subscriber count (only once it reaches the owner's threshold: nothing is
+    rounded up or made up) and, for a site with a proof widget, the stories to show."""
+    count = None
+    if site.count_threshold:
+        found = session.scalar(select(func.count(Subscriber.id)).where(
+            Subscriber.site_id == site.id, Subscriber.status == "confirmed"))
+        count = found if found >= site.count_threshold else None
+    stories = ()
+    if any(w.kind == "proof" for w in site.widgets):
+        stories = tuple(StoryView(s.name, s.text, s.rating) for s in session.scalars(
+            select(Story).where(Story.site_id == site.id, Story.status == "approved",
+                                Story.consent_publish.is_(True))
+            .order_by(Story.created_at.desc(), Story.id.desc()).limit(SHOWN_STORIES)))
+    return count, stories
 
 
 def _theme(w) -> tuple[tuple[str, str], ...] | None:
@@ -157,7 +189,7 @@ def get(site_id: str) -> SiteView | None:
         view = None
         if site is not None:
             coupons = [g.id for g in site.gifts if g.kind == "coupon"]
-            view = _snapshot(site, free_codes(session, coupons))
+            view = _snapshot(site, free_codes(session, coupons), *_proof(session, site))
     ttl = current_app.config["SITE_CACHE_SECONDS"]
     if view and ttl > 0:
         cache[site_id] = (now + ttl, view)

@@ -10,8 +10,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import tokens
-from .gifts import ledger
+from . import confirmation, tokens
 from .mail import outbox
 from .models import Grant, StatusChange, Subscriber, utcnow
 from .rawsql import Tx
@@ -41,8 +40,8 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
     """Move the subscriber to `to` ('confirmed', 'unsubscribed' or 'resubscribed', which
     lands on 'confirmed') if its current status allows; commit. Returns whether it moved.
 
-    A confirmation releases the gifts that waited for it and queues the welcome e-mail
-    (with the newest gift) in the same transaction.
+    A confirmation sets off confirmation.on_confirmed (referral code, referral, gifts,
+    the welcome e-mail) in the same transaction.
     """
     status = "confirmed" if to == "resubscribed" else to
     now = utcnow()
@@ -55,8 +54,8 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
         session.add(StatusChange(subscriber_id=subscriber.id, status=status, via=via,
                                  created_at=now))
         if to == "confirmed":
-            ledger.on_confirmed(Tx.on_session(session), outbox.recipient(subscriber), now,
-                                current_app.config["MAIL_FROM"])
+            confirmation.on_confirmed(Tx.on_session(session), outbox.recipient(subscriber),
+                                      now, current_app.config["MAIL_FROM"])
     session.commit()
     session.refresh(subscriber)
     if moved and to == "confirmed":

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from . import db, i18n, tokens
 from .gifts import grants
 from .gifts.pages import describe
+from .mail.render import share_part
 from .models import Grant, Site, Subscriber
 from .subscribers import change_status, from_token, resend_confirmation
 
@@ -21,7 +22,7 @@ DAY = 86400
 
 
 def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | None = None,
-          gifts: list | None = None):
+          gifts: list | None = None, share: dict | None = None):
     """A public page in `lang`: the title and text of `key`, at most one button
     (form = (action URL, button string key)), and any gifts to show."""
     t = i18n.translator(lang)
@@ -29,7 +30,8 @@ def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | No
         "public/message.html", lang=lang, t=t,
         title=i18n.fill(t(f"page.{key}.title"), values),
         text=i18n.fill(t(f"page.{key}.text"), values),
-        form={"action": form[0], "button": t(form[1])} if form else None, gifts=gifts)
+        form={"action": form[0], "button": t(form[1])} if form else None, gifts=gifts,
+        share=share)
     return Response(body, status=status, headers={"Cache-Control": "no-store",
                                                   "Referrer-Policy": "no-referrer"})
 
@@ -67,7 +69,8 @@ def confirm(token: str):
     if request.method == "POST":
         change_status(session, subscriber, "confirmed", "confirm_page")
     if subscriber.status == "confirmed":
-        return _page(lang, "confirmed", values, gifts=_gifts(subscriber, lang))
+        return _page(lang, "confirmed", values, gifts=_gifts(subscriber, lang),
+                     share=share_part(subscriber, lang, site.name))
     return _page(lang, "confirm", values, form=(f"/confirm/{token}", "mail.confirm.button"))
 
 

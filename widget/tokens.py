@@ -11,9 +11,10 @@ from datetime import datetime, timezone
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-# confirm, unsubscribe: a subscriber's links. gift: a grant's page; gift_file: a short-
-# lived download ticket issued by that page's button; rating: a follow-up's 1-5 links.
-PURPOSES = ("confirm", "unsubscribe", "gift", "gift_file", "rating")
+# confirm, unsubscribe, share: a subscriber's links (share: their share page). gift: a
+# grant's page; gift_file: a short-lived download ticket issued by that page's button;
+# rating: a follow-up's 1-5 links.
+PURPOSES = ("confirm", "unsubscribe", "share", "gift", "gift_file", "rating")
 
 
 class TokenInvalid(Exception):

@@ -9,6 +9,7 @@ from flask import (Blueprint, Response, current_app, g, jsonify, redirect, rende
 from .. import i18n, origins, ratelimit, stats
 from ..errors import FORM_TYPES, ApiError
 from ..gifts import claim, grants
+from ..giveback import stories as giveback_stories
 from ..signup import check_origin, find_site, subscribe
 from .config import config_headers, gift_success, site_config
 
@@ -48,6 +49,7 @@ def widgets(site_id: str):
 @bp.route("/sites/<site_id>/subscriptions", methods=["OPTIONS"])
 @bp.route("/sites/<site_id>/events", methods=["OPTIONS"])
 @bp.route("/sites/<site_id>/grants", methods=["OPTIONS"])
+@bp.route("/sites/<site_id>/stories", methods=["OPTIONS"])
 def preflight(site_id: str):
     """CORS preflight for JSON sign-ups and events sent with fetch (the widget itself
     sends text/plain and beacons, which need none); only the site's origins get it."""
@@ -79,6 +81,25 @@ def give(site_id: str):
         return redirect(grants.page_url(token), 303)
     resp = jsonify(grant=claim.as_json(claim.give_first(site, _json_body())))
     resp.status_code = 201
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/sites/<site_id>/stories")
+def stories(site_id: str):
+    """Tell a story: JSON in, JSON out (201); a plain HTML form gets a thank-you page."""
+    site = _site(site_id)
+    if request.mimetype in FORM_TYPES:
+        told = giveback_stories.tell(site, request.form.to_dict(), is_form=True)
+        back = told.page_url if told.page_url and origins.is_allowed(site, told.page_url) \
+            else None
+        resp = Response(render_template("public/thanks.html", lang=told.lang, back=back,
+                                        message=i18n.text("story.thanks", told.lang),
+                                        t=i18n.translator(told.lang)))
+    else:
+        giveback_stories.tell(site, _json_body())
+        resp = jsonify(ok=True)
+        resp.status_code = 201
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

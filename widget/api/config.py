@@ -59,6 +59,20 @@ def _gift(site: SiteView, w: WidgetView, gift: GiftView, lang: str) -> dict:
     }
 
 
+def _giveback(site: SiteView, w: WidgetView, lang: str) -> dict:
+    """A story widget's copy, or a proof widget's stories (text only: the UI never
+    renders them as HTML)."""
+    if w.kind == "story":
+        return {"title": w.title or i18n.text("story.title", lang),
+                "description": w.description or i18n.text("story.description", lang),
+                "button": w.button_label or i18n.text("story.submit", lang),
+                "success": w.success_message or i18n.text("story.thanks", lang)}
+    return {"title": w.title or i18n.text("proof.title", lang),
+            "description": w.description or "",
+            "stories": [{"name": s.name, "text": s.text, "rating": s.rating}
+                        for s in site.stories]}
+
+
 def _build(site: SiteView, page_lang: str) -> dict:
     widgets = []
     for w in site.widgets:
@@ -83,15 +97,20 @@ def _build(site: SiteView, page_lang: str) -> dict:
             "quiet_days_after_signup": w.quiet_days_after_signup,
             "theme": dict(w.theme) if w.theme else None,
             **(_gift(site, w, gift, lang) if gift else {}),
+            **(_giveback(site, w, lang) if w.kind in ("story", "proof") else {}),
         })
     langs = sorted({w["lang"] for w in widgets} | {page_lang})
-    gifts = any("gift" in w for w in widgets)
+    groups = {w["kind"] for w in widgets if w["kind"] in ("story", "proof")}
+    groups |= {"gift"} if any("gift" in w for w in widgets) else set()
+    groups |= {"count"} if site.count is not None else set()
     return {
         "site": site.id, "cap": site.popup_cap, "reset": site.reset_count,
         "require_consent": site.require_consent,
         "consent_text": site.consent_text,
         "widgets": widgets,
-        "strings": {lang: i18n.client_strings(lang, gifts) for lang in langs},
+        "strings": {lang: i18n.client_strings(lang, sorted(groups)) for lang in langs},
+        # The confirmed subscribers, exact, once the owner's threshold is reached.
+        "count": site.count,
         "ui": assets.url("js/ui.js"),
         "css": assets.url("css/ui.css"),
     }

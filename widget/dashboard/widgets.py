@@ -104,7 +104,8 @@ def _preview_data(site, widget: Widget) -> dict:
     return {"ui": assets.url("js/ui.js"), "css": assets.url("css/ui.css"),
             "site": site.id, "id": widget.id or "preview", "lang": site.default_lang,
             "require_consent": site.require_consent, "consent_text": site.consent_text,
-            "strings": {lang: i18n.client_strings(lang, gifts=True) for lang in i18n.LANGS},
+            "strings": {lang: i18n.client_strings(lang, sorted(i18n.CLIENT_GROUPS))
+                        for lang in i18n.LANGS},
             "gifts": {g.id: {"kind": g.kind, "name": g.title,
                              "description": g.description or ""} for g in site.gifts},
             "defaults": {lang: {"title": i18n.text("title", lang),

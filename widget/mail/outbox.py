@@ -22,19 +22,23 @@ from ..models import OutboxMessage as OB
 from ..models import utcnow
 from ..rawsql import Tx
 
-KINDS = ("confirm", "welcome", "gift", "followup")
+# E-mails, and "referral": no e-mail but the due time of a referral's waiting period,
+# which the worker settles (the outbox is the durable queue of things due later).
+KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
+         "referral")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
-           "next_attempt_at", "created_at", "message_id", "grant_id")
+           "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id")
 QUEUE = (f"INSERT INTO outbox ({', '.join(COLUMNS)}) "
          f"VALUES ({', '.join(':' + c for c in COLUMNS)})")
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """Whom a queued message goes to: a subscriber of a site, in their language."""
+    """Whom a queued message goes to: a subscriber of a site (or, for a story's
+    thank-you, the storyteller: no subscriber), in their language."""
     site_id: str
-    subscriber_id: int
+    subscriber_id: int | None
     email_normalized: str
     lang: str
 
@@ -46,16 +50,19 @@ def mailbox_of(email_normalized: str) -> str:
 
 
 def new_row(kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
-            due: datetime | None = None) -> dict:
+            due: datetime | None = None, story_id: int | None = None,
+            referral_id: int | None = None) -> dict:
     """The column values of a queued message, due now or at `due` (a follow-up days
-    later); its Message-ID is fixed here, so every attempt carries the same one."""
+    later), about a grant, a story or a referral; its Message-ID is fixed here, so every
+    attempt carries the same one."""
     assert kind in KINDS, kind
     now = utcnow()
     domain = mail_from.rpartition("@")[2] or "localhost"
     return {"site_id": to.site_id, "subscriber_id": to.subscriber_id, "kind": kind,
             "mailbox": mailbox_of(to.email_normalized), "lang": to.lang, "status": "queued",
             "attempts": 0, "next_attempt_at": due or now, "created_at": now,
-            "message_id": f"<{secrets.token_hex(16)}@{domain}>", "grant_id": grant_id}
+            "message_id": f"<{secrets.token_hex(16)}@{domain}>", "grant_id": grant_id,
+            "story_id": story_id, "referral_id": referral_id}
 
 
 def recipient(subscriber) -> Recipient:
@@ -65,9 +72,10 @@ def recipient(subscriber) -> Recipient:
 
 
 def queue(tx: Tx, kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
-          due: datetime | None = None) -> None:
+          due: datetime | None = None, story_id: int | None = None,
+          referral_id: int | None = None) -> None:
     """Queue a message in the transaction of `tx` (the caller commits)."""
-    tx.run(QUEUE, **new_row(kind, to, mail_from, grant_id, due))
+    tx.run(QUEUE, **new_row(kind, to, mail_from, grant_id, due, story_id, referral_id))
 
 
 def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from .. import db, i18n, tokens
 from ..gifts import grants
-from ..models import Coupon, Grant, MailTemplate, OutboxMessage, Site, Subscriber, utcnow
+from ..models import (Coupon, Grant, MailTemplate, Milestone, MilestoneReward, OutboxMessage,
+                      Site, Story, Subscriber, utcnow)
 
 ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -60,22 +61,28 @@ def sender(site: Site) -> Address:
 
 
 def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
-            message_id: str, unsubscribe_url: str, confirm_url: str | None = None,
-            gift: dict | None = None) -> EmailMessage:
+            message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
+            gift: dict | None = None, values: dict | None = None, after: tuple = (),
+            share: dict | None = None, footer: str = "mail.footer") -> EmailMessage:
     """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
-    the gift part (gift_part), whose title also fills {gift}."""
-    values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else ""}
+    the gift part (gift_part), whose title also fills {gift}; `values`: more
+    placeholders ({friends}, {story}); `after`: paragraphs of ours after the owner's
+    copy (a story's reply); `share`: the personal share link's part. Without an
+    unsubscribe URL (a reply to a story, not a list's mail) there are no list headers."""
+    values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else "",
+              **(values or {})}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
     subject = _one_line(i18n.fill(copy.subject, {**values, "name": ""}))
     paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", i18n.fill(copy.body, values).strip())]
+    paragraphs += [p.splitlines() for text in after for p in re.split(r"\n\s*\n", text.strip())]
     context = {
         "lang": lang, "subject": subject, "paragraphs": paragraphs,
         "action": ({"url": confirm_url, "label": i18n.text("mail.confirm.button", lang)}
                    if confirm_url else None),
         "link_hint": i18n.text("mail.link_hint", lang),
-        "footer": i18n.fill(i18n.text("mail.footer", lang), values),
+        "footer": i18n.fill(i18n.text(footer, lang), values),
         "unsubscribe_label": i18n.text("mail.unsubscribe", lang),
-        "unsubscribe_url": unsubscribe_url, "gift": gift,
+        "unsubscribe_url": unsubscribe_url, "gift": gift, "share": share,
     }
     from_header = sender(site)
     msg = EmailMessage(policy=SMTP)
@@ -86,8 +93,9 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if kind == "confirm":
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
     msg.set_content(render_template("mail/message.txt", **context))
@@ -144,15 +152,67 @@ def _grant_part(kind: str, grant: Grant | None, lang: str) -> dict | None:
                      if kind == "followup" else [])
 
 
+def share_part(subscriber: Subscriber, lang: str, site_name: str) -> dict | None:
+    """The thank-you's invitation to share, with the subscriber's own share page."""
+    if not subscriber.ref_code:
+        return None
+    value = tokens.subscriber_value(subscriber.id, subscriber.email_normalized)
+    return {"text": i18n.fill(i18n.text("mail.share.text", lang), {"site": site_name}),
+            "label": i18n.text("mail.share.button", lang),
+            "url": f"{current_app.config['BASE_URL']}/share/{tokens.sign('share', value)}"}
+
+
+def _friends(message: OutboxMessage, subscriber: Subscriber) -> str:
+    """The friends a reward e-mail thanks for: its milestone's number (the count may have
+    grown since), else the count now."""
+    friends = db.session().scalar(
+        select(Milestone.friends).join(MilestoneReward, MilestoneReward.milestone_id ==
+                                       Milestone.id)
+        .where(MilestoneReward.subscriber_id == subscriber.id,
+               MilestoneReward.grant_id == message.grant_id)) if message.grant_id else None
+    return str(friends or subscriber.ref_count)
+
+
 def for_message(message: OutboxMessage, subscriber: Subscriber) -> EmailMessage:
-    """A queued message to a subscriber, in their language, with their links and the
-    gift it names or delivers."""
+    """A queued message to a subscriber, in their language, with their links, the gift
+    it names or delivers, and (in the thank-you) their share link."""
     site = db.session().get(Site, subscriber.site_id)
     kind, lang = message.kind, subscriber.lang
     grant = db.session().get(Grant, message.grant_id) if message.grant_id else None
     confirm_url, unsubscribe_url = links(subscriber)
+    part = _grant_part("gift" if kind == "reward" else kind, grant, lang)
+    if part and kind == "reward":
+        part["lead"] = i18n.text("mail.reward.gift", lang)
     return compose(site, kind, lang, site_copy(site.id, kind, lang),
                    to=subscriber.email, name=subscriber.name, message_id=message.message_id,
                    unsubscribe_url=unsubscribe_url,
-                   confirm_url=confirm_url if kind == "confirm" else None,
-                   gift=_grant_part(kind, grant, lang))
+                   confirm_url=confirm_url if kind == "confirm" else None, gift=part,
+                   values={"friends": _friends(message, subscriber)} if kind == "reward" else None,
+                   share=share_part(subscriber, lang, site.name) if kind == "welcome" else None)
+
+
+STORY_WORDS = 12
+
+
+def story_quote(text: str) -> str:
+    """How an e-mail names a story: its first words."""
+    words = text.split()
+    return " ".join(words[:STORY_WORDS]) + ("…" if len(words) > STORY_WORDS else "")
+
+
+def for_story(message: OutboxMessage, story: Story) -> EmailMessage:
+    """The thank-you for a story (with the gift, when the owner gives one) or the owner's
+    reply to it, to the address the storyteller gave."""
+    site = db.session().get(Site, story.site_id)
+    kind, lang = message.kind, story.lang
+    grant = db.session().get(Grant, message.grant_id) if message.grant_id else None
+    values = {"story": story_quote(story.text)}
+    if kind == "story_thanks":
+        key = "mail.story.public" if story.consent_publish else "mail.story.private"
+        after = (i18n.fill(i18n.text(key, lang), {"site": site.name}),)
+    else:
+        after = (story.reply or "",)
+    return compose(site, kind, lang, site_copy(site.id, kind, lang), to=story.email,
+                   name=story.name, message_id=message.message_id, unsubscribe_url=None,
+                   gift=_grant_part("gift", grant, lang), values=values, after=after,
+                   footer="mail.footer.story")

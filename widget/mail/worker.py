@@ -13,11 +13,14 @@ import threading
 from flask import Flask
 
 from .. import db
-from ..models import Grant, OutboxMessage, Subscriber
+from ..giveback import referrals
+from ..models import Grant, OutboxMessage, Story, Subscriber, utcnow
+from ..rawsql import Tx
 from . import outbox, render, transport
 
 log = logging.getLogger(__name__)
 BATCH = 20
+STORY_KINDS = ("story_thanks", "story_reply")  # to the storyteller, not a subscriber
 
 
 def worker_name() -> str:
@@ -57,20 +60,31 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     session = db.session()
     try:
         message = session.get(OutboxMessage, message_id)
+        if message.kind == "referral":  # no e-mail: a referral's waiting period ended
+            outcome = referrals.settle(Tx.on_session(session), message.referral_id, utcnow(),
+                                       cfg["MAIL_FROM"])
+            session.commit()
+            outbox.finish(engine, message_id, worker, "sent", outcome)
+            outbox.wake_event(app).set()  # a reward it gave is due at once
+            return "sent"
+        story = session.get(Story, message.story_id) if message.story_id else None
         subscriber = (session.get(Subscriber, message.subscriber_id)
                       if message.subscriber_id else None)
         grant = session.get(Grant, message.grant_id) if message.grant_id else None
-        reason = _skip_reason(message, subscriber, grant)
+        reason = (("the story was deleted" if story is None else None)
+                  if message.kind in STORY_KINDS else _skip_reason(message, subscriber, grant))
         if reason:
             outbox.finish(engine, message_id, worker, "skipped", reason)
             return "skipped"
         if message.raw is None:
-            email = render.for_message(message, subscriber)
+            email = (render.for_story(message, story) if story is not None
+                     else render.for_message(message, subscriber))
             message.raw, message.subject = email.as_string(), str(email["Subject"])
             message.transport = "smtp" if cfg["SMTP_URL"] else "dev"
             session.commit()
         # The rendered To header is this address: no need to parse the message again.
-        raw, kind_of_transport, recipient = message.raw, message.transport, subscriber.email
+        raw, kind_of_transport = message.raw, message.transport
+        recipient = story.email if story is not None else subscriber.email
     finally:
         session.close()
     if kind_of_transport == "dev":

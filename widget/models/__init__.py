@@ -4,7 +4,10 @@ from .core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, W
                    WidgetDay)
 from .gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from .mail import MailTemplate, OutboxMessage
+from .referrals import Milestone, MilestoneReward, Referral
+from .stories import Story
 
 __all__ = ["Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
-           "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon"]
+           "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
+           "Milestone", "MilestoneReward", "Story"]

@@ -46,6 +46,20 @@ class Site(Base):
     sender_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     sender_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     reply_to: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Referrals: a referral counts once the friend has stayed confirmed this many days;
+    # suspicious ones (this many from one IP range within an hour, or a disposable
+    # address: the built-in list and the owner's extra domains) wait for the owner.
+    referral_wait_days: Mapped[int] = mapped_column(Integer, default=0)
+    referral_burst: Mapped[int] = mapped_column(Integer, default=3)
+    hold_disposable: Mapped[bool] = mapped_column(Boolean, default=True)
+    disposable_domains: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where /r/<code> sends friends (on an allowed origin); None: the page the referrer
+    # signed up on, else the first allowed origin.
+    ref_landing: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # Social proof: "Join N readers" once N (confirmed subscribers) reaches this; None: off.
+    count_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    story_gift_id: Mapped[str | None] = mapped_column(
+        ForeignKey("gifts.id", ondelete="SET NULL", use_alter=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     owner: Mapped[Owner] = relationship(back_populates="sites")
     origins: Mapped[list["SiteOrigin"]] = relationship(
@@ -53,7 +67,8 @@ class Site(Base):
     widgets: Mapped[list["Widget"]] = relationship(
         back_populates="site", cascade="all, delete-orphan", order_by="Widget.created_at")
     gifts: Mapped[list["Gift"]] = relationship(
-        back_populates="site", cascade="all, delete-orphan", order_by="Gift.created_at")
+        back_populates="site", cascade="all, delete-orphan", order_by="Gift.created_at",
+        foreign_keys="Gift.site_id")
 
 
 class SiteOrigin(Base):
@@ -107,6 +122,8 @@ class Widget(Base):
     gift_id: Mapped[str | None] = mapped_column(
         ForeignKey("gifts.id", ondelete="SET NULL"), nullable=True)
     gift_mode: Mapped[str] = mapped_column(String(8), default="first")
+    # kind 'proof' (approved stories, inline): 'list' or 'carousel' (one at a time).
+    style: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
@@ -135,6 +152,12 @@ class Subscriber(Base):
     widget_id: Mapped[str | None] = mapped_column(
         ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
     page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # Referrals: the code in this subscriber's link (given when they confirm), how many
+    # friends it brought that count, and how often it was opened and shared.
+    ref_code: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    ref_count: Mapped[int] = mapped_column(Integer, default=0)
+    ref_visits: Mapped[int] = mapped_column(Integer, default=0)
+    share_clicks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)

@@ -62,7 +62,7 @@ class Gift(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
-    site: Mapped[Site] = relationship(back_populates="gifts")
+    site: Mapped[Site] = relationship(back_populates="gifts", foreign_keys=[site_id])
     file: Mapped[GiftFile | None] = relationship()
 
 

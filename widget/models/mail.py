@@ -23,10 +23,18 @@ class OutboxMessage(Base):
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
-    kind: Mapped[str] = mapped_column(String(32))  # confirm, welcome, gift, followup
+    # confirm, welcome, gift, followup, reward, story_thanks, story_reply, referral
+    kind: Mapped[str] = mapped_column(String(32))
     # The gift a message names or delivers (confirm, welcome, gift, followup).
     grant_id: Mapped[int | None] = mapped_column(
         ForeignKey("gift_grants.id", ondelete="SET NULL"), nullable=True)
+    # A story's thank-you or the owner's reply goes to the story's address (no
+    # subscriber); a "referral" row is no e-mail: the due time of a referral's waiting
+    # period, settled by the worker.
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
+    referral_id: Mapped[int | None] = mapped_column(
+        ForeignKey("referrals.id", ondelete="SET NULL"), nullable=True)
     # The recipient's address without any +tag: the list-bomb guard counts per mailbox.
     mailbox: Mapped[str] = mapped_column(String(254))
     lang: Mapped[str] = mapped_column(String(8))

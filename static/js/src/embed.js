@@ -4,15 +4,18 @@
 (() => {
   const D = document, H = D.documentElement, s = D.currentScript, d = s?.dataset;
   const now = Date.now, poke = () => act = now();
-  if (!d?.site) return console.warn("widget: no data-site");
+  if (!d?.site) return console.warn("widget: no site");
   const base = s.src.split("/embed.js")[0], on = (n, f, t = window) => t.addEventListener(n, f);
   let cfg, shown, close, out, y = 0, armed = [], t0 = now(), act = t0, m = {};
   let held = window.widget?.q || [];
   // The one localStorage entry: quiet-until per widget (q), first visit (v), the site's
-  // reset count at sign-up (u), and when pop-ups were shown (c).
+  // reset count at sign-up (u), when pop-ups were shown (c) and a referral code (r).
   try {
     m = JSON.parse(localStorage.getItem("rw")) || {};
-    m.v || localStorage.setItem("rw", JSON.stringify({ ...m, v: now() }));
+    // r: the referral code of the friend whose link brought this visitor (?ref=), kept
+    // for a sign-up on any later page. (RegExp.$1: the shortest way to say it.)
+    /[?&]ref=(\w+)/.test(location.href) && (m.r = RegExp.$1);
+    localStorage.setItem("rw", JSON.stringify({ v: t0, ...m }));
   } catch {}
   const touch = matchMedia("(pointer:coarse)").matches;
   const show = (w, into) => import(base + cfg.ui).then(x => x.show({ cfg, w, base, data: d, into }));
@@ -27,7 +30,7 @@
   // Targeting [what, pattern, negate]: the page URL, the referrer, the device (m: touch
   // screen, d: desktop), the visitor (n: new, in the first 30 minutes; r: returning).
   const E = { u: location.href, r: D.referrer, d: touch ? "m" : "d",
-    n: now() - (m.v || now()) < 18e5 ? "n" : "r" };
+    n: t0 - (m.v || t0) < 18e5 ? "n" : "r" };
   // Once a pop-up has shown, the twice-a-second check is a no-op: one per page view.
   const tick = () => shown || armed.forEach(w =>
     w.on[w.all ? "every" : "some"](([k, v]) => T[k](v)) && open(w));

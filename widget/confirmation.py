@@ -1,0 +1,17 @@
+"""What a confirmed address sets off, in the transaction that confirms it: whether by the
+confirm page's POST or by a sign-up that needs no confirmation."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from .gifts import ledger
+from .giveback import referrals
+from .mail.outbox import Recipient
+from .rawsql import Tx
+
+
+def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
+    """A referral code for the new subscriber and the fate of the referral that brought
+    them; the gifts that waited released, the thank-you e-mail and the follow-ups."""
+    referrals.on_confirmed(tx, to, now, mail_from)
+    ledger.on_confirmed(tx, to, now, mail_from)

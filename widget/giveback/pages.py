@@ -1,0 +1,102 @@
+"""The give-back pages: /r/<code> (a friend's way in, counted and sent on to the site)
+and /share/<token> (a subscriber's own page: their link, plain share links, progress)."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, redirect, render_template, request
+from sqlalchemy import select, update
+
+from .. import db, i18n, tokens
+from ..models import Site, Subscriber
+from ..subscribers import from_token
+from . import share
+
+bp = Blueprint("giveback", __name__)
+CODE = re.compile(r"[a-z0-9]{8,32}")
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _lang() -> str:
+    return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS))
+
+
+def _page(lang: str, key: str, status: int) -> Response:
+    t = i18n.translator(lang)
+    return Response(render_template("public/message.html", lang=lang, t=t,
+                                    title=t(f"page.{key}.title"), text=t(f"page.{key}.text"),
+                                    form=None), status=status, headers=NO_STORE)
+
+
+@bp.get("/r/<code>")
+def visit(code: str):
+    """A friend opens a subscriber's link: count the visit and send them on to the site
+    (only ever to one of its allowed origins), carrying the code for the sign-up."""
+    session = db.session()
+    referrer = session.scalar(select(Subscriber).where(Subscriber.ref_code == code)) \
+        if CODE.fullmatch(code) else None
+    target = share.landing(session.get(Site, referrer.site_id), referrer, code) \
+        if referrer else None
+    if target is None:
+        return _page(_lang(), "invalid", 404)
+    session.execute(update(Subscriber).where(Subscriber.id == referrer.id)
+                    .values(ref_visits=Subscriber.ref_visits + 1)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    return redirect(target, 302, Response=_no_store_redirect)
+
+
+class _no_store_redirect(Response):
+    """A redirect nobody caches: each visit is counted, and the code never leaks on."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.headers.update(NO_STORE)
+
+
+def _sharer(token: str) -> Subscriber | None:
+    """The confirmed subscriber a share page belongs to (None: a bad link, or someone
+    who left the list)."""
+    try:
+        subscriber, _age = from_token(db.session(), "share", token)
+    except tokens.TokenInvalid:
+        return None
+    return subscriber if subscriber.status == "confirmed" and subscriber.ref_code else None
+
+
+@bp.get("/share/<token>")
+def share_page(token: str):
+    """A subscriber's own share page: their link, share buttons, their progress."""
+    subscriber = _sharer(token)
+    if subscriber is None:
+        return _page(_lang(), "invalid", 404)
+    site = db.session().get(Site, subscriber.site_id)
+    lang, link = subscriber.lang, share.referral_url(subscriber.ref_code)
+    t = i18n.translator(lang)
+    networks = [(label, f"/share/{token}/go/{key}") for key, (label, _url)
+                in share.NETWORKS.items()]
+    badge = (f'<a href="{link}">{i18n.fill(t("page.share.badge.label"), {"site": site.name})}'
+             f'</a>')
+    return Response(render_template(
+        "public/share.html", lang=lang, t=t, site=site, link=link, networks=networks,
+        mailto=share.mailto(link, site.name, lang), progress=share.progress(subscriber),
+        badge=badge, message=i18n.fill(t("share.message"), {"site": site.name, "url": link}),
+        fill=i18n.fill), headers=NO_STORE)
+
+
+@bp.get("/share/<token>/go/<network>")
+def share_click(token: str, network: str):
+    """One of the share page's buttons: counted, then on to the network (a plain link:
+    none of its scripts ever runs on our pages)."""
+    subscriber = _sharer(token) if network in share.NETWORKS else None
+    if subscriber is None:
+        return _page(_lang(), "invalid", 404)
+    session = db.session()
+    site_name = session.get(Site, subscriber.site_id).name
+    session.execute(update(Subscriber).where(Subscriber.id == subscriber.id)
+                    .values(share_clicks=Subscriber.share_clicks + 1)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+    return redirect(share.network_url(network, share.referral_url(subscriber.ref_code),
+                                      site_name, subscriber.lang), 302,
+                    Response=_no_store_redirect)

@@ -1,0 +1,169 @@
+"""Stories: a visitor tells theirs (the JSON API and the plain form end here), the owner
+approves, rejects or replies. Only approved stories whose teller explicitly allowed it
+are ever shown, and always as text.
+
+A storyteller who gives an address gets a personal thank-you naming their story (with
+the owner's story gift, if set); like a confirmation, at most WIDGET_MAIL_PER_ADDRESS_DAY
+of them a day go to one mailbox, so the form cannot be used to flood someone's inbox.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, request
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .. import db, i18n, ratelimit, siteview
+from ..errors import ApiError
+from ..gifts import ledger
+from ..mail import outbox
+from ..models import Gift, OutboxMessage, Site, Story, utcnow
+from ..rawsql import Tx
+from ..signup import checked_page_url, first_checks, text_field
+from ..siteview import SiteView
+
+MAX_TEXT = 5000
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class Told:
+    story_id: int
+    lang: str
+    page_url: str | None
+
+
+def _rating(data: dict) -> int | None:
+    value = data.get("rating")
+    if value in (None, ""):
+        return None
+    try:
+        rating = int(value)
+    except (TypeError, ValueError):
+        rating = 0
+    if isinstance(value, bool) or rating not in range(1, 6):
+        raise ApiError(422, "invalid_rating", field="rating")
+    return rating
+
+
+def _text(data: dict) -> str:
+    value = data.get("text")
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, "invalid_type", "'text' must be a string.", field="text")
+    text = (value or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise ApiError(422, "missing_story", field="text")
+    if len(text) > MAX_TEXT:
+        raise ApiError(422, "too_long", f"'text' is longer than {MAX_TEXT} characters.",
+                       field="text")
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise ApiError(422, "invalid_characters", field="text")
+    return text
+
+
+def _email(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    try:
+        return validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ApiError(422, "invalid_email", str(exc), field="email") from None
+
+
+def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
+    """Check and keep one story, with its thank-you (and gift) queued, in one commit.
+    Raises ApiError; a filled honeypot is answered as if accepted, and keeps nothing."""
+    widget_id, lang_hint, page_url, trapped = first_checks(site, data)
+    if trapped:
+        return Told(0, i18n.best_lang(lang_hint, site.default_lang), page_url)
+    ratelimit.hit("story", request.remote_addr or "-")
+    name = text_field(data, "name")
+    if not name:
+        raise ApiError(422, "missing_name", field="name")
+    text = _text(data)
+    rating = _rating(data)
+    email = _email(text_field(data, "email"))
+    consent = data.get("consent", False)
+    if is_form and isinstance(consent, str):
+        consent = consent.strip().lower() in ("1", "on", "true", "yes")
+    if not isinstance(consent, bool):
+        raise ApiError(400, "invalid_type", "'consent' must be true or false.", field="consent")
+    widget = site.widget(widget_id) if widget_id else None
+    if widget_id and (widget is None or widget.kind != "story"):
+        raise ApiError(422, "unknown_widget", field="widget")
+    page_url = checked_page_url(page_url)
+    lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
+    story = Story(site_id=site.id, widget_id=widget_id, name=name[:MAX_NAME], email=email,
+                  text=text, rating=rating, consent_publish=consent,
+                  consent_text=i18n.text("story.consent", lang), lang=lang,
+                  page_url=page_url, status="pending", created_at=utcnow())
+    session = db.session()
+    session.add(story)
+    session.flush()
+    if email and _mailbox_has_room(session, email):
+        _thank(session, site.id, story)
+    session.commit()
+    outbox.wake_event(current_app).set()
+    return Told(story.id, lang, page_url)
+
+
+def _mailbox_has_room(session: Session, email: str) -> bool:
+    """The list-bomb guard for story thank-yous: a few a day per mailbox, all sites."""
+    since = utcnow() - timedelta(days=1)
+    sent = session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.mailbox == outbox.mailbox_of(email.lower()),
+        OutboxMessage.kind == "story_thanks", OutboxMessage.created_at > since))
+    return sent < current_app.config["MAIL_PER_ADDRESS_DAY"]
+
+
+def _thank(session: Session, site_id: str, story: Story) -> None:
+    """Queue the thank-you, with the owner's story gift when they give one."""
+    tx, now = Tx.on_session(session), utcnow()
+    chosen = session.get(Site, site_id).story_gift_id
+    gift = session.get(Gift, chosen) if chosen else None
+    if gift is not None and gift.is_active and gift.site_id == site_id:
+        tx.run("SAVEPOINT story_gift")
+        try:
+            given = ledger.give(tx, ledger.Terms(gift.id, gift.kind, gift.link_days,
+                                                 gift.download_limit),
+                                site_id=site_id, subscriber_id=None, widget_id=story.widget_id,
+                                page_url=story.page_url, release=True, now=now)
+            tx.run("RELEASE SAVEPOINT story_gift")
+            story.grant_id = given.grant_id
+        except ledger.GiftGone:  # the thank-you goes out without it
+            tx.run("ROLLBACK TO SAVEPOINT story_gift")
+    session.flush()
+    to = outbox.Recipient(site_id, None, story.email.lower(), story.lang)
+    outbox.queue(tx, "story_thanks", to, current_app.config["MAIL_FROM"],
+                 grant_id=story.grant_id, story_id=story.id)
+
+
+def decide(session: Session, story: Story, status: str) -> bool:
+    """The owner approves or rejects a story (commits); approved ones with consent show
+    in the site's proof widgets within a minute. Returns whether it changed."""
+    assert status in ("approved", "rejected", "pending"), status
+    changed = session.execute(
+        update(Story).where(Story.id == story.id, Story.status != status)
+        .values(status=status, decided_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    session.refresh(story)
+    siteview.invalidate(story.site_id)
+    return changed
+
+
+def reply(session: Session, story: Story, text: str) -> bool:
+    """E-mail the owner's reply to the storyteller (commits). False when they gave no
+    address."""
+    if not story.email:
+        return False
+    story.reply = text.replace("\r\n", "\n").strip()
+    to = outbox.Recipient(story.site_id, None, story.email.lower(), story.lang)
+    outbox.queue(Tx.on_session(session), "story_reply", to, current_app.config["MAIL_FROM"],
+                 story_id=story.id)
+    session.commit()
+    outbox.wake_event(current_app).set()
+    return True
