@@ -2,6 +2,7 @@
 TEST_DATABASE_URL is set), the app served over real HTTP, and small helpers."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -218,13 +219,21 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo(request, tmp_path_factory):
     """`widget demo` exactly as the README runs it, on free ports and a fresh database."""
-    tmp = tmp_path_factory.mktemp("demo")
+    with run_demo(request.param, tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_demo(backend: str, tmp, **env_extra):
+    """`widget demo` as a subprocess on `backend` (sqlite or postgresql), with any extra
+    environment (e.g. WIDGET_SMTP_URL); stopped and its database dropped afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
     env["WIDGET_INSTANCE_PATH"] = str(tmp / "instance")
     env["WIDGET_SITE_CACHE_SECONDS"] = "0"  # tests add widgets to the running demo
     env["DATABASE_URL"] = f"sqlite:///{tmp / 'instance' / 'widget.sqlite3'}"
+    env.update(env_extra)
     admin = None
-    if request.param == "postgresql":
+    if backend == "postgresql":
         name = f"demo_{uuid.uuid4().hex[:12]}"
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -248,15 +257,17 @@ def demo(request, tmp_path_factory):
             time.sleep(0.1)
     log.seek(0)
     printed = log.read()
-    yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed,
-           "db": env["DATABASE_URL"]}
-    proc.terminate()
-    proc.wait(10)
-    log.close()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    try:
+        yield {"base": base, "pages": f"http://127.0.0.1:{examples_port}", "printed": printed,
+               "db": env["DATABASE_URL"]}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 ARTICLE = "".join(f"<p>Paragraph {i} of a long article about bread.</p>" * 3

@@ -5,12 +5,13 @@ import io
 from pathlib import Path
 
 from flask import Flask, Response, abort
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from . import HERE, db
 from .accounts import create_owner, create_site, find_owner, set_origins
 from .gifts import coupons, files
-from .models import Gift, Site, Widget
+from .models import Gift, Milestone, Site, Story, Widget
 
 DEMO_LOGIN = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -19,6 +20,8 @@ DEMO_WIDGET = "w_demo"  # named in the example pages' two-step button
 DEMO_INLINE = "w_demo_inline"  # named in the blog post's inline placeholder
 DEMO_GIFT_WIDGET = "w_demo_gift"  # free-gift.html: the starter log, given first (inline)
 DEMO_COUPON_WIDGET = "w_demo_flour"  # free-gift.html: a flour coupon after the sign-up
+DEMO_STORY_WIDGET = "w_demo_story"  # stories.html: the story form (inline)
+DEMO_PROOF_WIDGET = "w_demo_proof"  # stories.html: readers' stories, one at a time
 # The example pages name the default service URL and site id as an owner would; the
 # demo server rewrites the URL when the service runs elsewhere.
 EXAMPLE_BASE = "http://127.0.0.1:5000"
@@ -46,6 +49,7 @@ def seed(examples_origin: str) -> tuple[str, str, str]:
                            layout="inline", triggers=[], trigger_match="any",
                            title="Liked this? Get the next one by e-mail"))
     _seed_gifts(session)
+    _seed_giveback(session)
     session.commit()
     return DEMO_LOGIN, DEMO_PASSWORD, DEMO_SITE
 
@@ -72,6 +76,36 @@ def _seed_gifts(session) -> None:
             kind="gift", gift=flour, gift_mode="gated", layout="modal", triggers=[])])
         session.flush()
         coupons.add(session, flour.id, coupons.generate("CRUMB-####", 40, set()))
+
+
+SCHEDULE = ("<h3>My overnight schedule</h3><ul><li>20:00 mix and rest</li><li>21:00 salt, "
+            "then fold every 30 minutes</li><li>23:00 shape, into the fridge</li><li>7:00 "
+            "bake at 250 °C</li></ul>")
+STORIES = [("Marit", "My first loaf came out flat, but the feeding log showed me why: my "
+                     "starter was past its peak. The second one rose like a dream. 🍞", 5),
+           ("Jonas", "I never thought I'd keep a jar of flour and water alive for a month. "
+                     "The troubleshooting chart saved it twice.", 4)]
+
+
+def _seed_giveback(session) -> None:
+    """Thank-yous for bringing friends (1 friend: a bonus text; 3: the flour coupon), a
+    story form, and two readers' stories they allowed to be shown."""
+    if session.scalar(select(Milestone.id).where(Milestone.site_id == DEMO_SITE)) is None:
+        schedule = Gift(id="g_demo_schedule", site_id=DEMO_SITE, kind="bonus",
+                        title="Ingrid's overnight baking schedule", bonus_html=SCHEDULE)
+        session.add_all([schedule,
+                         Milestone(site_id=DEMO_SITE, friends=1, gift=schedule),
+                         Milestone(site_id=DEMO_SITE, friends=3, gift_id="g_demo_flour")])
+    if session.get(Widget, DEMO_STORY_WIDGET) is None:
+        session.add_all([
+            Widget(id=DEMO_STORY_WIDGET, site_id=DEMO_SITE, name="Your bread story",
+                   kind="story", layout="inline", triggers=[]),
+            Widget(id=DEMO_PROOF_WIDGET, site_id=DEMO_SITE, name="Readers' stories",
+                   kind="proof", layout="inline", triggers=[], style="carousel"),
+            *(Story(site_id=DEMO_SITE, name=name, text=text, rating=rating,
+                    consent_publish=True, consent_text="You may show my story and first "
+                    "name on this website.", lang="en", status="approved")
+              for name, text, rating in STORIES)])
 
 
 def starter_log_pdf() -> bytes:

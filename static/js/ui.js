@@ -30,7 +30,12 @@ function copier(label, done, text) {
 }
 
 // The browser's memory, read by embed.js: q quiet-until per widget, v first visit,
-// u the site's reset count at sign-up, c when pop-ups were shown (for the visit cap).
+// u the site's reset count at sign-up, c when pop-ups were shown (for the visit cap), r the
+// referral code of the friend whose link brought this visitor.
+function memory() {
+  try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; }
+}
+
 function update(change) {
   try {
     const state = JSON.parse(localStorage.getItem(KEY) || "{}") || {};
@@ -267,6 +272,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
         method: "POST", headers: { "Content-Type": "text/plain" },
         body: JSON.stringify({ email: value, consent: f.consent ? f.consent.checked : false,
           widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value,
+          ref: memory().r,  // the friend whose link brought this visitor, kept by embed.js
           ...(gone ? { gift: false } : {}), ...(grant ? { grant: grant.token } : {}) }) });
       if (!r.ok) {
         const body = await r.json().catch(() => ({}));
