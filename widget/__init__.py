@@ -74,8 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _security_headers(resp):
-        for name, value in SECURITY_HEADERS:
-            resp.headers[name] = value
+        for name, value in SECURITY_HEADERS:  # a page's own, stricter choice stays
+            resp.headers.setdefault(name, value)
         return resp
 
     app.wsgi_app = ConfigFastPath(app.wsgi_app, app)

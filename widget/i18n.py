@@ -144,8 +144,8 @@ CLIENT_GROUPS = {
     "gift": ("gift.yours", "gift.download", "gift.open", "gift.code", "gift.copy",
              "gift.copied", "gift.left", "gift.gone", "gift.invite", "gift.share",
              "gift.shared"),
-    "story": ("story.name", "story.text", "story.rating", "story.email", "story.consent",
-              "story.submit", "story.thanks"),
+    "story": ("story.name", "story.text", "story.rating", "story.no_rating", "proof.rating",
+              "story.email", "story.consent", "story.submit", "story.thanks"),
     "proof": ("proof.prev", "proof.next", "proof.rating"),
     "count": ("count",),
 }

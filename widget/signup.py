@@ -20,7 +20,7 @@ from .siteview import GiftView, SiteView, WidgetView
 
 HONEYPOT = "website"  # a field people never see or fill; bots that fill every field do
 MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16,
-           "grant": 300, "ref": 40}
+           "grant": 300}
 TRUE_WORDS = {"1", "on", "true", "yes"}
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
 
@@ -124,7 +124,8 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
         raise ApiError(422, "consent_required", field="consent")
     gift = gated_gift(site, widget, data)
     given_first = grants.given_first(text_field(data, "grant"))
-    ref = text_field(data, "ref")
+    ref = data.get("ref")  # a mangled or wrong code is ignored: it must never cost a sign-up
+    ref = ref if isinstance(ref, str) and 0 < len(ref) <= 40 and ref.isalnum() else None
     page_url = checked_page_url(page_url)
     lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
     ratelimit.hit("email", f"{site.id}:{normalized}")
@@ -132,7 +133,7 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
                                                 gift.download_limit), widget.id) if gift else None
     try:
         queued = _store(site, widget, email, normalized, name, lang, page_url, consent, claim,
-                        given_first, ref if ref and ref.isalnum() else None)
+                        given_first, ref)
     except ledger.GiftGone:
         raise ApiError(409, "gift_gone") from None
     if queued:

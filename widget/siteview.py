@@ -39,6 +39,7 @@ class WidgetView:
     page_langs: frozenset[str]  # empty: every language
     gift_id: str | None
     gift_mode: str  # first, gated
+    style: str = "list"  # kind 'proof': list or carousel
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _snapshot(site: Site, codes: dict[str, int], count: int | None,
                          w.quiet_days_after_close,
                          w.quiet_days_after_signup, _theme(w), rules.compile_widget(w),
                          frozenset(filter(None, (w.page_langs or "").split(","))),
-                         w.gift_id, w.gift_mode)
+                         w.gift_id, w.gift_mode, w.style or "list")
               for w in site.widgets),
         tuple(_gift(g, codes) for g in site.gifts), count, stories)
 

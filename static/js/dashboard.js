@@ -36,9 +36,10 @@ if (pane) {
     ui = ui || await import(p.ui);
     const lang = value("lang") || p.lang, d = p.defaults[lang];
     // A gift widget speaks of its gift: its title and description, its own button.
-    const gift = value("kind") === "gift" && p.gifts[value("gift_id")];
+    const kind = value("kind") || "newsletter";
+    const gift = kind === "gift" && p.gifts[value("gift_id")];
     const first = value("gift_mode") !== "gated";
-    const w = { id: p.id, layout: value("layout"), lang,
+    const w = { id: p.id, kind, layout: value("layout"), lang,
       title: value("title") || (gift ? gift.name : d.title),
       description: value("description") || (gift ? gift.description : d.description),
       button: value("button_label") || (gift ? d[first ? "gift_first" : "gift_gated"] : d.button),
@@ -47,6 +48,19 @@ if (pane) {
       quiet_days_after_close: 0, quiet_days_after_signup: 0, theme: theme(),
       gift: gift && { id: value("gift_id"), mode: first ? "f" : "g", kind: gift.kind,
         name: gift.name, out: false, count: false, ok: d.success } };
+    // A story form and a proof widget have their own copy; a proof widget's preview
+    // shows two made-up stories in the widget's language, as a list or one at a time.
+    const b = p.giveback && p.giveback[lang], s = p.strings[lang];
+    if (b && kind === "story") {
+      Object.assign(w, { title: value("title") || b.story_title,
+        description: value("description") || b.story_description,
+        button: value("button_label") || s["story.submit"],
+        success: value("success_message") || s["story.thanks"] });
+    } else if (b && kind === "proof") {
+      Object.assign(w, { title: value("title") || b.proof_title,
+        description: value("description"), stories: b.stories,
+        style: value("style") || "list", layout: "inline" });  // saved as inline, always
+    }
     if (close) close();
     close = await ui.show({ cfg: { strings: p.strings, css: p.css,
       require_consent: p.require_consent, consent_text: p.consent_text },

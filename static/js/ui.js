@@ -58,31 +58,82 @@ async function sheet(href) {
 }
 
 /** The title, description, form and messages every layout shares. `copy`: the page's
- *  own title and description (data-title, data-description), if they apply. */
+ *  own title and description (data-title, data-description), if they apply. A story
+ *  widget's form asks for a name, the story, a rating (optional), an address (optional)
+ *  and whether the story may be shown. */
 function content(cfg, w, copy, t) {
-  const f = {};
+  const f = {}, story = w.kind == "story";
   f.title = el("h2", { id: "rw-title" }, copy.title || w.title);
   f.desc = el("p", { id: "rw-desc" }, copy.description || w.description);
   f.form = el("form", { novalidate: "" });
-  f.email = el("input", { id: "rw-email", type: "email", name: "email",
-    autocomplete: "email", required: "" });
+  const field = (tag, name, label, attrs) => f.form.append(el("label", { for: "rw-" + name },
+    label), f[name] = el(tag, { id: "rw-" + name, name, ...attrs }));
+  if (story) {
+    field("input", "name", t["story.name"], { type: "text", autocomplete: "name",
+      required: "", maxlength: 100 });
+    field("textarea", "text", t["story.text"], { required: "", maxlength: 5000, rows: 5 });
+    // Five radios and "No rating" (the default): arrow keys move, nothing is forced.
+    const set = el("fieldset", { class: "rating" });
+    set.append(el("legend", {}, t["story.rating"]));
+    for (let n = 0; n < 6; n++) {
+      const one = el("label");
+      one.append(el("input", { type: "radio", name: "rating", value: n || "",
+        ...(n ? { "aria-label": fill(t["proof.rating"], { n }) } : { checked: "" }) }),
+      n ? el("span", { "aria-hidden": "true" }, "★".repeat(n)) : t["story.no_rating"]);
+      set.append(one);
+    }
+    f.form.append(set);
+  }
+  field("input", "email", story ? t["story.email"] : t.email_label, { type: "email",
+    autocomplete: "email", ...(story ? {} : { required: "" }) });
   f.trap = el("input", { class: "hp", name: "website", tabindex: "-1",
     autocomplete: "off", "aria-hidden": "true" });
   f.err = el("p", { class: "err", role: "alert" });
   f.submit = el("button", { type: "submit", class: "primary" }, w.button);
   f.no = el("button", { type: "button", class: "no" }, w.no_thanks || t.no_thanks);
   f.ok = el("p", { class: "ok", role: "status" });
-  f.form.append(el("label", { for: "rw-email" }, t.email_label), f.email, f.trap);
-  if (cfg.require_consent) {
+  f.form.append(f.trap);
+  if (story || cfg.require_consent) {  // a story may stay private: never required
     const box = el("label", { class: "consent" });
     f.consent = el("input", { type: "checkbox", name: "consent" });
-    box.append(f.consent, document.createTextNode(" " + (cfg.consent_text || t.consent)));
+    box.append(f.consent, " " + (story ? t["story.consent"] : cfg.consent_text || t.consent));
     f.form.append(box);
   }
   f.actions = el("div", { class: "actions" });
   f.actions.append(f.submit);
   f.form.append(f.err, f.actions);
   return f;
+}
+
+/** A proof widget's stories, always as text: all of them, or one at a time with
+ *  Previous and Next (wrapping around, never on their own). */
+function told(list, t, carousel) {
+  const card = (s) => {
+    const fig = el("figure"), n = Math.min(5, s.rating | 0);
+    if (n > 0) fig.append(el("p", { class: "stars", role: "img",
+      "aria-label": fill(t["proof.rating"], { n }) }, "★".repeat(n) + "☆".repeat(5 - n)));
+    fig.append(el("blockquote", {}, s.text), el("figcaption", {}, s.name));
+    return fig;
+  };
+  const all = el("div", { class: "stories" });
+  if (!carousel) {
+    all.append(...list.map(card));
+    return all;
+  }
+  const live = el("div", { "aria-live": "polite" });
+  let i = 0;
+  const go = (d) => live.replaceChildren(card(list[i = (i + d + list.length) % list.length]));
+  go(0);
+  all.append(live);
+  if (list.length > 1) {
+    const nav = el("div", { class: "actions" });
+    for (const [key, d] of [["proof.prev", -1], ["proof.next", 1]]) {
+      nav.append(el("button", { type: "button" }, t[key]));
+      nav.lastChild.addEventListener("click", () => go(d));
+    }
+    all.append(nav);
+  }
+  return all;
 }
 
 /** Render widget `w` in its layout and handle its sign-up; returns a close function.
@@ -93,6 +144,8 @@ export async function show({ cfg, w, base, data, into, preview }) {
   beaconUrl = api + "/events";
   const track = (type) => preview || events.push({ widget: w.id, type });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
+  const story = w.kind == "story", proof = w.kind == "proof";
+  if (proof && !(w.stories || []).length) return () => {};  // nothing to show: no box
   if (preview) into = preview;
   const inline = w.layout === "inline" && into;
   const modal = !preview && (w.layout === "modal" || (w.layout === "inline" && !into));
@@ -108,6 +161,10 @@ export async function show({ cfg, w, base, data, into, preview }) {
   const before = document.activeElement;
   // The page's copy is for its pop-up (or the widget it names), not for inline blocks.
   const f = content(cfg, w, inline && data.widget !== w.id ? {} : data, t);
+  // Social proof: the real number of confirmed subscribers, exact, or nothing.
+  const count = !story && cfg.count != null && t.count ? [el("p", { class: "count" },
+    fill(t.count, { n: new Intl.NumberFormat(w.lang).format(cfg.count) }))] : [];
+  const desc = !proof || w.description ? [f.desc] : [];
 
   // Gift widgets. Gift-first: one button gives the gift, no e-mail asked; then the
   // form invites, without pressure, to subscribe (the gift joins their ledger if they
@@ -199,15 +256,16 @@ export async function show({ cfg, w, base, data, into, preview }) {
   const box = el(inline ? "section" : "div", {
     class: `box ${modal || (preview && w.layout === "modal") ? "modal" : w.layout}` +
       (preview ? " preview" : ""), lang: w.lang,
-    "aria-labelledby": "rw-title", "aria-describedby": "rw-desc",
+    "aria-labelledby": "rw-title", ...(desc[0] ? { "aria-describedby": "rw-desc" } : {}),
     ...(inline ? {} : { role: "dialog", "aria-modal": String(modal) }) });
   const x = el("button", { type: "button", class: "x", "aria-label": t.close }, "×");
   if (!inline) {
     box.append(x);
     (first ? f.step : f.actions).append(f.no);
   }
-  box.append(f.title, f.desc, ...(g ? [f.left] : []), first ? f.step : f.form,
-    ...(first ? [f.terr] : []), f.ok);
+  box.append(f.title, ...(proof ? [...count, ...desc, told(w.stories, t, w.style == "carousel")]
+    : [f.desc, ...count, ...(g ? [f.left] : []), first ? f.step : f.form,
+      ...(first ? [f.terr] : []), f.ok]));
   const backdrop = modal ? el("div", { class: "backdrop" }) : null;
   root.append(backdrop || box);
   if (backdrop) backdrop.append(box);
@@ -219,7 +277,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
   // Only a modal takes focus: a bar or slide-in appearing must not steal the keyboard
   // from someone typing on the page. Both are reachable with Tab (end of the page).
   if (gone) noGift();
-  if (modal) (first && !gone ? f.take : f.email).focus();
+  if (modal) (proof ? x : first && !gone ? f.take : f.name || f.email).focus();
   if (g && g.count && !gone && !preview) {
     fetch(`${api}/gifts/${g.id}`).then((r) => r.json()).then((b) => (b.left === 0
       ? noGift() : b.left != null && (f.left.textContent = fill(t["gift.left"], { n: b.left }))))
@@ -241,7 +299,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
     if (e.key === "Escape" && (modal || inside)) { e.preventDefault(); close(); }
     if (e.key !== "Tab" || !modal) return;
     // Keep focus inside the modal while it is open.
-    const items = [...box.querySelectorAll("button, input:not(.hp)")]
+    const items = [...box.querySelectorAll("button, input:not(.hp), textarea")]
       .filter((n) => n.offsetParent !== null);
     const i = items.indexOf(root.activeElement);
     if (e.shiftKey && i <= 0) { e.preventDefault(); items[items.length - 1].focus(); }
@@ -254,38 +312,58 @@ export async function show({ cfg, w, base, data, into, preview }) {
 
   f.form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const fail = (code) => {
+    // An error shows next to its field (a story's, by the server's `field`), which
+    // gets the focus; one without a field shows above the button.
+    const fail = (code, field) => {
       if (code == "gift_gone") return noGift();
+      let at = story ? f.form.elements.namedItem(field)
+        : code === "consent_required" ? f.consent : f.email;
+      if (at && !at.focus) at = at[0];  // the rating's radios
+      if (story) {
+        if (at) (at.closest("fieldset, .consent") || at).after(f.err);
+        else f.actions.before(f.err);
+        f.form.querySelector("[aria-invalid]")?.removeAttribute("aria-invalid");
+        at?.setAttribute("aria-invalid", "true");
+      }
       f.err.textContent = t["error." + code] || t["error.http_error"];
-      (code === "consent_required" ? f.consent : f.email)?.focus();
+      at?.focus();
     };
-    const value = f.email.value.trim();
-    if (!value) return fail("missing_field");
-    if (!/^[^\s@]+@[^\s@]+$/.test(value)) return fail("invalid_email");
-    if (f.consent && !f.consent.checked) return fail("consent_required");
+    const value = f.email.value.trim(), rating = story && f.form.elements.rating.value;
+    if (story && !f.name.value.trim()) return fail("missing_name", "name");
+    if (story && !f.text.value.trim()) return fail("missing_story", "text");
+    if (!story && !value) return fail("missing_field");
+    if (value && !/^[^\s@]+@[^\s@]+$/.test(value)) return fail("invalid_email", "email");
+    if (!story && f.consent && !f.consent.checked) return fail("consent_required");
     f.err.textContent = "";
     f.submit.disabled = true;
     f.submit.textContent = t.sending;
     try {
       // text/plain keeps this a CORS-simple request: no preflight round trip.
-      const r = preview ? { ok: true } : await fetch(api + "/subscriptions", {
-        method: "POST", headers: { "Content-Type": "text/plain" },
-        body: JSON.stringify({ email: value, consent: f.consent ? f.consent.checked : false,
-          widget: w.id, page_url: location.href, lang: w.lang, website: f.trap.value,
-          ref: memory().r,  // the friend whose link brought this visitor, kept by embed.js
-          ...(gone ? { gift: false } : {}), ...(grant ? { grant: grant.token } : {}) }) });
+      const r = preview ? { ok: true } : await fetch(api + (story ? "/stories"
+        : "/subscriptions"), { method: "POST", headers: { "Content-Type": "text/plain" },
+        body: JSON.stringify({ widget: w.id, page_url: location.href, lang: w.lang,
+          website: f.trap.value, consent: f.consent ? f.consent.checked : false,
+          ...(story ? { name: f.name.value.trim(), text: f.text.value.trim(),
+            ...(rating ? { rating: +rating } : {}), ...(value ? { email: value } : {}) }
+            : { email: value,
+              ref: memory().r,  // the friend whose link brought this visitor, kept by embed.js
+              ...(gone ? { gift: false } : {}), ...(grant ? { grant: grant.token } : {}) }) }) });
       if (!r.ok) {
         const body = await r.json().catch(() => ({}));
-        return fail(body.error ? body.error.code : "http_error");
+        return fail(body.error ? body.error.code : "http_error", body.error?.field);
       }
       if (!preview) {
         remember(w.id, w.quiet_days_after_signup);
-        update((state) => { state.u = cfg.reset; });  // no more pop-ups until a reset
+        // No more pop-ups until a reset (a story is not a sign-up).
+        story || update((state) => { state.u = cfg.reset; });
       }
       if (!grant) track("submit");  // a gift taken first counted already
       f.ok.textContent = gone ? g.ok : w.success;
       f.form.remove();
-      if (!inline) {
+      if (inline) {  // the button is gone: focus goes to what replaced the form
+        f.ok.tabIndex = -1;
+        f.ok.focus();
+      } else {
         f.no.textContent = t.close;
         box.append(el("div", { class: "actions" }));
         box.lastChild.append(f.no);

@@ -68,7 +68,7 @@ def _giveback(site: SiteView, w: WidgetView, lang: str) -> dict:
                 "button": w.button_label or i18n.text("story.submit", lang),
                 "success": w.success_message or i18n.text("story.thanks", lang)}
     return {"title": w.title or i18n.text("proof.title", lang),
-            "description": w.description or "",
+            "description": w.description or "", "style": w.style,
             "stories": [{"name": s.name, "text": s.text, "rating": s.rating}
                         for s in site.stories]}
 

@@ -36,7 +36,8 @@ def _no_framing(resp):
 
 def init_app(app: Flask) -> None:
     """Register the dashboard routes and the login manager."""
-    from . import auth, gifts, mail, sites, widgets  # noqa: F401  (routes attach to bp)
+    # Each module's routes attach to bp as it is imported.
+    from . import auth, gifts, mail, referrals, sites, stories, widgets  # noqa: F401
 
     login_manager.init_app(app)
     app.register_blueprint(bp)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -11,7 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import colors
+from ..accounts import AccountError, parse_origins
 from ..i18n import LANGS, PLACEHOLDER
+from ..origins import normalize_origin
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
 LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]
@@ -45,6 +48,22 @@ def mail_address(form, field) -> None:
         raise ValidationError("Use an address without accents or other non-ASCII "
                               "letters before the @: not every mail server accepts them.")
     field.data = checked.ascii_email
+
+
+DOMAIN = re.compile(r"(?:[^\s@/:\\.]+\.)+[^\s@/:\\.]+")  # labels with dots between
+
+
+def domain_lines(form, field) -> None:
+    """Disposable domains, one per line: each a domain name (a leading @ is dropped),
+    stored lower-case, one per line, without repeats."""
+    found = []
+    for item in (field.data or "").replace(",", " ").split():
+        domain = item.lstrip("@").lower().rstrip(".")
+        if not DOMAIN.fullmatch(domain):
+            raise ValidationError(f"“{item[:100]}” is not a domain like tempmail.example.")
+        if domain not in found:
+            found.append(domain)
+    field.data = "\n".join(found) or None
 
 
 class LoginForm(FlaskForm):
@@ -88,6 +107,72 @@ class SiteForm(FlaskForm):
     reply_to = EmailField(
         "Replies go to", validators=[Length(max=254), mail_address],
         description="Where answers to your e-mails land. Empty: the sender address.")
+    referral_wait_days = IntegerField(
+        "Days before a referral counts", default=0, validators=[NumberRange(0, 90)],
+        description="A referral counts after the friend stayed subscribed this many days "
+                    "(0: at once, when they confirm).")
+    referral_burst = IntegerField(
+        "Friends from one network within an hour", default=3,
+        validators=[NumberRange(1, 100)],
+        description="More than this many friends of one person from one network within "
+                    "an hour wait for your approval.")
+    hold_disposable = BooleanField(
+        "Friends with a disposable address wait for your approval", default=True)
+    disposable_domains = TextAreaField(
+        "More disposable domains", validators=[Optional(), Length(max=10_000),
+                                               domain_lines],
+        description="Extra disposable domains, one per line (for example "
+                    "tempmail.example), besides the built-in list of the common ones.")
+    ref_landing = StringField(
+        "Where referral links lead", validators=[Optional(), Length(max=2048)],
+        description="Where /r/ links send friends; must be on one of your allowed origins. "
+                    "Empty: the page the subscriber signed up on.")
+    count_threshold = IntegerField(
+        "Show how many readers you have from", validators=[Optional(), NumberRange(min=1)],
+        description="Show “Join N readers” once you have this many confirmed "
+                    "subscribers. Empty: never.")
+    story_gift_id = SelectField(
+        "A thank-you gift for stories", choices=[], validate_choice=False,
+        description="A thank-you gift for each story sent with an e-mail address, given "
+                    "with the thank-you e-mail.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, then the referral landing page: on one of the origins saved."""
+        if not super().validate(extra_validators):
+            return False
+        gifts = {value for value, _label in self.story_gift_id.choices}
+        if self.story_gift_id.data and self.story_gift_id.data not in gifts:
+            self.story_gift_id.errors.append("Choose one of this site's gifts, or none.")
+            return False
+        if not self.ref_landing.data:
+            return True
+        try:
+            allowed = parse_origins(self.origins.data.splitlines())
+        except AccountError as exc:
+            self.origins.errors.append(str(exc))
+            return False
+        landing, problem = landing_page(self.ref_landing.data.strip(), allowed)
+        if problem:
+            self.ref_landing.errors.append(problem)
+            return False
+        self.ref_landing.data = landing
+        return True
+
+
+def landing_page(value: str, allowed: list[str]) -> tuple[str, str | None]:
+    """A referral landing page as stored (its origin normalized, no #fragment), or why it
+    can't be one: /r/ links lead only to the site's own origins, never anywhere else."""
+    if CONTROL.search(value) or any(c in value for c in "\\ "):
+        return value, "An address without spaces, backslashes or line breaks."
+    try:
+        parts = urlsplit(value)
+        origin = normalize_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:  # not http(s), no host, a user name or a bad port
+        return value, "An address starting with https:// or http://, such as " \
+                      f"{allowed[0]}/welcome."
+    if origin not in allowed:
+        return value, "Use a page on one of your allowed origins: " + ", ".join(allowed) + "."
+    return origin + urlunsplit(("", "", parts.path or "/", parts.query, "")), None
 
 
 LAYOUTS = [SelectChoice("modal", "Modal in the middle of the window"),
@@ -106,7 +191,14 @@ class WidgetForm(FlaskForm):
     layout = SelectField("Layout", choices=LAYOUTS, default="modal")
     kind = SelectField("It offers", default="newsletter", choices=[
         SelectChoice("newsletter", "The newsletter: an e-mail sign-up"),
-        SelectChoice("gift", "A gift")])
+        SelectChoice("gift", "A gift"),
+        SelectChoice("story", "A story form"),
+        SelectChoice("proof", "Stories from readers (social proof)")])
+    style = SelectField("How the stories show", default="list", validate_choice=False,
+                        choices=[SelectChoice("list", "List"),
+                                 SelectChoice("carousel", "Carousel, one at a time")],
+                        description="For stories from readers: the stories you approved "
+                                    "whose tellers allowed it, newest first.")
     gift_id = SelectField("Gift", choices=[], validate_choice=False,
                           description="Add gifts on the site's page (Gifts → New gift).")
     gift_mode = SelectField("How the gift is given", default="first", choices=[
@@ -192,6 +284,10 @@ class WidgetForm(FlaskForm):
             self.gift_id.errors.append("Choose the gift this widget gives." if gifts else
                                        "This site has no gifts yet: add one first.")
             return False
+        if self.kind.data == "proof" and (self.style.data or "list") not in ("list",
+                                                                            "carousel"):
+            self.style.errors.append("Choose a list or a carousel.")
+            return False
         if not self.own_colors.data:
             return True
         fields = (self.color_bg, self.color_fg, self.color_accent)
@@ -206,17 +302,29 @@ class WidgetForm(FlaskForm):
 
 MAIL_KINDS = {"confirm": "Confirmation", "welcome": "Thank-you after confirming",
               "gift": "A gift (after the sign-up, or a fresh link)",
-              "followup": "“How did you like it?” after a gift"}
-PLACEHOLDERS = ("name", "site", "what", "gift")
+              "followup": "“How did you like it?” after a gift",
+              "reward": "Thank-you for bringing friends",
+              "story_thanks": "Thank-you for a story",
+              "story_reply": "Your reply to a story"}
+PLACEHOLDERS = ("name", "site", "what", "gift", "friends", "story")
+# The placeholders only some kinds can fill: elsewhere they would reach the reader as typed.
+KIND_PLACEHOLDERS = {"friends": ("reward",), "story": ("story_thanks", "story_reply")}
+
+
+def placeholders_of(kind: str | None) -> list[str]:
+    """The placeholders an e-mail of `kind` fills (all of them when no kind is known)."""
+    return [p for p in PLACEHOLDERS if kind is None or kind in KIND_PLACEHOLDERS.get(p, (kind,))]
 
 
 def known_placeholders(form, field) -> None:
     """An unknown {placeholder} would reach the reader as typed: say so now."""
+    usable = placeholders_of(getattr(form, "mail_kind", None))
     unknown = sorted({m.group(1) for m in PLACEHOLDER.finditer(field.data or "")}
-                     - set(PLACEHOLDERS))
+                     - set(usable))
     if unknown:
+        names = [f"{{{p}}}" for p in usable]
         raise ValidationError("Unknown placeholder " + ", ".join(f"{{{u}}}" for u in unknown)
-                              + ": use {name}, {site}, {what} or {gift}.")
+                              + f" here: use {', '.join(names[:-1])} or {names[-1]}.")
 
 
 def no_name(form, field) -> None:
@@ -227,8 +335,33 @@ def no_name(form, field) -> None:
 
 
 class MailCopyForm(FlaskForm):
+    def __init__(self, *args, mail_kind: str | None = None, **kwargs):
+        """`mail_kind`: the kind of e-mail edited, which decides the placeholders it fills."""
+        super().__init__(*args, **kwargs)
+        self.mail_kind = mail_kind
+
     subject = StringField("Subject", validators=[DataRequired(), Length(max=200), one_line,
                                                  no_name, known_placeholders])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=5000),
                                              known_placeholders],
                          render_kw={"rows": 12})
+
+
+class MilestoneForm(FlaskForm):
+    friends = IntegerField("Friends", validators=[NumberRange(1, 100_000)],
+                           description="How many friends a subscriber brings (counted ones).")
+    gift_id = SelectField("Gift", choices=[], validate_choice=False)
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks, then a gift of this site (the view sets the choices)."""
+        if not super().validate(extra_validators):
+            return False
+        if self.gift_id.data not in {value for value, _label in self.gift_id.choices}:
+            self.gift_id.errors.append("Choose the gift for this milestone.")
+            return False
+        return True
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("Your reply", validators=[DataRequired(), Length(max=5000)],
+                         render_kw={"rows": 4, "maxlength": 5000})

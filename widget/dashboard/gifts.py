@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import csrf, db, siteview
 from ..gifts import bonus, coupons, files, grants
-from ..models import Coupon, Gift, GiftFile, Grant, Site, Widget
+from ..models import Coupon, Gift, GiftFile, Grant, Milestone, Site, Widget
 from ..rawsql import as_datetime
 from . import bp
 from .gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS, CouponGenerateForm,
@@ -247,6 +247,12 @@ def _blockers(gift: Gift) -> list[str]:
     for name in session.scalars(select(Widget.name).where(Widget.gift_id == gift.id)
                                 .order_by(Widget.created_at)):
         found.append(f"Used by widget “{name}”: choose another gift there first.")
+    for friends in session.scalars(select(Milestone.friends).where(Milestone.gift_id == gift.id)
+                                   .order_by(Milestone.friends)):
+        found.append(f"The thank-you for {friends} {'friend' if friends == 1 else 'friends'}: "
+                     f"change that milestone on the Referrals page first.")
+    if session.scalar(select(Site.story_gift_id).where(Site.id == gift.site_id)) == gift.id:
+        found.append("The thank-you gift for stories: choose another in Site settings first.")
     return found
 
 
@@ -261,7 +267,9 @@ def delete_gift(site_id: str, gift_id: str):
     gone = session.execute(
         delete(Gift).where(Gift.id == gift.id, Gift.given_count == 0,
                            ~exists().where(Grant.gift_id == gift.id),
-                           ~exists().where(Widget.gift_id == gift.id))
+                           ~exists().where(Widget.gift_id == gift.id),
+                           ~exists().where(Milestone.gift_id == gift.id),
+                           ~exists().where(Site.story_gift_id == gift.id))
         .execution_options(synchronize_session=False)).rowcount == 1
     if gone and gift.file_id is not None:
         session.execute(delete(GiftFile).where(GiftFile.id == gift.file_id))

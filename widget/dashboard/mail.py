@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from .. import db, i18n
 from ..i18n import LANGS
 from ..mail import outbox
-from ..mail.render import Copy, compose, default_copy, gift_part, own_copy, site_copy
-from ..models import (Consent, Grant, MailTemplate, OutboxMessage, Site, StatusChange,
-                      Subscriber)
+from ..mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
+                           story_quote)
+from ..models import (Consent, Gift, Grant, MailTemplate, Milestone, OutboxMessage, Site,
+                      StatusChange, Subscriber)
 from . import bp
-from .forms import LANG_NAMES, MAIL_KINDS, PLACEHOLDERS, MailCopyForm
+from .forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
+from .referrals import contact_referrals
 from .sites import owned_site, paged
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
@@ -27,6 +29,12 @@ from .sites import owned_site, paged
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
 SAMPLE_NAME = "Alex"
 SAMPLE_GIFT = "The checklist"
+SAMPLE_FRIENDS = 3
+SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came out just "
+                "right, and now the whole family asks for it every weekend.")
+SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
+# Outbox rows that are no e-mail: the due time of a referral's waiting period.
+NOT_MAIL = ("referral",)
 STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
                 "unsubscribed": "Unsubscribed"}
 VIA_WORDS = {"signup": "signed up on your site",
@@ -91,9 +99,10 @@ def outbox_list(site_id: str):
         select(OutboxMessage, Subscriber.email)
         .outerjoin(Subscriber, (Subscriber.id == OutboxMessage.subscriber_id)
                    & (Subscriber.site_id == OutboxMessage.site_id))
-        .where(OutboxMessage.site_id == site.id)
+        .where(OutboxMessage.site_id == site.id, OutboxMessage.kind.not_in(NOT_MAIL))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
-        select(func.count(OutboxMessage.id)).where(OutboxMessage.site_id == site.id))
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.site_id == site.id,
+                                                   OutboxMessage.kind.not_in(NOT_MAIL)))
     return render_template("dashboard/outbox.html", site=site, rows=found.rows,
                            total=found.total, page=found.number, pages=found.count,
                            kinds=MAIL_KINDS, words=OUTBOX_WORDS,
@@ -152,21 +161,47 @@ def _kind_lang(site: Site) -> tuple[str, str]:
 
 def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
     """The message as a subscriber called Alex would get it, with example links and,
-    for the gift e-mails, the site's first gift (or an example one)."""
+    for the gift e-mails, the site's first gift (or an example one); a reward names the
+    first milestone, the story e-mails an example story."""
     base = current_app.config["BASE_URL"]
-    gift = site.gifts[0] if site.gifts else None
+    if kind in ("story_thanks", "story_reply"):
+        return _story_sample(site, kind, lang, copy)
+    milestone = db.session().scalar(select(Milestone).where(Milestone.site_id == site.id)
+                                    .order_by(Milestone.friends)) if kind == "reward" else None
+    gift = milestone.gift if milestone else site.gifts[0] if site.gifts else None
     part = None
-    if gift is not None or kind in ("gift", "followup"):
-        part = gift_part(kind, lang, gift.title if gift else SAMPLE_GIFT,
+    if gift is not None or kind in ("gift", "followup", "reward"):
+        part = gift_part("gift" if kind == "reward" else kind, lang,
+                         gift.title if gift else SAMPLE_GIFT,
                          description=gift.description if gift else None,
                          gift_kind=gift.kind if gift else "file", url=f"{base}/gift/example",
                          code="EXAMPLE-2345" if gift and gift.kind == "coupon" else None,
                          rating_urls=[f"{base}/rate/example?r={n}" for n in range(1, 6)])
+    if kind == "reward":
+        part["lead"] = i18n.text("mail.reward.gift", lang)
+    friends = str(milestone.friends if milestone else SAMPLE_FRIENDS)
     return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
                    message_id="<preview@example.com>",
                    unsubscribe_url=f"{base}/unsubscribe/example",
                    confirm_url=f"{base}/confirm/example" if kind == "confirm" else None,
-                   gift=part)
+                   gift=part, values={"friends": friends} if kind == "reward" else None)
+
+
+def _story_sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
+    """The thank-you for an example story (with the story gift, if the site gives one)
+    or a reply to it: to the storyteller, so no unsubscribe link."""
+    base = current_app.config["BASE_URL"]
+    gift = db.session().get(Gift, site.story_gift_id) \
+        if kind == "story_thanks" and site.story_gift_id else None
+    part = gift_part("gift", lang, gift.title, description=gift.description,
+                     gift_kind=gift.kind, url=f"{base}/gift/example",
+                     code="EXAMPLE-2345" if gift.kind == "coupon" else None) if gift else None
+    after = (i18n.fill(i18n.text("mail.story.public", lang), {"site": site.name}),) \
+        if kind == "story_thanks" else (SAMPLE_REPLY,)
+    return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
+                   message_id="<preview@example.com>", unsubscribe_url=None, gift=part,
+                   values={"story": story_quote(SAMPLE_STORY)}, after=after,
+                   footer="mail.footer.story")
 
 
 def _save(site: Site, kind: str, lang: str, copy: Copy) -> None:
@@ -199,7 +234,8 @@ def mail_copy(site_id: str):
     site = owned_site(site_id)
     kind, lang = _kind_lang(site)
     current = site_copy(site.id, kind, lang)
-    form = MailCopyForm(data={"subject": current.subject, "body": current.body})
+    form = MailCopyForm(data={"subject": current.subject, "body": current.body},
+                        mail_kind=kind)
     copy, unsaved = current, False
     if form.validate_on_submit():
         submitted = Copy(form.subject.data.strip(),
@@ -215,7 +251,7 @@ def mail_copy(site_id: str):
     return render_template(
         "dashboard/emails.html", site=site, form=form, kind=kind, lang=lang,
         kinds=MAIL_KINDS, langs=LANG_NAMES, customised=customised,
-        own=(kind, lang) in customised, placeholders=PLACEHOLDERS, unsaved=unsaved,
+        own=(kind, lang) in customised, placeholders=placeholders_of(kind), unsaved=unsaved,
         saved=request.args.get("saved") == "1" and request.method == "GET",
         sample_from=str(sample["From"]), sample_subject=str(sample["Subject"]),
         sample_text=_text(sample.get_body(("plain",))),
@@ -262,11 +298,13 @@ def contact(site_id: str, subscriber_id: int):
     consents = session.scalars(select(Consent).where(Consent.subscriber_id == person.id)
                                .order_by(Consent.created_at, Consent.id)).all()
     messages = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id)
+        OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id,
+        OutboxMessage.kind.not_in(NOT_MAIL))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
     given = session.scalars(select(Grant).where(
         Grant.subscriber_id == person.id, Grant.site_id == site.id)
         .order_by(Grant.created_at.desc(), Grant.id.desc())).all()
     return render_template("dashboard/contact.html", site=site, person=person,
                            history=history, consents=consents, messages=messages, grants=given,
-                           kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES)
+                           kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES,
+                           referrals=contact_referrals(person))

@@ -79,6 +79,10 @@ def _site_form(site: Site | None):
     form = SiteForm(obj=site)
     form.sender_email.description = (f"Empty: {current_app.config['MAIL_FROM']}. "
                                      + form.sender_email.description)
+    form.story_gift_id.choices = [("", "No gift")] + [
+        (g.id, g.title if g.is_active else f"{g.title} (switched off)")
+        for g in (site.gifts if site else [])]
+    form.story_gift_id.data = form.story_gift_id.data or ""  # None: "No gift" is chosen
     if site is not None and request.method == "GET":
         form.origins.data = "\n".join(o.origin for o in site.origins)
     if form.validate_on_submit():
@@ -99,6 +103,7 @@ def _site_form(site: Site | None):
             site.sender_name = " ".join((form.sender_name.data or "").split()) or None
             site.sender_email = form.sender_email.data or None  # normalized by the form
             site.reply_to = form.reply_to.data or None
+            _save_giveback(site, form)
             session.commit()
             siteview.invalidate(site.id)
             return redirect(url_for("dashboard.site", site_id=site.id))
@@ -107,6 +112,17 @@ def _site_form(site: Site | None):
             form.origins.errors = [str(exc)]
     return render_template("dashboard/site_form.html", form=form, site=site), \
         422 if form.errors else 200
+
+
+def _save_giveback(site: Site, form: SiteForm) -> None:
+    """The referral, social proof and story settings (checked and normalized by the form)."""
+    site.referral_wait_days = form.referral_wait_days.data
+    site.referral_burst = form.referral_burst.data
+    site.hold_disposable = form.hold_disposable.data
+    site.disposable_domains = form.disposable_domains.data or None
+    site.ref_landing = (form.ref_landing.data or "").strip() or None
+    site.count_threshold = form.count_threshold.data  # None: never
+    site.story_gift_id = form.story_gift_id.data or None
 
 
 @bp.post("/sites/<site_id>/reset-signups")

@@ -67,6 +67,9 @@ def _widget_form(site, widget: Widget):
     """Show the widget form, or save it (a new widget is added to the site) and go back."""
     form = WidgetForm(obj=widget)
     form.gift_id.choices = [(g.id, f"{g.title} ({GIFT_KINDS[g.kind]})") for g in site.gifts]
+    form.layout.description = (f"Stories from readers always show inline: put "
+                               f"<div data-widget-inline=\"{widget.id or 'ID'}\"></div> "
+                               f"where they belong on your page.")
     if request.method == "GET":
         form.own_colors.data = widget.color_bg is not None
         form.page_langs.data = [c for c in (widget.page_langs or "").split(",") if c]
@@ -87,6 +90,9 @@ def _widget_form(site, widget: Widget):
             widget.color_bg = widget.color_fg = widget.color_accent = None
         widget.lang = widget.lang or None
         widget.gift_id = widget.gift_id if widget.kind == "gift" else None
+        # Approved stories render into the page's placeholder, never as a pop-up.
+        widget.style = (widget.style or "list") if widget.kind == "proof" else None
+        widget.layout = "inline" if widget.kind == "proof" else widget.layout
         for attr in ("title", "description", "button_label", "success_message", "no_thanks_label",
                      "url_include", "url_exclude", "referrer", "utm_source"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
@@ -115,6 +121,16 @@ def _preview_data(site, widget: Widget) -> dict:
                                 "gift_gated": i18n.text("gift.send_me", lang),
                                 "success": i18n.text("success", lang),
                                 "no_thanks": i18n.text("no_thanks", lang)}
+                         for lang in i18n.LANGS},
+            # Story and proof widgets: their built-in copy, and two made-up stories a
+            # proof widget's preview shows (never the site's real ones).
+            "giveback": {lang: {"story_title": i18n.text("story.title", lang),
+                                "story_description": i18n.text("story.description", lang),
+                                "proof_title": i18n.text("proof.title", lang),
+                                "stories": [{"name": i18n.text(f"sample.story{i}.name", lang),
+                                             "text": i18n.text(f"sample.story{i}.text", lang),
+                                             "rating": rating}
+                                            for i, rating in ((1, 5), (2, 4))]}
                          for lang in i18n.LANGS}}
 
 

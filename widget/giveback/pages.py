@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, redirect, render_template, request
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from .. import db, i18n, tokens
@@ -43,15 +44,14 @@ def visit(code: str):
                     .values(ref_visits=Subscriber.ref_visits + 1)
                     .execution_options(synchronize_session=False))
     session.commit()
-    return redirect(target, 302, Response=_no_store_redirect)
+    return _redirect(target)
 
 
-class _no_store_redirect(Response):
-    """A redirect nobody caches: each visit is counted, and the code never leaks on."""
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.headers.update(NO_STORE)
+def _redirect(target: str) -> Response:
+    """A redirect nobody caches (each visit is counted) and that names no referrer."""
+    resp = redirect(target, 302)
+    resp.headers.update(NO_STORE)
+    return resp
 
 
 def _sharer(token: str) -> Subscriber | None:
@@ -75,8 +75,8 @@ def share_page(token: str):
     t = i18n.translator(lang)
     networks = [(label, f"/share/{token}/go/{key}") for key, (label, _url)
                 in share.NETWORKS.items()]
-    badge = (f'<a href="{link}">{i18n.fill(t("page.share.badge.label"), {"site": site.name})}'
-             f'</a>')
+    label = i18n.fill(t("page.share.badge.label"), {"site": site.name})
+    badge = f'<a href="{escape(link)}">{escape(label)}</a>'  # HTML others paste as is
     return Response(render_template(
         "public/share.html", lang=lang, t=t, site=site, link=link, networks=networks,
         mailto=share.mailto(link, site.name, lang), progress=share.progress(subscriber),
@@ -97,6 +97,5 @@ def share_click(token: str, network: str):
                     .values(share_clicks=Subscriber.share_clicks + 1)
                     .execution_options(synchronize_session=False))
     session.commit()
-    return redirect(share.network_url(network, share.referral_url(subscriber.ref_code),
-                                      site_name, subscriber.lang), 302,
-                    Response=_no_store_redirect)
+    return _redirect(share.network_url(network, share.referral_url(subscriber.ref_code),
+                                       site_name, subscriber.lang))

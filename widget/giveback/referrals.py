@@ -21,7 +21,7 @@ from ..gifts import ledger
 from ..mail import outbox
 from ..mail.outbox import Recipient
 from ..models import utcnow
-from ..rawsql import Tx
+from ..rawsql import Tx, as_datetime
 from .disposable import is_disposable
 
 # 32 symbols without look-alikes; 16 of them are 80 random bits, and only letters and
@@ -85,14 +85,17 @@ def attribute(tx: Tx, site_id: str, code: str, referred_id: int, referred_email:
 
 
 PENDING = """
-SELECT r.id, r.referrer_id, r.ip_range, s.referral_wait_days, s.referral_burst,
-       s.hold_disposable, s.disposable_domains
+SELECT r.id, r.referrer_id, r.ip_range, r.created_at, s.referral_wait_days,
+       s.referral_burst, s.hold_disposable, s.disposable_domains
 FROM referrals r JOIN sites s ON s.id = r.site_id
 WHERE r.referred_id = :referred_id AND r.status = 'pending'"""
 
+# This referral and the ones of the same referrer and network that came in the hour
+# before it: the same sign-ups get the same answer whenever each friend confirms.
 BURST = """
 SELECT count(*) FROM referrals
-WHERE referrer_id = :referrer_id AND ip_range = :ip_range AND created_at > :since"""
+WHERE referrer_id = :referrer_id AND ip_range = :ip_range AND id <= :id
+  AND created_at > :since"""
 
 DECIDE = """
 UPDATE referrals SET status = :status, reason = :reason, confirmed_at = :now
@@ -108,12 +111,12 @@ def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
     row = tx.one(PENDING, referred_id=to.subscriber_id)
     if row is None:
         return
-    referral_id, referrer_id, network, wait_days, burst, hold_disposable, extra = row
+    referral_id, referrer_id, network, created, wait_days, burst, hold_disposable, extra = row
     reason = None
     if hold_disposable and is_disposable(to.email_normalized, extra):
         reason = "disposable"
-    elif network and tx.one(BURST, referrer_id=referrer_id, ip_range=network,
-                            since=now - BURST_WINDOW)[0] > burst:
+    elif network and tx.one(BURST, referrer_id=referrer_id, ip_range=network, id=referral_id,
+                            since=as_datetime(created) - BURST_WINDOW)[0] > burst:
         reason = "burst"
     if reason:
         tx.run(DECIDE, id=referral_id, status="held", reason=reason, now=now)
@@ -152,7 +155,7 @@ def count(tx: Tx, referral_id: int, now: datetime, mail_from: str) -> bool:
 
 
 REACHED = """
-SELECT m.id, g.id, g.kind, g.link_days, g.download_limit FROM milestones m
+SELECT m.id, m.friends, g.id, g.kind, g.link_days, g.download_limit FROM milestones m
 JOIN gifts g ON g.id = m.gift_id
 WHERE m.site_id = :site_id AND m.friends <= :friends
   AND NOT EXISTS (SELECT 1 FROM milestone_rewards mr WHERE mr.milestone_id = m.id
@@ -160,8 +163,8 @@ WHERE m.site_id = :site_id AND m.friends <= :friends
 ORDER BY m.friends"""
 
 CLAIM_REWARD = """
-INSERT INTO milestone_rewards (milestone_id, subscriber_id, created_at)
-VALUES (:milestone_id, :subscriber_id, :now)
+INSERT INTO milestone_rewards (milestone_id, friends, subscriber_id, created_at)
+VALUES (:milestone_id, :friends, :subscriber_id, :now)
 ON CONFLICT (milestone_id, subscriber_id) DO NOTHING
 RETURNING id"""
 
@@ -170,21 +173,22 @@ def reward(tx: Tx, referrer: Recipient, friends: int, confirmed: bool, now: date
            mail_from: str) -> None:
     """Give each milestone reached and not rewarded yet: its gift through the gift
     ledger and a personal thank-you e-mail, once each (the unique key). A gift that ran
-    out leaves the thank-you without it."""
-    for milestone_id, gift_id, kind, days, limit in tx.run(
+    out leaves the thank-you without it. Someone who left the list gets nothing (and
+    uses up no coupon): the count stays, and rewards wait for a count while subscribed."""
+    if not confirmed:
+        return
+    for milestone_id, reached, gift_id, kind, days, limit in tx.run(
             REACHED, site_id=referrer.site_id, friends=friends,
             subscriber_id=referrer.subscriber_id).fetchall():
-        claimed = tx.one(CLAIM_REWARD, milestone_id=milestone_id,
+        claimed = tx.one(CLAIM_REWARD, milestone_id=milestone_id, friends=reached,
                          subscriber_id=referrer.subscriber_id, now=now)
         if claimed is None:
             continue
         grant_id = _give(tx, ledger.Terms(gift_id, kind, days, limit), referrer, now)
         tx.run("UPDATE milestone_rewards SET grant_id = :grant_id WHERE id = :id",
                grant_id=grant_id, id=claimed[0])
-        if confirmed:
-            outbox.queue(tx, "reward", referrer, mail_from, grant_id=grant_id)
-    if confirmed:
-        ledger.plan_followups(tx, referrer, now, mail_from)
+        outbox.queue(tx, "reward", referrer, mail_from, grant_id=grant_id)
+    ledger.plan_followups(tx, referrer, now, mail_from)
 
 
 def _give(tx: Tx, terms: ledger.Terms, to: Recipient, now: datetime) -> int | None:

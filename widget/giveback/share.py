@@ -30,10 +30,13 @@ def referral_url(code: str) -> str:
 def landing(site: Site, referrer: Subscriber, code: str) -> str | None:
     """Where a friend's visit to /r/<code> goes: the owner's landing page, else the page
     the referrer signed up on, else the site's first origin; only ever on one of the
-    site's allowed origins, with ref=<code> added for the loader to keep."""
+    site's allowed origins, with ref=<code> added for the loader to keep (and the
+    landing page's own query when the owner set one)."""
     view_origins = {o.origin for o in site.origins}
-    for candidate in (site.ref_landing, referrer.page_url,
-                      *(f"{o}/" for o in sorted(view_origins))):
+    # The referrer's page without its query: what was in it (tracking ids, even an
+    # address) is theirs and goes to no friend.
+    own_page = _without_query(referrer.page_url)
+    for candidate in (site.ref_landing, own_page, *(f"{o}/" for o in sorted(view_origins))):
         if candidate and _on(candidate, view_origins):
             parts = urlsplit(candidate)
             query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -43,10 +46,17 @@ def landing(site: Site, referrer: Subscriber, code: str) -> str | None:
     return None
 
 
+def _without_query(url: str | None) -> str | None:
+    try:
+        return urlunsplit(urlsplit(url)[:3] + ("", "")) if url else None
+    except ValueError:  # not a URL at all: the next candidate applies
+        return None
+
+
 def _on(url: str, allowed: set[str]) -> bool:
     """Whether `url` is an absolute http(s) URL on one of the allowed origins (no user
     info, no control characters or backslashes a browser might read another way)."""
-    if any(c in url for c in "\\\r\n\t") or not url.startswith(("http://", "https://")):
+    if any(c in url for c in "\\\r\n\t") or not url.lower().startswith(("http://", "https://")):
         return False
     try:
         parts = urlsplit(url)

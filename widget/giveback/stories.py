@@ -9,18 +9,16 @@ of them a day go to one mailbox, so the form cannot be used to flood someone's i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .. import db, i18n, ratelimit, siteview
 from ..errors import ApiError
 from ..gifts import ledger
 from ..mail import outbox
-from ..models import Gift, OutboxMessage, Site, Story, utcnow
+from ..models import Gift, Site, Story, utcnow
 from ..rawsql import Tx
 from ..signup import checked_page_url, first_checks, text_field
 from ..siteview import SiteView
@@ -40,13 +38,12 @@ def _rating(data: dict) -> int | None:
     value = data.get("rating")
     if value in (None, ""):
         return None
-    try:
-        rating = int(value)
-    except (TypeError, ValueError):
-        rating = 0
-    if isinstance(value, bool) or rating not in range(1, 6):
+    # A whole number from 1 to 5, as a number or (from a form) a digit: never 2.5 or true.
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value not in range(1, 6):
         raise ApiError(422, "invalid_rating", field="rating")
-    return rating
+    return value
 
 
 def _text(data: dict) -> str:
@@ -112,10 +109,7 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
 
 def _mailbox_has_room(session: Session, email: str) -> bool:
     """The list-bomb guard for story thank-yous: a few a day per mailbox, all sites."""
-    since = utcnow() - timedelta(days=1)
-    sent = session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.mailbox == outbox.mailbox_of(email.lower()),
-        OutboxMessage.kind == "story_thanks", OutboxMessage.created_at > since))
+    sent = outbox.sent_since(session, email.lower(), "story_thanks")
     return sent < current_app.config["MAIL_PER_ADDRESS_DAY"]
 
 
@@ -163,7 +157,7 @@ def reply(session: Session, story: Story, text: str) -> bool:
     story.reply = text.replace("\r\n", "\n").strip()
     to = outbox.Recipient(story.site_id, None, story.email.lower(), story.lang)
     outbox.queue(Tx.on_session(session), "story_reply", to, current_app.config["MAIL_FROM"],
-                 story_id=story.id)
+                 story_id=story.id, body=story.reply)  # each reply goes with its own words
     session.commit()
     outbox.wake_event(current_app).set()
     return True

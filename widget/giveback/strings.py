@@ -32,6 +32,8 @@ GIVEBACK_STRINGS: dict[str, dict[str, str]] = {
         "nb": "Dere kan vise historien min og fornavnet mitt på nettstedet.",
         "de": "Sie dürfen meine Geschichte und meinen Vornamen auf dieser Website zeigen.",
         "nl": "Jullie mogen mijn verhaal en voornaam op deze website tonen."},
+    "story.no_rating": {"en": "No rating", "nb": "Ingen vurdering", "de": "Keine Bewertung",
+                        "nl": "Geen beoordeling"},
     "story.submit": {"en": "Send my story", "nb": "Send historien", "de": "Geschichte senden",
                      "nl": "Verhaal versturen"},
     "story.thanks": {
@@ -45,6 +47,23 @@ GIVEBACK_STRINGS: dict[str, dict[str, str]] = {
     "proof.next": {"en": "Next", "nb": "Neste", "de": "Weiter", "nl": "Volgende"},
     "proof.rating": {"en": "{n} of 5 stars", "nb": "{n} av 5 stjerner",
                      "de": "{n} von 5 Sternen", "nl": "{n} van 5 sterren"},
+    # Two made-up stories for the dashboard's preview of a proof widget, never shown to
+    # visitors.
+    "sample.story1.name": {"en": "Maya", "nb": "Ingrid", "de": "Anna", "nl": "Sanne"},
+    "sample.story1.text": {
+        "en": "The starter log saved my first loaf. Two weeks later I bake every Sunday.",
+        "nb": "Surdeigsloggen reddet det første brødet mitt. To uker senere baker jeg "
+              "hver søndag.",
+        "de": "Das Sauerteig-Protokoll hat mein erstes Brot gerettet. Zwei Wochen später "
+              "backe ich jeden Sonntag.",
+        "nl": "Het starterlogboek heeft mijn eerste brood gered. Twee weken later bak ik "
+              "elke zondag."},
+    "sample.story2.name": {"en": "Tom", "nb": "Lars", "de": "Jonas", "nl": "Daan"},
+    "sample.story2.text": {
+        "en": "Clear, friendly and no fuss. I read every e-mail.",
+        "nb": "Tydelig, vennlig og uten mas. Jeg leser hver eneste e-post.",
+        "de": "Klar, freundlich und ohne Umschweife. Ich lese jede E-Mail.",
+        "nl": "Duidelijk, vriendelijk en zonder gedoe. Ik lees elke e-mail."},
     "error.missing_name": {
         "en": "Please tell us your name.", "nb": "Skriv inn navnet ditt.",
         "de": "Bitte nennen Sie Ihren Namen.", "nl": "Vul je naam in."},

@@ -28,7 +28,8 @@ KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "st
          "referral")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
-           "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id")
+           "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",
+           "body")
 QUEUE = (f"INSERT INTO outbox ({', '.join(COLUMNS)}) "
          f"VALUES ({', '.join(':' + c for c in COLUMNS)})")
 
@@ -51,7 +52,7 @@ def mailbox_of(email_normalized: str) -> str:
 
 def new_row(kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
             due: datetime | None = None, story_id: int | None = None,
-            referral_id: int | None = None) -> dict:
+            referral_id: int | None = None, body: str | None = None) -> dict:
     """The column values of a queued message, due now or at `due` (a follow-up days
     later), about a grant, a story or a referral; its Message-ID is fixed here, so every
     attempt carries the same one."""
@@ -62,7 +63,7 @@ def new_row(kind: str, to: Recipient, mail_from: str, grant_id: int | None = Non
             "mailbox": mailbox_of(to.email_normalized), "lang": to.lang, "status": "queued",
             "attempts": 0, "next_attempt_at": due or now, "created_at": now,
             "message_id": f"<{secrets.token_hex(16)}@{domain}>", "grant_id": grant_id,
-            "story_id": story_id, "referral_id": referral_id}
+            "story_id": story_id, "referral_id": referral_id, "body": body}
 
 
 def recipient(subscriber) -> Recipient:
@@ -73,9 +74,9 @@ def recipient(subscriber) -> Recipient:
 
 def queue(tx: Tx, kind: str, to: Recipient, mail_from: str, grant_id: int | None = None,
           due: datetime | None = None, story_id: int | None = None,
-          referral_id: int | None = None) -> None:
+          referral_id: int | None = None, body: str | None = None) -> None:
     """Queue a message in the transaction of `tx` (the caller commits)."""
-    tx.run(QUEUE, **new_row(kind, to, mail_from, grant_id, due, story_id, referral_id))
+    tx.run(QUEUE, **new_row(kind, to, mail_from, grant_id, due, story_id, referral_id, body))
 
 
 def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:
@@ -86,15 +87,21 @@ def add(session: Session, kind: str, subscriber, mail_from: str) -> OB:
 
 
 def confirmations_since(session: Session, email_normalized: str, hours: int = 24) -> int:
-    """Confirmation e-mails queued to this mailbox in the last `hours`, across all sites.
+    """Confirmation e-mails queued to this mailbox in the last `hours`, across all sites
+    (locked on PostgreSQL, see sent_since)."""
+    return sent_since(session, email_normalized, "confirm", hours)
+
+
+def sent_since(session: Session, email_normalized: str, kind: str, hours: int = 24) -> int:
+    """Messages of `kind` queued to this mailbox in the last `hours`, across all sites.
 
     On PostgreSQL this takes the mailbox's transaction lock first (as the sign-up path
-    does), so concurrent requests count one after another and the cap holds."""
+    does), so concurrent requests count one after another and a cap holds."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:mailbox))"),
                         {"mailbox": mailbox_of(email_normalized)})
     return session.scalar(select(func.count(OB.id)).where(
-        OB.mailbox == mailbox_of(email_normalized), OB.kind == "confirm",
+        OB.mailbox == mailbox_of(email_normalized), OB.kind == kind,
         OB.created_at > utcnow() - timedelta(hours=hours)))
 
 

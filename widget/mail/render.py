@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from .. import db, i18n, tokens
 from ..gifts import grants
-from ..models import (Coupon, Grant, MailTemplate, Milestone, MilestoneReward, OutboxMessage,
-                      Site, Story, Subscriber, utcnow)
+from ..models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Site,
+                      Story, Subscriber, utcnow)
 
 ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -165,11 +165,9 @@ def share_part(subscriber: Subscriber, lang: str, site_name: str) -> dict | None
 def _friends(message: OutboxMessage, subscriber: Subscriber) -> str:
     """The friends a reward e-mail thanks for: its milestone's number (the count may have
     grown since), else the count now."""
-    friends = db.session().scalar(
-        select(Milestone.friends).join(MilestoneReward, MilestoneReward.milestone_id ==
-                                       Milestone.id)
-        .where(MilestoneReward.subscriber_id == subscriber.id,
-               MilestoneReward.grant_id == message.grant_id)) if message.grant_id else None
+    friends = db.session().scalar(select(MilestoneReward.friends).where(
+        MilestoneReward.subscriber_id == subscriber.id,
+        MilestoneReward.grant_id == message.grant_id)) if message.grant_id else None
     return str(friends or subscriber.ref_count)
 
 
@@ -211,7 +209,7 @@ def for_story(message: OutboxMessage, story: Story) -> EmailMessage:
         key = "mail.story.public" if story.consent_publish else "mail.story.private"
         after = (i18n.fill(i18n.text(key, lang), {"site": site.name}),)
     else:
-        after = (story.reply or "",)
+        after = (message.body or story.reply or "",)  # the reply as it was when sent
     return compose(site, kind, lang, site_copy(site.id, kind, lang), to=story.email,
                    name=story.name, message_id=message.message_id, unsubscribe_url=None,
                    gift=_grant_part("gift", grant, lang), values=values, after=after,

@@ -35,6 +35,9 @@ class OutboxMessage(Base):
         ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
     referral_id: Mapped[int | None] = mapped_column(
         ForeignKey("referrals.id", ondelete="SET NULL"), nullable=True)
+    # Words of the owner's that this message carries (a reply to a story), as they were
+    # when it was queued.
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The recipient's address without any +tag: the list-bomb guard counts per mailbox.
     mailbox: Mapped[str] = mapped_column(String(254))
     lang: Mapped[str] = mapped_column(String(8))

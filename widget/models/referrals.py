@@ -48,11 +48,15 @@ class Milestone(Base):
 
 
 class MilestoneReward(Base):
-    """A milestone reached by a subscriber: once (the unique key), with the gift given."""
+    """A milestone reached by a subscriber: once (the unique key), with the gift given.
+    The record outlives the milestone (the owner may delete it): `friends` keeps what
+    was reached."""
     __tablename__ = "milestone_rewards"
     __table_args__ = (UniqueConstraint("milestone_id", "subscriber_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"))
+    milestone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("milestones.id", ondelete="SET NULL"), nullable=True)
+    friends: Mapped[int] = mapped_column(Integer)
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
     grant_id: Mapped[int | None] = mapped_column(

@@ -54,11 +54,12 @@ def upgrade() -> None:
     op.create_table(
         'milestone_rewards',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('milestone_id', sa.Integer(), nullable=False),
+        sa.Column('milestone_id', sa.Integer(), nullable=True),
+        sa.Column('friends', sa.Integer(), nullable=False),
         sa.Column('subscriber_id', sa.Integer(), nullable=False),
         sa.Column('grant_id', sa.Integer(), nullable=True),
         sa.Column('created_at', TZ, nullable=False),
-        sa.ForeignKeyConstraint(['milestone_id'], ['milestones.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['milestone_id'], ['milestones.id'], ondelete='SET NULL'),
         sa.ForeignKeyConstraint(['subscriber_id'], ['subscribers.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['grant_id'], ['gift_grants.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
@@ -128,6 +129,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('story_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('referral_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('body', sa.Text(), nullable=True))
         batch_op.create_foreign_key('fk_outbox_story_id', 'stories', ['story_id'], ['id'],
                                     ondelete='SET NULL')
         batch_op.create_foreign_key('fk_outbox_referral_id', 'referrals', ['referral_id'],
@@ -140,6 +142,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_constraint('fk_outbox_referral_id', type_='foreignkey')
         batch_op.drop_constraint('fk_outbox_story_id', type_='foreignkey')
+        batch_op.drop_column('body')
         batch_op.drop_column('referral_id')
         batch_op.drop_column('story_id')
     with op.batch_alter_table('sites', schema=None) as batch_op:

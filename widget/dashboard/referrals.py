@@ -1,0 +1,236 @@
+"""Referrals: the site's milestones (bring N friends, get a gift), the totals, who brought
+the most friends, the referrals held for the owner's approval, the "link to us" snippet,
+and a contact's referrals for their page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import login_required
+from markupsafe import escape
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
+
+from .. import db, siteview
+from ..giveback import referrals as giveback_referrals
+from ..giveback import share
+from ..models import Milestone, MilestoneReward, Referral, Site, Subscriber
+from . import bp
+from .forms import MilestoneForm
+from .sites import owned_site, paged
+
+LEADERS = 20
+REASON_WORDS = {"disposable": "disposable address",
+                "burst": "several from one network within an hour",
+                "owner": "declined by you", "left": "the friend left during the waiting period"}
+REFERRAL_WORDS = {"pending": "Signed up, not confirmed yet",
+                  "waiting": "Confirmed, in the waiting period",
+                  "held": "Held for your approval", "counted": "Counted",
+                  "rejected": "Not counted"}
+NOTICES = {"approved": "Approved: the friend counts, with any milestone gift it reached.",
+           "not_approved": "Nothing was counted: the referral was decided already, or the "
+                           "friend has left meanwhile.",
+           "declined": "Declined: the referral doesn't count.",
+           "not_declined": "Nothing changed: the referral was decided already.",
+           "added": "The milestone was added. People get it when their next friend counts, "
+                    "also those who are past it already.",
+           "deleted": "The milestone was deleted. Gifts already given stay with the people "
+                      "who got them."}
+
+
+@bp.app_template_filter("referral_status")
+def referral_status(referral: Referral) -> str:
+    """'Held for your approval (disposable address)', as the owner reads it."""
+    words = REFERRAL_WORDS.get(referral.status, referral.status)
+    reason = REASON_WORDS.get(referral.reason or "")
+    return f"{words} ({reason})" if reason and referral.status in ("held", "rejected") else words
+
+
+@bp.app_template_global()
+def held_referrals(site: Site) -> int:
+    """How many of the site's referrals wait for the owner (the site page's badge)."""
+    return db.session().scalar(select(func.count(Referral.id)).where(
+        Referral.site_id == site.id, Referral.status == "held"))
+
+
+def _milestones(site: Site) -> list[tuple[Milestone, int]]:
+    """The site's milestones, fewest friends first, with how many people reached each."""
+    reached = (select(MilestoneReward.milestone_id, func.count(MilestoneReward.id).label("n"))
+               .group_by(MilestoneReward.milestone_id).subquery())
+    return db.session().execute(
+        select(Milestone, func.coalesce(reached.c.n, 0))
+        .outerjoin(reached, reached.c.milestone_id == Milestone.id)
+        .where(Milestone.site_id == site.id).options(selectinload(Milestone.gift))
+        .order_by(Milestone.friends)).all()
+
+
+@dataclass
+class Totals:
+    visits: int
+    clicks: int
+    counted: int
+    waiting: int
+    held: int
+
+
+def _totals(site: Site) -> Totals:
+    """Visits to referral links, clicks on share buttons, and friends by state."""
+    session = db.session()
+    visits, clicks = session.execute(
+        select(func.coalesce(func.sum(Subscriber.ref_visits), 0),
+               func.coalesce(func.sum(Subscriber.share_clicks), 0))
+        .where(Subscriber.site_id == site.id)).one()
+    states = dict(session.execute(
+        select(Referral.status, func.count(Referral.id)).where(Referral.site_id == site.id)
+        .group_by(Referral.status)).all())
+    return Totals(int(visits), int(clicks), states.get("counted", 0),
+                  states.get("waiting", 0), states.get("held", 0))
+
+
+def link_to_us(site: Site) -> str:
+    """The plain "link to us" HTML for the owner's friends and fans to paste."""
+    landing = site.ref_landing or (f"{site.origins[0].origin}/" if site.origins else "")
+    return f'<a href="{escape(landing)}">Read {escape(site.name)}</a>'
+
+
+@bp.get("/sites/<site_id>/referrals")
+@login_required
+def referrals(site_id: str):
+    """Milestones, totals, the leaderboard and the held referrals, newest first."""
+    return _page(owned_site(site_id))
+
+
+def _page(site: Site, form: MilestoneForm | None = None, status: int = 200):
+    """The referrals page, with the milestone form given (as submitted) or an empty one."""
+    session = db.session()
+    if form is None:
+        form = MilestoneForm(formdata=None)
+    form.gift_id.choices = _gift_choices(site)
+    friend = aliased(Subscriber)
+    held = paged(
+        select(Referral, Subscriber, friend)
+        .join(Subscriber, Subscriber.id == Referral.referrer_id)
+        .join(friend, friend.id == Referral.referred_id)
+        .where(Referral.site_id == site.id, Referral.status == "held")
+        .order_by(Referral.created_at.desc(), Referral.id.desc()),
+        select(func.count(Referral.id)).where(Referral.site_id == site.id,
+                                              Referral.status == "held"))
+    leaders = session.scalars(
+        select(Subscriber).where(Subscriber.site_id == site.id, Subscriber.ref_count > 0)
+        .order_by(Subscriber.ref_count.desc(), Subscriber.id).limit(LEADERS)).all()
+    return render_template(
+        "dashboard/referrals.html", site=site, form=form, milestones=_milestones(site),
+        totals=_totals(site), leaders=leaders, held=held.rows, held_total=held.total,
+        page=held.number, pages=held.count, snippet=link_to_us(site),
+        notice=NOTICES.get(request.args.get("done", ""))), status
+
+
+def _gift_choices(site: Site) -> list[tuple[str, str]]:
+    return [(g.id, g.title if g.is_active else f"{g.title} (switched off)") for g in site.gifts]
+
+
+def _back(site: Site, done: str):
+    """To the referrals page (the page of held ones the button was on), saying what happened."""
+    return redirect(url_for("dashboard.referrals", site_id=site.id, done=done,
+                            page=max(1, request.form.get("page", 1, type=int) or 1)))
+
+
+@bp.post("/sites/<site_id>/referrals/milestones")
+@login_required
+def add_milestone(site_id: str):
+    """Add a milestone: this many counted friends earn this gift (one per number)."""
+    site = owned_site(site_id)
+    form = MilestoneForm()
+    form.gift_id.choices = _gift_choices(site)
+    if not form.validate_on_submit():
+        return _page(site, form, 422 if form.errors else 200)
+    session = db.session()
+    taken = session.scalar(select(Milestone.id).where(Milestone.site_id == site.id,
+                                                      Milestone.friends == form.friends.data))
+    if taken is None:
+        session.add(Milestone(site_id=site.id, friends=form.friends.data,
+                              gift_id=form.gift_id.data))
+        try:
+            session.commit()
+        except IntegrityError:  # added in another tab at the same moment
+            session.rollback()
+            taken = True
+    if taken is not None:
+        form.friends.errors.append(f"There is a milestone at {form.friends.data} friends "
+                                   f"already: delete it first to give another gift.")
+        return _page(site, form, 422)
+    siteview.invalidate(site.id)
+    return redirect(url_for("dashboard.referrals", site_id=site.id, done="added"))
+
+
+@bp.post("/sites/<site_id>/referrals/milestones/<int:milestone_id>/delete")
+@login_required
+def delete_milestone(site_id: str, milestone_id: int):
+    """Delete a milestone; the gifts it gave stay on the ledger."""
+    site = owned_site(site_id)
+    milestone = db.session().get(Milestone, milestone_id)
+    if milestone is None or milestone.site_id != site.id:
+        abort(404)
+    db.session().delete(milestone)
+    db.session().commit()
+    siteview.invalidate(site.id)
+    return redirect(url_for("dashboard.referrals", site_id=site.id, done="deleted"))
+
+
+def _owned_referral(site: Site, referral_id: int) -> Referral:
+    """One of the site's referrals, or 404."""
+    referral = db.session().get(Referral, referral_id)
+    if referral is None or referral.site_id != site.id:
+        abort(404)
+    return referral
+
+
+@bp.post("/sites/<site_id>/referrals/<int:referral_id>/approve")
+@login_required
+def approve_referral(site_id: str, referral_id: int):
+    """Count a held referral, as if it had never been held (milestones and all)."""
+    site = owned_site(site_id)
+    referral = _owned_referral(site, referral_id)
+    # Only a held one: approving a waiting one would cut its waiting period short.
+    counted = referral.status == "held" and giveback_referrals.approve(db.session(),
+                                                                        referral.id)
+    siteview.invalidate(site.id)  # a milestone's gift may have been given: fewer left
+    return _back(site, "approved" if counted else "not_approved")
+
+
+@bp.post("/sites/<site_id>/referrals/<int:referral_id>/decline")
+@login_required
+def decline_referral(site_id: str, referral_id: int):
+    """Decline a held referral: it never counts."""
+    site = owned_site(site_id)
+    declined = giveback_referrals.decline(db.session(), _owned_referral(site, referral_id).id)
+    return _back(site, "declined" if declined else "not_declined")
+
+
+@dataclass
+class ContactReferrals:
+    """A contact's side of referrals, for their page."""
+    link: str | None
+    brought: list  # [(Referral, friend Subscriber)], newest first
+    brought_by: tuple | None  # (Referral, referrer Subscriber)
+    reached: list  # [(Milestone, MilestoneReward)], fewest friends first
+
+
+def contact_referrals(person: Subscriber) -> ContactReferrals:
+    """Their referral link, the friends they brought, who brought them, milestones reached."""
+    session = db.session()
+    brought = session.execute(
+        select(Referral, Subscriber).join(Subscriber, Subscriber.id == Referral.referred_id)
+        .where(Referral.referrer_id == person.id)
+        .order_by(Referral.created_at.desc(), Referral.id.desc())).all()
+    brought_by = session.execute(
+        select(Referral, Subscriber).join(Subscriber, Subscriber.id == Referral.referrer_id)
+        .where(Referral.referred_id == person.id)).first()
+    reached = session.execute(
+        select(Milestone, MilestoneReward)
+        .join(MilestoneReward, MilestoneReward.milestone_id == Milestone.id)
+        .where(MilestoneReward.subscriber_id == person.id)
+        .options(selectinload(Milestone.gift)).order_by(Milestone.friends)).all()
+    return ContactReferrals(share.referral_url(person.ref_code) if person.ref_code else None,
+                            brought, brought_by, reached)

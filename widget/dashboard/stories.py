@@ -1,0 +1,106 @@
+"""Stories: what readers told, by status (those waiting first), with approve, reject and
+an e-mailed reply. Only approved stories whose tellers allowed it are ever shown."""
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from .. import db
+from ..giveback import stories as giveback_stories
+from ..models import Site, Story
+from . import bp
+from .forms import ReplyForm
+from .sites import owned_site, paged
+
+STATUSES = {"pending": "To moderate", "approved": "Approved", "rejected": "Rejected"}
+NOTICES = {"approved": "Approved: it shows in your “Stories from readers” widgets within "
+                       "a minute.",
+           "approved_private": "Approved. They did not allow publishing, so it stays "
+                               "private: it is never shown.",
+           "rejected": "Rejected: it is never shown.",
+           "replied": "Your reply is on its way by e-mail.",
+           "not_replied": "No reply was sent: they gave no e-mail address.",
+           "unchanged": "Nothing changed: the story was decided like that already."}
+
+
+@bp.app_template_global()
+def pending_stories(site: Site) -> int:
+    """How many of the site's stories wait for moderation (the site page's badge)."""
+    return db.session().scalar(select(func.count(Story.id)).where(
+        Story.site_id == site.id, Story.status == "pending"))
+
+
+def _owned_story(site_id: str, story_id: int) -> tuple[Site, Story]:
+    site = owned_site(site_id)
+    story = db.session().get(Story, story_id)
+    if story is None or story.site_id != site.id:
+        abort(404)
+    return site, story
+
+
+def _status() -> str:
+    """The tab asked for (?status= on the page, a hidden field on its forms)."""
+    status = request.values.get("status", "pending")
+    return status if status in STATUSES else "pending"
+
+
+@bp.get("/sites/<site_id>/stories")
+@login_required
+def stories(site_id: str):
+    """One tab of the site's stories, newest first, fifty a page."""
+    return _page(owned_site(site_id), _status())
+
+
+def _page(site: Site, status: str, reply_to: int | None = None,
+          form: ReplyForm | None = None, code: int = 200):
+    """The stories page; `form` is a reply to story `reply_to` as submitted (with errors)."""
+    session = db.session()
+    found = paged(select(Story).where(Story.site_id == site.id, Story.status == status)
+                  .order_by(Story.created_at.desc(), Story.id.desc()),
+                  select(func.count(Story.id)).where(Story.site_id == site.id,
+                                                     Story.status == status))
+    counts = dict(session.execute(select(Story.status, func.count(Story.id))
+                                  .where(Story.site_id == site.id).group_by(Story.status)).all())
+    return render_template(
+        "dashboard/stories.html", site=site, status=status, statuses=STATUSES, counts=counts,
+        stories=[row[0] for row in found.rows], total=found.total, page=found.number,
+        pages=found.count, reply_to=reply_to, reply_form=form,
+        notice=NOTICES.get(request.args.get("done", ""))), code
+
+
+def _back(site: Site, done: str):
+    """To the tab and page the button was on, saying what happened."""
+    return redirect(url_for("dashboard.stories", site_id=site.id, status=_status(), done=done,
+                            page=max(1, request.form.get("page", 1, type=int) or 1)))
+
+
+@bp.post("/sites/<site_id>/stories/<int:story_id>/approve")
+@login_required
+def approve_story(site_id: str, story_id: int):
+    """Approve a story: shown if (and only if) its teller allowed it."""
+    site, story = _owned_story(site_id, story_id)
+    if not giveback_stories.decide(db.session(), story, "approved"):
+        return _back(site, "unchanged")
+    return _back(site, "approved" if story.consent_publish else "approved_private")
+
+
+@bp.post("/sites/<site_id>/stories/<int:story_id>/reject")
+@login_required
+def reject_story(site_id: str, story_id: int):
+    """Reject a story: never shown (an approved one disappears from the widgets)."""
+    site, story = _owned_story(site_id, story_id)
+    changed = giveback_stories.decide(db.session(), story, "rejected")
+    return _back(site, "rejected" if changed else "unchanged")
+
+
+@bp.post("/sites/<site_id>/stories/<int:story_id>/reply")
+@login_required
+def reply_story(site_id: str, story_id: int):
+    """E-mail the owner's reply to the storyteller, when they gave an address."""
+    site, story = _owned_story(site_id, story_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _page(site, _status(), story.id, form, 422 if form.errors else 200)
+    sent = giveback_stories.reply(db.session(), story, form.text.data)
+    return _back(site, "replied" if sent else "not_replied")
