@@ -66,7 +66,8 @@ def text_field(data: dict, name: str) -> str | None:
     return value or None
 
 
-def _consent(data: dict, is_form: bool) -> bool:
+def consent_value(data: dict, is_form: bool) -> bool:
+    """The 'consent' field: true or false in JSON, a ticked box (on, yes, …) in a form."""
     value = data.get("consent", False)
     if is_form and isinstance(value, str):
         return value.strip().lower() in TRUE_WORDS
@@ -75,7 +76,8 @@ def _consent(data: dict, is_form: bool) -> bool:
     return value
 
 
-def _email(raw: str | None) -> tuple[str, str]:
+def checked_email(raw: str | None) -> tuple[str, str]:
+    """The address as given and in the form it is matched by; 422 when missing or wrong."""
     if not raw:
         raise ApiError(422, "missing_field", field="email")
     try:
@@ -115,8 +117,8 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
         return SignupResult(site, None, i18n.best_lang(lang_hint, site.default_lang), page_url)
     ratelimit.hit("ip", request.remote_addr or "-")
     name = text_field(data, "name")
-    email, normalized = _email(text_field(data, "email"))
-    consent = _consent(data, is_form)
+    email, normalized = checked_email(text_field(data, "email"))
+    consent = consent_value(data, is_form)
     widget = site.widget(widget_id) if widget_id else None
     if widget_id and widget is None:
         raise ApiError(422, "unknown_widget", field="widget")

@@ -7,41 +7,19 @@ signed link is the credential.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, request
 from sqlalchemy import select
 
-from . import db, i18n, tokens
+from . import db, tokens
 from .gifts import grants
 from .gifts.pages import describe
 from .mail.render import share_part
 from .models import Grant, Site, Subscriber
+from .public_pages import invalid, message
 from .subscribers import change_status, from_token, resend_confirmation
 
 bp = Blueprint("subscription", __name__)
 DAY = 86400
-
-
-def _page(lang: str, key: str, values: dict, status: int = 200, form: tuple | None = None,
-          gifts: list | None = None, share: dict | None = None):
-    """A public page in `lang`: the title and text of `key`, at most one button
-    (form = (action URL, button string key)), and any gifts to show."""
-    t = i18n.translator(lang)
-    body = render_template(
-        "public/message.html", lang=lang, t=t,
-        title=i18n.fill(t(f"page.{key}.title"), values),
-        text=i18n.fill(t(f"page.{key}.text"), values),
-        form={"action": form[0], "button": t(form[1])} if form else None, gifts=gifts,
-        share=share)
-    return Response(body, status=status, headers={"Cache-Control": "no-store",
-                                                  "Referrer-Policy": "no-referrer"})
-
-
-def _visitor_lang() -> str:
-    return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS))
-
-
-def _invalid():
-    return _page(_visitor_lang(), "invalid", {}, 400)
 
 
 def _values(subscriber: Subscriber) -> tuple[str, dict, Site]:
@@ -57,21 +35,21 @@ def confirm(token: str):
     try:
         subscriber, age = from_token(session, "confirm", token)
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     lang, values, site = _values(subscriber)
     if subscriber.status == "unsubscribed":
         return _unsubscribed_page(subscriber, lang, values)
     if age > site.confirm_days * DAY:
         if subscriber.status == "confirmed":
-            return _page(lang, "confirmed", values)
-        return _page(lang, "expired", values, 410,
+            return message(lang, "confirmed", values)
+        return message(lang, "expired", values, 410,
                      form=(f"/confirm/{token}/resend", "page.expired.button"))
     if request.method == "POST":
         change_status(session, subscriber, "confirmed", "confirm_page")
     if subscriber.status == "confirmed":
-        return _page(lang, "confirmed", values, gifts=_gifts(subscriber, lang),
+        return message(lang, "confirmed", values, gifts=_gifts(subscriber, lang),
                      share=share_part(subscriber, lang, site.name))
-    return _page(lang, "confirm", values, form=(f"/confirm/{token}", "mail.confirm.button"))
+    return message(lang, "confirm", values, form=(f"/confirm/{token}", "mail.confirm.button"))
 
 
 def _gifts(subscriber: Subscriber, lang: str) -> list[dict]:
@@ -91,10 +69,10 @@ def resend(token: str):
     try:
         subscriber, _age = from_token(session, "confirm", token)  # expired ones welcome
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     resend_confirmation(session, subscriber)
     lang, values, _site = _values(subscriber)
-    return _page(lang, "resent", values)
+    return message(lang, "resent", values)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -105,7 +83,7 @@ def unsubscribe(token: str):
     try:
         subscriber, _age = from_token(session, "unsubscribe", token)  # they never expire
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     lang, values, _site = _values(subscriber)
     if request.method == "POST":
         one_click = request.form.get("List-Unsubscribe") == "One-Click"
@@ -113,7 +91,7 @@ def unsubscribe(token: str):
                       "one_click" if one_click else "unsubscribe_page")
     if subscriber.status == "unsubscribed":
         return _unsubscribed_page(subscriber, lang, values, token)
-    return _page(lang, "unsubscribe", values,
+    return message(lang, "unsubscribe", values,
                  form=(f"/unsubscribe/{token}", "mail.unsubscribe"))
 
 
@@ -124,22 +102,22 @@ def resubscribe(token: str):
     try:
         subscriber, _age = from_token(session, "unsubscribe", token)  # they never expire
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     change_status(session, subscriber, "resubscribed", "resubscribe_page")
     lang, values, _site = _values(subscriber)
     if subscriber.status == "pending":  # never unsubscribed, and not on the list yet
         confirm_token = tokens.sign("confirm", tokens.subscriber_value(
             subscriber.id, subscriber.email_normalized))
-        return _page(lang, "confirm", values,
+        return message(lang, "confirm", values,
                      form=(f"/confirm/{confirm_token}", "mail.confirm.button"))
     if subscriber.status == "unsubscribed":  # still out: someone left again meanwhile
         return _unsubscribed_page(subscriber, lang, values, token)
-    return _page(lang, "resubscribed", values)
+    return message(lang, "resubscribed", values)
 
 
 def _unsubscribed_page(subscriber: Subscriber, lang: str, values: dict,
                        token: str | None = None):
     token = token or tokens.sign("unsubscribe", tokens.subscriber_value(
         subscriber.id, subscriber.email_normalized))
-    return _page(lang, "unsubscribed", values,
+    return message(lang, "unsubscribed", values,
                  form=(f"/unsubscribe/{token}/resubscribe", "page.resubscribe.button"))

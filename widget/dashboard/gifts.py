@@ -21,7 +21,7 @@ from ..rawsql import as_datetime
 from . import bp
 from .gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS, CouponGenerateForm,
                          CouponImportForm, GiftForm)
-from .sites import owned_site, paged
+from .owned import owned_site, paged
 
 FORM_ROOM = 256 << 10  # the gift form's other fields, next to the file
 IMPORT_BYTES = 4 << 20  # a paste or CSV of coupons.MAX_CODES long codes, and then some
@@ -41,7 +41,6 @@ class GiftRow:
     ratings: int
 
 
-@bp.app_template_global()
 def gift_rows(site: Site) -> list[GiftRow]:
     """The site's gifts with how many are left, their downloads and average rating."""
     session = db.session()
@@ -71,7 +70,7 @@ def grant_status(grant: Grant) -> str:
 
 @bp.app_template_filter("filesize")
 def filesize(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, size // 1000)} kB"
+    return files.size_words(size)
 
 
 def _owned_gift(site_id: str, gift_id: str) -> tuple[Site, Gift]:

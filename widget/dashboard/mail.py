@@ -22,7 +22,7 @@ from ..models import (Consent, Gift, Grant, MailTemplate, Milestone, OutboxMessa
 from . import bp
 from .forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
 from .referrals import contact_referrals
-from .sites import owned_site, paged
+from .owned import owned_site, paged
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
 # scripts, no forms, no same-origin access), with only inline styles and https images.

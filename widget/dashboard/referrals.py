@@ -18,7 +18,7 @@ from ..giveback import share
 from ..models import Milestone, MilestoneReward, Referral, Site, Subscriber
 from . import bp
 from .forms import MilestoneForm
-from .sites import owned_site, paged
+from .owned import owned_site, paged
 
 LEADERS = 20
 REASON_WORDS = {"disposable": "disposable address",
@@ -47,7 +47,6 @@ def referral_status(referral: Referral) -> str:
     return f"{words} ({reason})" if reason and referral.status in ("held", "rejected") else words
 
 
-@bp.app_template_global()
 def held_referrals(site: Site) -> int:
     """How many of the site's referrals wait for the owner (the site page's badge)."""
     return db.session().scalar(select(func.count(Referral.id)).where(

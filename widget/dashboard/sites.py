@@ -1,9 +1,7 @@
 """Sites: the list, a new site, its settings, its embed snippet and its sign-ups."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -12,35 +10,10 @@ from ..accounts import AccountError, create_site, set_origins
 from ..models import OutboxMessage, Site, Subscriber
 from . import bp
 from .forms import SiteForm
-
-PAGE_SIZE = 50
-
-
-def owned_site(site_id: str) -> Site:
-    """The current owner's site, or 404 (never 403, so other owners' ids stay unconfirmed)."""
-    site = db.session().get(Site, site_id) if len(site_id) <= 64 else None
-    if site is None or site.owner_id != current_user.id:
-        abort(404)
-    return site
-
-
-@dataclass
-class Page:
-    """One page of a newest-first table: its rows, the total, and where we are."""
-    rows: list
-    total: int
-    number: int
-    count: int
-
-
-def paged(select_rows, select_total) -> Page:
-    """The page the `page` query argument names (fifty rows a page)."""
-    session = db.session()
-    number = max(1, request.args.get("page", 1, type=int) or 1)
-    total = session.scalar(select_total)
-    rows = session.execute(select_rows.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    return Page(rows, total, number, max(1, -(-total // PAGE_SIZE)))
-
+from .gifts import gift_rows
+from .owned import owned_site, paged
+from .referrals import held_referrals
+from .stories import pending_stories
 
 def snippet(site: Site) -> str:
     """The one line an owner pastes into their pages."""
@@ -149,4 +122,6 @@ def site(site_id: str):
         OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
                            signups=[row[0] for row in found.rows], total=found.total,
-                           page=found.number, pages=found.count, failed_mail=failed)
+                           page=found.number, pages=found.count, failed_mail=failed,
+                           gifts=gift_rows(site), held=held_referrals(site),
+                           to_moderate=pending_stories(site))

@@ -11,7 +11,7 @@ from ..giveback import stories as giveback_stories
 from ..models import Site, Story
 from . import bp
 from .forms import ReplyForm
-from .sites import owned_site, paged
+from .owned import owned_site, paged
 
 STATUSES = {"pending": "To moderate", "approved": "Approved", "rejected": "Rejected"}
 NOTICES = {"approved": "Approved: it shows in your “Stories from readers” widgets within "
@@ -24,7 +24,6 @@ NOTICES = {"approved": "Approved: it shows in your “Stories from readers” wi
            "unchanged": "Nothing changed: the story was decided like that already."}
 
 
-@bp.app_template_global()
 def pending_stories(site: Site) -> int:
     """How many of the site's stories wait for moderation (the site page's badge)."""
     return db.session().scalar(select(func.count(Story.id)).where(

@@ -10,7 +10,7 @@ from . import bp
 from .forms import TRIGGER_FIELDS, WidgetForm
 
 GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
-from .sites import owned_site
+from .owned import owned_site
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])

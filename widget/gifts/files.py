@@ -47,6 +47,12 @@ class FileRefused(ValueError):
     """The upload can't be a gift; the message tells the owner why."""
 
 
+def size_words(size: int, lang: str = "en") -> str:
+    """A file's size as people read it: 1.2 MB, 840 kB (a decimal comma but in English)."""
+    text = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, size // 1000)} kB"
+    return text if lang == "en" else text.replace(".", ",")
+
+
 def megabytes(size: int) -> str:
     """A byte count in (binary) megabytes as an owner reads it: 50, 1.5, 0.25."""
     return f"{size / (1 << 20):.2f}".rstrip("0").rstrip(".")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hmac
 import re
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
 from .. import db, i18n, origins, siteview, tokens
 from ..models import Coupon, Grant, Site
 from ..rawsql import as_datetime
-from . import bonus, grants
+from ..public_pages import invalid, render, visitor_lang
+from . import bonus, files, grants
 
 bp = Blueprint("gifts", __name__)
 STATUS = {"waiting": 403, "revoked": 410, "expired": 410, "spent": 410, "replaced": 410}
@@ -30,25 +31,7 @@ def _lang(grant: Grant | None) -> str:
     if grant is not None and grant.subscriber is not None:
         return grant.subscriber.lang
     site = db.session().get(Site, grant.site_id) if grant is not None else None
-    return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS),
-                          site.default_lang if site else None)
-
-
-def _render(template: str, lang: str, status: int = 200, **context) -> Response:
-    body = render_template(template, lang=lang, t=i18n.translator(lang), **context)
-    return Response(body, status=status, headers={"Cache-Control": "no-store",
-                                                  "Referrer-Policy": "no-referrer"})
-
-
-def _invalid() -> Response:
-    lang = _lang(None)
-    return _render("public/message.html", lang, 400, title=i18n.text("page.invalid.title", lang),
-                   text=i18n.text("page.invalid.text", lang), form=None)
-
-
-def _size(size: int, lang: str) -> str:
-    text = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, size // 1000)} kB"
-    return text if lang == "en" else text.replace(".", ",")
+    return visitor_lang(site.default_lang if site else None)
 
 
 def _values(grant: Grant) -> dict[str, str]:
@@ -72,7 +55,7 @@ def _state_page(grant: Grant, token: str, state: str) -> Response:
         if grant.page_url and view and origins.is_allowed(view, grant.page_url):
             texts.append(t("page.gift.again"))
             link = {"url": grant.page_url, "label": t("back")}
-    return _render("public/gift.html", lang, STATUS[state],
+    return render("public/gift.html", lang, STATUS[state],
                    title=i18n.fill(t(f"page.gift.{state}.title"), values),
                    text=" ".join(texts), form=form, link=link)
 
@@ -86,7 +69,7 @@ def describe(grant: Grant, token: str, lang: str) -> dict:
         label = t("gift.download" if gift.kind == "file" else "gift.open")
         if gift.kind == "file" and gift.file is not None:
             kind = gift.file.name.rsplit(".", 1)[-1].upper()
-            label = f"{label} ({kind}, {_size(gift.file.size, lang)})"
+            label = f"{label} ({kind}, {files.size_words(gift.file.size, lang)})"
         context["form"] = {"action": f"/gift/{token}", "button": label}
         context["note"] = i18n.fill(t("page.gift.terms"), {
             "date": as_datetime(grant.expires_at).strftime("%Y-%m-%d"),
@@ -102,7 +85,7 @@ def describe(grant: Grant, token: str, lang: str) -> dict:
 def _show(grant: Grant, token: str) -> Response:
     """The gift page of a usable grant."""
     lang = _lang(grant)
-    return _render("public/gift.html", lang, **describe(grant, token, lang),
+    return render("public/gift.html", lang, **describe(grant, token, lang),
                    from_line=i18n.fill(i18n.text("page.gift.from", lang), _values(grant)))
 
 
@@ -113,7 +96,7 @@ def gift_page(token: str):
     try:
         grant = grants.from_token(db.session(), token)
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     except grants.Replaced as exc:
         return _state_page(exc.grant, token, "replaced")
     state = grants.state(grant)
@@ -132,12 +115,12 @@ def fresh_link(token: str):
     try:
         grant = grants.from_token(session, token)
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     except grants.Replaced as exc:
         grant = exc.grant
     grants.renew(session, grant, by_owner=False)
     lang = _lang(grant)
-    return _render("public/message.html", lang, title=i18n.text("page.resent.title", lang),
+    return render("public/message.html", lang, title=i18n.text("page.resent.title", lang),
                    text=i18n.text("page.gift.fresh_sent", lang), form=None)
 
 
@@ -150,7 +133,7 @@ def download(ticket: str):
     except tokens.TokenExpired as exc:
         return _timed_out(exc.value)
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     except grants.Replaced as exc:
         return _state_page(exc.grant, grants.token(exc.grant), "replaced")
     resp = grants.serve(grant, ticket_id, head=request.method == "HEAD")
@@ -170,7 +153,7 @@ def _timed_out(value) -> Response:
     lang = _lang(grant)
     link = ({"url": f"/gift/{grants.token(grant)}", "label": i18n.text("page.gift.back", lang)}
             if grant is not None else None)
-    return _render("public/gift.html", lang, 410,
+    return render("public/gift.html", lang, 410,
                    title=i18n.text("page.gift.timeout.title", lang),
                    text=i18n.text("page.gift.timeout.text", lang), link=link)
 
@@ -183,7 +166,7 @@ def rate(token: str):
     try:
         grant = grants.from_rating_token(session, token)
     except tokens.TokenInvalid:
-        return _invalid()
+        return invalid()
     lang, values = _lang(grant), _values(grant)
     t = i18n.translator(lang)
     chosen = request.values.get("r" if request.method == "GET" else "rating", type=int)
@@ -197,9 +180,9 @@ def rate(token: str):
                       else "error.invalid_characters")
         else:
             grants.rate(session, grant, chosen, comment)
-            return _render("public/message.html", lang, title=t("page.rated.title"),
+            return render("public/message.html", lang, title=t("page.rated.title"),
                            text=i18n.fill(t("page.rated.text"), values), form=None)
-    return _render("public/rate.html", lang, 422 if error else 200,
+    return render("public/rate.html", lang, 422 if error else 200,
                    title=i18n.fill(t("page.rate.title"), values), action=f"/rate/{token}",
                    chosen=chosen if chosen in range(1, 6) else grant.rating, error=error,
                    comment=comment or (grant.comment if request.method == "GET" else ""))

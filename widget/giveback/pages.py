@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect
 from markupsafe import escape
 from sqlalchemy import select, update
 
 from .. import db, i18n, tokens
 from ..models import Site, Subscriber
+from ..public_pages import NO_STORE, invalid, render
 from ..subscribers import from_token
 from . import share
 
 bp = Blueprint("giveback", __name__)
 CODE = re.compile(r"[a-z0-9]{8,32}")
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def _lang() -> str:
-    return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS))
-
-
-def _page(lang: str, key: str, status: int) -> Response:
-    t = i18n.translator(lang)
-    return Response(render_template("public/message.html", lang=lang, t=t,
-                                    title=t(f"page.{key}.title"), text=t(f"page.{key}.text"),
-                                    form=None), status=status, headers=NO_STORE)
 
 
 @bp.get("/r/<code>")
@@ -39,7 +28,7 @@ def visit(code: str):
     target = share.landing(session.get(Site, referrer.site_id), referrer, code) \
         if referrer else None
     if target is None:
-        return _page(_lang(), "invalid", 404)
+        return invalid(404)
     session.execute(update(Subscriber).where(Subscriber.id == referrer.id)
                     .values(ref_visits=Subscriber.ref_visits + 1)
                     .execution_options(synchronize_session=False))
@@ -69,7 +58,7 @@ def share_page(token: str):
     """A subscriber's own share page: their link, share buttons, their progress."""
     subscriber = _sharer(token)
     if subscriber is None:
-        return _page(_lang(), "invalid", 404)
+        return invalid(404)
     site = db.session().get(Site, subscriber.site_id)
     lang, link = subscriber.lang, share.referral_url(subscriber.ref_code)
     t = i18n.translator(lang)
@@ -77,11 +66,11 @@ def share_page(token: str):
                 in share.NETWORKS.items()]
     label = i18n.fill(t("page.share.badge.label"), {"site": site.name})
     badge = f'<a href="{escape(link)}">{escape(label)}</a>'  # HTML others paste as is
-    return Response(render_template(
-        "public/share.html", lang=lang, t=t, site=site, link=link, networks=networks,
+    return render(
+        "public/share.html", lang, site=site, link=link, networks=networks,
         mailto=share.mailto(link, site.name, lang), progress=share.progress(subscriber),
         badge=badge, message=i18n.fill(t("share.message"), {"site": site.name, "url": link}),
-        fill=i18n.fill), headers=NO_STORE)
+        fill=i18n.fill)
 
 
 @bp.get("/share/<token>/go/<network>")
@@ -90,7 +79,7 @@ def share_click(token: str, network: str):
     none of its scripts ever runs on our pages)."""
     subscriber = _sharer(token) if network in share.NETWORKS else None
     if subscriber is None:
-        return _page(_lang(), "invalid", 404)
+        return invalid(404)
     session = db.session()
     site_name = session.get(Site, subscriber.site_id).name
     session.execute(update(Subscriber).where(Subscriber.id == subscriber.id)

@@ -9,7 +9,7 @@ of them a day go to one mailbox, so the form cannot be used to flood someone's i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email_validator import EmailNotValidError, validate_email
+
 from flask import current_app, request
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -20,7 +20,8 @@ from ..gifts import ledger
 from ..mail import outbox
 from ..models import Gift, Site, Story, utcnow
 from ..rawsql import Tx
-from ..signup import checked_page_url, first_checks, text_field
+from ..signup import (checked_email, checked_page_url, consent_value, first_checks,
+                      text_field)
 from ..siteview import SiteView
 
 MAX_TEXT = 5000
@@ -61,15 +62,6 @@ def _text(data: dict) -> str:
     return text
 
 
-def _email(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    try:
-        return validate_email(raw, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ApiError(422, "invalid_email", str(exc), field="email") from None
-
-
 def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
     """Check and keep one story, with its thank-you (and gift) queued, in one commit.
     Raises ApiError; a filled honeypot is answered as if accepted, and keeps nothing."""
@@ -82,12 +74,9 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
         raise ApiError(422, "missing_name", field="name")
     text = _text(data)
     rating = _rating(data)
-    email = _email(text_field(data, "email"))
-    consent = data.get("consent", False)
-    if is_form and isinstance(consent, str):
-        consent = consent.strip().lower() in ("1", "on", "true", "yes")
-    if not isinstance(consent, bool):
-        raise ApiError(400, "invalid_type", "'consent' must be true or false.", field="consent")
+    raw_email = text_field(data, "email")  # optional: only for the thank-you
+    email = checked_email(raw_email)[0] if raw_email else None
+    consent = consent_value(data, is_form)
     widget = site.widget(widget_id) if widget_id else None
     if widget_id and (widget is None or widget.kind != "story"):
         raise ApiError(422, "unknown_widget", field="widget")
