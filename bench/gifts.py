@@ -31,8 +31,16 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's helpers, wherever this is started from
-from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready,  # noqa: E402
-                 widget_cli, wrk)
+from run import (  # noqa: E402
+    ORIGIN,
+    ROOT,
+    BenchError,
+    free_port,
+    gunicorn,
+    wait_ready,
+    widget_cli,
+    wrk,
+)
 
 MB = 1 << 20  # as WIDGET_GIFT_MAX_MB and wrk count them
 FILE_BYTES = 10 * MB
@@ -87,7 +95,8 @@ def seed_gift(site_id: str, data_path: str) -> None:
     from werkzeug.datastructures import FileStorage
 
     sys.path.insert(0, str(ROOT))  # the source tree, as `python -m widget` from ROOT
-    from widget import create_app, db
+    from widget import create_app
+    from widget.core import db
     from widget.gifts import files
     from widget.models import Gift, Widget
 

@@ -117,8 +117,10 @@ class Instance:
         os.environ.clear()
         os.environ.update(self.env)  # config.load() reads the environment
         sys.path.insert(0, str(ROOT))
-        from widget import accounts, create_app, db
-        from widget.migrate import upgrade
+        from widget import create_app
+        from widget.core import db
+        from widget.core.migrate import upgrade
+        from widget.sites import accounts
 
         self.app = create_app()
         with self.app.app_context():
@@ -168,8 +170,7 @@ class Instance:
         sign-ups leave them; their outbox ids."""
         from sqlalchemy import insert
 
-        from widget import db
-        from widget.mail import outbox
+        from widget.core import db, outbox
         from widget.models import OutboxMessage, Subscriber, utcnow
 
         self.batches += 1
@@ -194,7 +195,7 @@ class Instance:
         """How many of these messages ended in which status, by transport."""
         from sqlalchemy import func, select
 
-        from widget import db
+        from widget.core import db
         from widget.models import OutboxMessage as OB
 
         with self.app.app_context():
@@ -208,7 +209,7 @@ class Instance:
         the bytes of messages the worker rendered, for the smtplib loop."""
         from sqlalchemy import select
 
-        from widget import db
+        from widget.core import db
         from widget.models import OutboxMessage as OB
 
         with self.app.app_context():

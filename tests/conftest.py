@@ -23,10 +23,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from widget import create_app, db
-from widget.accounts import create_owner, create_site, find_owner
-from widget.migrate import upgrade
+from widget import create_app
+from widget.core import db
+from widget.core.migrate import upgrade
 from widget.models import SiteOrigin, Widget
+from widget.sites.accounts import create_owner, create_site, find_owner
 
 from .smtpserver import SmtpServer, free_port
 
@@ -358,7 +359,7 @@ def smtp():
 @pytest.fixture
 def worker(app):
     """The real outbox worker in a thread of the test process, as `widget serve` runs it."""
-    from widget.mail import outbox
+    from widget.core import outbox
     from widget.mail import worker as mail_worker
 
     thread, stop = mail_worker.start(app, poll=0.05)

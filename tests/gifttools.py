@@ -19,7 +19,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import and_, func, or_, select, update
 from werkzeug.datastructures import FileStorage
 
-from widget import tokens
+from widget.core import tokens
 from widget.gifts import coupons, files, grants
 from widget.models import Coupon, Gift, Grant, OutboxMessage, Widget, utcnow
 

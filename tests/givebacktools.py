@@ -9,9 +9,9 @@ from html import unescape
 
 from sqlalchemy import func, select, update
 
-from widget import tokens
-from widget.models import (Grant, Milestone, MilestoneReward, OutboxMessage, Referral, Site,
-                           Story, Subscriber, Widget)
+from widget.core import tokens
+from widget.models import (Grant, Milestone, MilestoneReward, OutboxMessage, Referral, Site, Story,
+                           Subscriber, Widget)
 
 CODE = re.compile(r"[abcdefghijkmnpqrstuvwxyz23456789]{16}")
 ORIGIN = "https://blog.example"

@@ -1,17 +1,15 @@
 """Helpers shared by the e-mail test modules: the SMTP-sending app settings, links in
 messages, tokens minted as the app mints them, and polling with deadlines."""
 from __future__ import annotations
+
 import time
 from html import unescape
 
 import pytest
-
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-
 from sqlalchemy import func, select
 
-from widget import tokens
-
+from widget.core import tokens
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
 from .conftest import wait_until  # noqa: F401  (shared with the mail tests)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from widget import siteview
 from widget.models import Consent, Subscriber, Widget
+from widget.sites import snapshot
 
 ORIGIN = "https://blog.example"
 H = {"Origin": ORIGIN}
@@ -331,7 +331,7 @@ def test_config_cache_is_short_and_dropped_on_dashboard_edits(app, app_config, c
     assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
         "Before you go…"
     with app.app_context():
-        siteview.invalidate(site)  # what dashboard edits call
+        snapshot.invalidate(site)  # what dashboard edits call
     assert client.get(f"/api/v1/sites/{site}/widgets").json()["widgets"][0]["title"] == \
         "Changed elsewhere"
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import create_engine, select
 
-from widget import config, create_app
+from widget import create_app, settings
 from widget.models import Owner, Site, Widget
 
 
@@ -68,7 +68,7 @@ def test_help_lists_commands_and_settings():
     out = run("--help").stdout
     for name in ("serve", "demo", "migrate", "create-owner", "create-site"):
         assert name in out
-    for setting in config.SETTINGS:
+    for setting in settings.SETTINGS:
         assert setting.env in out
     assert "--origin" in run("create-site", "--help").stdout
 
@@ -140,7 +140,7 @@ def test_serve_migrates_and_answers_with_links_to_itself(env):
 
 
 def test_demo_seed_keeps_existing_data(app, client, query):
-    from widget import db
+    from widget.core import db
     from widget.demo import DEMO_SITE, seed
     from widget.models import Subscriber
 

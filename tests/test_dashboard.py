@@ -258,7 +258,7 @@ def test_pause_and_switch_on_from_the_list(ann, make_site):
 
 
 def test_only_hex_colours_reach_the_widget():
-    from widget.colors import theme
+    from widget.sites.colors import theme
     assert theme("#000000;}:host{x", None, "url(evil)") is None
     assert theme("#FFFFFF", "#000000", None)["--rw-accent"] == "#1f5fbf"
 

@@ -10,9 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from widget import tokens
-from widget.models import (Gift, Milestone, MilestoneReward, OutboxMessage, Referral, Site,
-                           Story, Subscriber)
+from widget.core import tokens
+from widget.models import (Gift, Milestone, MilestoneReward, OutboxMessage, Referral, Site, Story,
+                           Subscriber)
 
 from .conftest import csrf_post
 from .test_dashboard_gifts import make_gift

@@ -8,15 +8,16 @@ import sys
 import zipfile
 from pathlib import Path
 
-from widget import config, i18n
+from widget import settings
 from widget.cli import main
+from widget.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_documented():
-    for setting in config.SETTINGS:
+    for setting in settings.SETTINGS:
         assert f"`{setting.env}`" in README, setting.env
 
 

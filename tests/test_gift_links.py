@@ -15,7 +15,14 @@ from .gifttools import (CHUNK, NOT_ON_DISK, TITLE, age_grant, assert_page, claim
                         make_file, make_widget, only_grant, outbox, page_of, pdf, rating_link,
                         raw_request, set_grant, sign, subscriber_grant, ticket)
 from .mailtools import (  # noqa: F401  (app_config: the mail settings with a real SMTP server)
-    app_config, assert_invalid_page, drain, flip, mint, path_of, subscriber)
+    app_config,
+    assert_invalid_page,
+    drain,
+    flip,
+    mint,
+    path_of,
+    subscriber,
+)
 
 EXPIRED = "This gift link has expired"
 FRESH = "Send me a fresh link"

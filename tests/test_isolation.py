@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from widget import i18n
+from widget.core import i18n
 
 from .conftest import add_widget, exit_intent, host_page, open_example
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .smtpserver import links_in
 from .mailtools import BASE, app_config, path_of  # noqa: F401  (app_config: mail settings)
+from .smtpserver import links_in
 
 
 def status_of(query, email):
@@ -164,8 +164,7 @@ def test_a_stranger_cannot_rename_a_confirmed_subscriber(client, make_site, smtp
 def test_a_claim_takes_one_batch_at_most(app, client, make_site, query):
     """However PostgreSQL plans the claim, a worker takes one batch and leaves the rest
     for the others (the cap once leaked: one worker took every due row)."""
-    from widget import db
-    from widget.mail import outbox
+    from widget.core import db, outbox
 
     site = make_site()
     for i in range(45):

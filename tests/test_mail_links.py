@@ -16,8 +16,20 @@ from sqlalchemy import delete, func, select
 from widget.models import OutboxMessage, StatusChange, Subscriber, utcnow
 
 from .mailtools import (  # noqa: F401  (app_config: this module's mail settings)
-    app_config, BROWSER_ACCEPT, wait_until, drain, signup, link, token_of, subscriber,
-    snapshot, assert_invalid_page, flip, old_confirm_token, mint)
+    BROWSER_ACCEPT,
+    app_config,
+    assert_invalid_page,
+    drain,
+    flip,
+    link,
+    mint,
+    old_confirm_token,
+    signup,
+    snapshot,
+    subscriber,
+    token_of,
+    wait_until,
+)
 
 
 def test_changed_cut_and_misused_tokens_get_the_friendly_page(client, make_site, smtp,

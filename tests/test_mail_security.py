@@ -11,12 +11,11 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from widget.mail.outbox import mailbox_of
+from widget.core.outbox import mailbox_of
 from widget.models import OutboxMessage, Site, Subscriber
 
+from .mailtools import BASE, app_config, drain, link, signup, subscriber  # noqa: F401  (app_config: this module's mail settings)
 from .smtpserver import links_in
-from .mailtools import (  # noqa: F401  (app_config: this module's mail settings)
-    app_config, BASE, drain, signup, link, subscriber)
 
 
 def test_sign_up_answers_never_tell_who_is_subscribed(client, make_site, smtp, worker,

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, func, inspect, select, text
 
-from widget.migrate import current_revision, head_revision, upgrade
+from widget.core.migrate import current_revision, head_revision, upgrade
 from widget.models import Base, Consent, Subscriber
 
 

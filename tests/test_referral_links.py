@@ -14,8 +14,7 @@ from widget.giveback import share
 
 from .gifttools import assert_page, make_gift, raw_request
 from .givebacktools import (add_milestone, assert_not_found_page, confirm_path, fresh, join,
-                            member, row, set_site, set_subscriber, share_path,
-                            unsubscribe_path)
+                            member, row, set_site, set_subscriber, share_path, unsubscribe_path)
 from .mailtools import BASE, app_config, flip, path_of  # noqa: F401  (app_config: real SMTP)
 from .smtpserver import links_in
 

@@ -9,18 +9,17 @@ from datetime import timedelta
 
 import requests
 
-from widget import db
+from widget.core import db
+from widget.core.rawsql import as_datetime
 from widget.giveback import referrals as giveback
 from widget.models import utcnow
-from widget.rawsql import as_datetime
 
-from .gifttools import assert_page, at_once, code_of, drain_due, gift_link, html_part, \
-    make_due, make_gift, plain
+from .gifttools import (assert_page, at_once, code_of, drain_due, gift_link, html_part, make_due,
+                        make_gift, plain)
 from .givebacktools import (CODE, add_milestone, confirm, confirm_path, count_of, fresh,
                             grants_for, join, mails_to, member, outbox_rows, referral_of,
                             referrals, rewards, row, set_site, unsubscribe_path)
-from .mailtools import app_config  # noqa: F401  (the mail settings with a real SMTP server)
-from .mailtools import drain
+from .mailtools import app_config, drain  # noqa: F401  (the mail settings with a real SMTP server)
 
 REWARD_SUBJECT = "Thank you for sharing Blog 🎁"
 

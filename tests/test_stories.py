@@ -14,8 +14,7 @@ from widget.models import Story
 
 from .gifttools import assert_page, at_once, code_of, drain_due, gift_link, make_gift, plain
 from .givebacktools import (ORIGIN, add_widget, config, confirm, grants_for, join, mails_to,
-                            member, outbox_rows, row, set_site, stories, tell,
-                            unsubscribe_path)
+                            member, outbox_rows, row, set_site, stories, tell, unsubscribe_path)
 from .mailtools import app_config  # noqa: F401  (the mail settings with a real SMTP server)
 
 THANKS_SUBJECT = "Thank you for your story 💛"

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, config, db, errors, ratelimit
-from .fastpath import SECURITY_HEADERS, ConfigFastPath
+from widget import settings
+from widget.api.fastpath import SECURITY_HEADERS, ConfigFastPath
+from widget.core import assets, db, errors, ratelimit
 
 HERE = Path(__file__).resolve().parent
 
@@ -19,8 +19,6 @@ def _shipped(name: str) -> Path:
     inside = HERE / name
     return inside if inside.is_dir() else HERE.parent / name
 
-
-csrf = CSRFProtect()
 
 
 class PublicAwareSessions(SecureCookieSessionInterface):
@@ -38,12 +36,12 @@ class PublicAwareSessions(SecureCookieSessionInterface):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app from environment settings, overridden by `test_config` when given."""
-    settings = config.load()
+    values = settings.load()
     if test_config:
-        settings.update(test_config)
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
+        values.update(test_config)
+    app = Flask(__name__, instance_path=values["INSTANCE_PATH"],
                 template_folder=str(_shipped("templates")), static_folder=None)
-    app.config.from_mapping(settings)
+    app.config.from_mapping(values)
     secure = app.config["BASE_URL"].startswith("https://")  # cookies follow the public URL
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
     app.session_interface = PublicAwareSessions()
@@ -52,15 +50,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     ratelimit.init_app(app)
     assets.init_app(app, _shipped("static"))
-    csrf.init_app(app)
     app.jinja_env.globals["asset"] = assets.url
 
-    from .api import bp as api_bp
-    from .dashboard import init_app as init_dashboard
-    from .gifts.pages import bp as gift_pages_bp
-    from .giveback.pages import bp as giveback_bp
-    from .public import bp as public_bp
-    from .subscription_pages import bp as subscription_bp
+    from widget.api import bp as api_bp
+    from widget.api.static import bp as public_bp
+    from widget.dashboard import csrf
+    from widget.dashboard import init_app as init_dashboard
+    from widget.pages.gifts import bp as gift_pages_bp
+    from widget.pages.giveback import bp as giveback_bp
+    from widget.pages.subscription import bp as subscription_bp
 
     csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
     csrf.exempt(subscription_bp)  # the signed link is the credential (RFC 8058 one-click)

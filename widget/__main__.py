@@ -1,4 +1,4 @@
 """`python -m widget` runs the `widget` command."""
-from .cli import main
+from widget.cli import main
 
 main()

@@ -6,24 +6,24 @@ import sys
 
 import click
 
-from . import config
+from widget import settings
 
 # \b keeps click from re-wrapping the table into one paragraph.
-EPILOG = "Settings come from environment variables:\n\n\b\n" + config.env_help()
+EPILOG = "Settings come from environment variables:\n\n\b\n" + settings.env_help()
 
 
 def _app(**overrides):
-    from . import create_app
+    from widget import create_app
 
     try:
         return create_app(overrides or None)
-    except config.ConfigError as exc:
+    except settings.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def _migrated_app(**overrides):
-    from . import db
-    from .migrate import upgrade
+    from widget.core import db
+    from widget.core.migrate import upgrade
 
     app = _app(**overrides)
     with app.app_context():
@@ -47,8 +47,8 @@ def main():
 @main.command(epilog=EPILOG)
 def migrate():
     """Create or upgrade the database schema in place (keeps every row)."""
-    from . import db
-    from .migrate import current_revision
+    from widget.core import db
+    from widget.core.migrate import current_revision
 
     app = _migrated_app()
     with app.app_context():
@@ -61,7 +61,7 @@ def migrate():
 @click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
 def serve(host: str, port: int, threads: int):
     """Migrate, then serve the app with waitress (for many sites use gunicorn, see README)."""
-    from .servers import run_forever
+    from widget.servers import run_forever
 
     app = _migrated_app(**_base_overrides(host, port))
     click.echo(f"Serving on http://{host}:{port}/  (dashboard: {app.config['BASE_URL']}/dashboard/)")
@@ -89,8 +89,8 @@ def worker(once: bool, poll: float):
     import signal
     import threading
 
-    from .mail.outbox import wake_event
-    from .mail.worker import run
+    from widget.core.outbox import wake_event
+    from widget.mail.worker import run
 
     app = _migrated_app()
     stop = threading.Event()
@@ -113,8 +113,9 @@ def worker(once: bool, poll: float):
               help="Asked for when not given (at least 10 characters).")
 def create_owner(email: str, password: str):
     """Add an owner who can log into the dashboard."""
-    from . import db
-    from .accounts import AccountError, create_owner as create
+    from widget.core import db
+    from widget.sites.accounts import AccountError
+    from widget.sites.accounts import create_owner as create
 
     app = _migrated_app()
     with app.app_context():
@@ -134,8 +135,9 @@ def create_owner(email: str, password: str):
               help="The site's default language.")
 def create_site(owner_email: str, name: str, origins: tuple[str, ...], lang: str):
     """Create a site with a live default widget; prints the site id as the last line."""
-    from . import db
-    from .accounts import AccountError, create_site as create, find_owner
+    from widget.core import db
+    from widget.sites.accounts import AccountError, find_owner
+    from widget.sites.accounts import create_site as create
 
     app = _migrated_app()
     with app.app_context():
@@ -160,8 +162,8 @@ def create_site(owner_email: str, name: str, origins: tuple[str, ...], lang: str
               help="Port of the example pages (a second origin, as a real blog would be).")
 def demo(host: str, port: int, examples_port: int):
     """Serve the app with a demo owner, site and widget, and example pages on a second origin."""
-    from .demo import examples_app, seed
-    from .servers import run_forever
+    from widget.demo import examples_app, seed
+    from widget.servers import run_forever
 
     app = _migrated_app(**_base_overrides(host, port))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -8,10 +8,11 @@ from flask import Flask, Response, abort
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from . import HERE, db
-from .accounts import create_owner, create_site, find_owner, set_origins
-from .gifts import coupons, files
-from .models import Gift, Milestone, Site, Story, Widget
+from widget import HERE
+from widget.core import db
+from widget.gifts import coupons, files
+from widget.models import Gift, Milestone, Site, Story, Widget
+from widget.sites.accounts import create_owner, create_site, find_owner, set_origins
 
 DEMO_LOGIN = "demo@example.com"
 DEMO_PASSWORD = "demo-password"

@@ -9,7 +9,7 @@ from waitress.server import create_server
 def run_forever(apps: list[tuple], threads: int = 8) -> None:
     """Serve each (app, host, port) in its own thread; return on Ctrl+C. The first app
     also sends its outbox from a thread here unless WIDGET_WORKER is off."""
-    from .mail import worker
+    from widget.mail import worker
 
     if apps[0][0].config.get("WORKER"):
         worker.start(apps[0][0])

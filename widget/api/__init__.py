@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import json
 
-from flask import (Blueprint, Response, current_app, g, jsonify, redirect, render_template,
-                   request)
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
 
-from .. import i18n, origins, ratelimit, stats
-from ..errors import FORM_TYPES, ApiError
-from ..gifts import claim, grants
-from ..giveback import stories as giveback_stories
-from ..signup import check_origin, find_site, subscribe
-from .config import config_headers, gift_success, site_config
+from widget.api.widget_json import config_headers, gift_success, site_config
+from widget.core import i18n, ratelimit
+from widget.core.errors import FORM_TYPES, ApiError
+from widget.gifts import claim, grants
+from widget.giveback import stories as giveback_stories
+from widget.insight import counters
+from widget.sites import origins
+from widget.sites.checks import check_origin, find_site
+from widget.subscribers.signup import subscribe
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 JSON_TYPES = ("application/json", "text/plain")  # text/plain: CORS-simple, no preflight
@@ -121,7 +123,7 @@ def events(site_id: str):
     site = _site(site_id)
     check_origin(site)
     ratelimit.hit("events", request.remote_addr or "-")
-    stats.record(stats.parse(site, _json_body()))
+    counters.record(counters.parse(site, _json_body()))
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

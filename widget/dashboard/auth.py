@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import db, ratelimit
-from ..accounts import check_login
-from . import bp
-from .forms import LoginForm
+from widget.core import db, ratelimit
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import LoginForm
+from widget.sites.accounts import check_login
 
 
 def _safe_next(target: str | None) -> str:

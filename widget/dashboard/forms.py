@@ -11,10 +11,10 @@ from wtforms import (BooleanField, ColorField, EmailField, IntegerField, Passwor
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import colors
-from ..accounts import AccountError, parse_origins
-from ..i18n import LANGS, PLACEHOLDER
-from ..origins import normalize_origin
+from widget.core.i18n import LANGS, PLACEHOLDER
+from widget.sites import colors
+from widget.sites.accounts import AccountError, parse_origins
+from widget.sites.origins import normalize_origin
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
 LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]

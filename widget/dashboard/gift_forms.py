@@ -11,9 +11,9 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from ..gifts import coupons
-from ..gifts.coupons import MAX_CODES, MAX_LEN
-from .forms import CONTROL, one_line
+from widget.dashboard.forms import CONTROL, one_line
+from widget.gifts import coupons
+from widget.gifts.coupons import MAX_CODES, MAX_LEN
 
 KIND_WORDS = {"file": "A file to download", "link": "A link", "coupon": "Coupon codes",
               "bonus": "A bonus text"}

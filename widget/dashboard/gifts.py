@@ -14,14 +14,15 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import csrf, db, siteview
-from ..gifts import bonus, coupons, files, grants
-from ..models import Coupon, Gift, GiftFile, Grant, Milestone, Site, Widget
-from ..rawsql import as_datetime
-from . import bp
-from .gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS, CouponGenerateForm,
-                         CouponImportForm, GiftForm)
-from .owned import owned_site, paged
+from widget.core import db
+from widget.core.rawsql import as_datetime
+from widget.dashboard.blueprint import bp, csrf
+from widget.dashboard.gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS,
+                                         CouponGenerateForm, CouponImportForm, GiftForm)
+from widget.dashboard.owned import owned_site, paged
+from widget.gifts import bonus, coupons, files, grants
+from widget.models import Coupon, Gift, GiftFile, Grant, Milestone, Site, Widget
+from widget.sites import snapshot
 
 FORM_ROOM = 256 << 10  # the gift form's other fields, next to the file
 IMPORT_BYTES = 4 << 20  # a paste or CSV of coupons.MAX_CODES long codes, and then some
@@ -48,11 +49,11 @@ def gift_rows(site: Site) -> list[GiftRow]:
               session.execute(select(Grant.gift_id, func.sum(Grant.downloads),
                                      func.avg(Grant.rating), func.count(Grant.rating))
                               .where(Grant.site_id == site.id).group_by(Grant.gift_id))}
-    codes = siteview.free_codes(session, [g.id for g in site.gifts if g.kind == "coupon"])
+    codes = snapshot.free_codes(session, [g.id for g in site.gifts if g.kind == "coupon"])
     rows = []
     for gift in site.gifts:
         downloads, rating, ratings = totals.get(gift.id, (0, None, 0))
-        rows.append(GiftRow(gift, siteview.left(gift, codes.get(gift.id, 0)),
+        rows.append(GiftRow(gift, snapshot.left(gift, codes.get(gift.id, 0)),
                             int(downloads or 0), float(rating) if ratings else None, ratings))
     return rows
 
@@ -142,7 +143,7 @@ def _gift_form(site: Site, gift: Gift):
     if form.validate_on_submit() and _cap_fits(form, gift):
         try:
             _save(site, gift, form, max_bytes)
-            siteview.invalidate(site.id)
+            snapshot.invalidate(site.id)
             return redirect(url_for("dashboard.gift", site_id=site.id, gift_id=gift.id))
         except files.FileRefused as exc:
             db.session().rollback()
@@ -230,7 +231,7 @@ def _gift_page(site: Site, gift: Gift, status: int = 200, **forms):
         page=found.number, pages=found.count, codes=codes, blockers=_blockers(gift),
         bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
         may_renew=grants.may_renew,
-        left=siteview.left(gift, codes["left"] if codes else 0),
+        left=snapshot.left(gift, codes["left"] if codes else 0),
         notice=NOTICES.get(request.args.get("done", "")),
         added=request.args.get("added", type=int), known=request.args.get("known", 0, type=int),
         **forms), status
@@ -275,7 +276,7 @@ def delete_gift(site_id: str, gift_id: str):
     session.commit()
     if not gone:
         return _gift_page(site, gift, 409)
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -344,7 +345,7 @@ def _add_codes(site: Site, gift: Gift, form, field, codes_of, name: str):
         try:
             added, known = coupons.add(session, gift.id, codes_of(form))
             session.commit()
-            siteview.invalidate(site.id)
+            snapshot.invalidate(site.id)
             return redirect(url_for("dashboard.gift", site_id=site.id, gift_id=gift.id,
                                     added=added, known=known))
         except coupons.CodesRefused as exc:

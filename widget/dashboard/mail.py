@@ -6,23 +6,21 @@ from email import message_from_string
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
-from flask import (Response, abort, current_app, g, redirect, render_template, request,
-                   url_for)
+from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import db, i18n
-from ..i18n import LANGS
-from ..mail import outbox
-from ..mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
-                           story_quote)
-from ..models import (Consent, Gift, Grant, MailTemplate, Milestone, OutboxMessage, Site,
-                      StatusChange, Subscriber)
-from . import bp
-from .forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
-from .referrals import contact_referrals
-from .owned import owned_site, paged
+from widget.core import db, i18n, outbox
+from widget.core.i18n import LANGS
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
+from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.referrals import contact_referrals
+from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
+                                story_quote)
+from widget.models import (Consent, Gift, Grant, MailTemplate, Milestone, OutboxMessage, Site,
+                           StatusChange, Subscriber)
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
 # scripts, no forms, no same-origin access), with only inline styles and https images.

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from flask import abort, request
 from flask_login import current_user
 
-from .. import db
-from ..models import Site
+from widget.core import db
+from widget.models import Site
 
 PAGE_SIZE = 50
 

@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
-from .. import db, siteview
-from ..giveback import referrals as giveback_referrals
-from ..giveback import share
-from ..models import Milestone, MilestoneReward, Referral, Site, Subscriber
-from . import bp
-from .forms import MilestoneForm
-from .owned import owned_site, paged
+from widget.core import db
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import MilestoneForm
+from widget.dashboard.owned import owned_site, paged
+from widget.giveback import referrals as giveback_referrals
+from widget.giveback import share
+from widget.models import Milestone, MilestoneReward, Referral, Site, Subscriber
+from widget.sites import snapshot
 
 LEADERS = 20
 REASON_WORDS = {"disposable": "disposable address",
@@ -159,7 +160,7 @@ def add_milestone(site_id: str):
         form.friends.errors.append(f"There is a milestone at {form.friends.data} friends "
                                    f"already: delete it first to give another gift.")
         return _page(site, form, 422)
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.referrals", site_id=site.id, done="added"))
 
 
@@ -173,7 +174,7 @@ def delete_milestone(site_id: str, milestone_id: int):
         abort(404)
     db.session().delete(milestone)
     db.session().commit()
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.referrals", site_id=site.id, done="deleted"))
 
 
@@ -194,7 +195,7 @@ def approve_referral(site_id: str, referral_id: int):
     # Only a held one: approving a waiting one would cut its waiting period short.
     counted = referral.status == "held" and giveback_referrals.approve(db.session(),
                                                                         referral.id)
-    siteview.invalidate(site.id)  # a milestone's gift may have been given: fewer left
+    snapshot.invalidate(site.id)  # a milestone's gift may have been given: fewer left
     return _back(site, "approved" if counted else "not_approved")
 
 

@@ -5,15 +5,18 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import db, siteview, stats
-from ..accounts import AccountError, create_site, set_origins
-from ..models import OutboxMessage, Site, Subscriber
-from . import bp
-from .forms import SiteForm
-from .gifts import gift_rows
-from .owned import owned_site, paged
-from .referrals import held_referrals
-from .stories import pending_stories
+from widget.core import db
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import SiteForm
+from widget.dashboard.gifts import gift_rows
+from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.referrals import held_referrals
+from widget.dashboard.stories import pending_stories
+from widget.insight import counters
+from widget.models import OutboxMessage, Site, Subscriber
+from widget.sites import snapshot
+from widget.sites.accounts import AccountError, create_site, set_origins
+
 
 def snippet(site: Site) -> str:
     """The one line an owner pastes into their pages."""
@@ -78,7 +81,7 @@ def _site_form(site: Site | None):
             site.reply_to = form.reply_to.data or None
             _save_giveback(site, form)
             session.commit()
-            siteview.invalidate(site.id)
+            snapshot.invalidate(site.id)
             return redirect(url_for("dashboard.site", site_id=site.id))
         except AccountError as exc:
             session.rollback()
@@ -105,7 +108,7 @@ def reset_signups(site_id: str):
     site = owned_site(site_id)
     site.reset_count += 1
     db.session().commit()
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -117,7 +120,7 @@ def site(site_id: str):
     found = paged(select(Subscriber).where(Subscriber.site_id == site.id)
                   .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()),
                   select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
-    counts = stats.summary([w.id for w in site.widgets])
+    counts = counters.summary([w.id for w in site.widgets])
     failed = db.session().scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,

@@ -6,12 +6,12 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
 
-from .. import db
-from ..giveback import stories as giveback_stories
-from ..models import Site, Story
-from . import bp
-from .forms import ReplyForm
-from .owned import owned_site, paged
+from widget.core import db
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import ReplyForm
+from widget.dashboard.owned import owned_site, paged
+from widget.giveback import stories as giveback_stories
+from widget.models import Site, Story
 
 STATUSES = {"pending": "To moderate", "approved": "Approved", "rejected": "Rejected"}
 NOTICES = {"approved": "Approved: it shows in your “Stories from readers” widgets within "

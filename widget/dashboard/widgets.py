@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import assets, colors, db, i18n, siteview
-from ..models import Widget
-from . import bp
-from .forms import TRIGGER_FIELDS, WidgetForm
+from widget.core import assets, db, i18n
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import TRIGGER_FIELDS, WidgetForm
+from widget.models import Widget
+from widget.sites import colors, snapshot
 
 GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
-from .owned import owned_site
+from widget.dashboard.owned import owned_site
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
@@ -40,7 +41,7 @@ def delete_widget(site_id: str, widget_id: str):
     site, widget = _owned_widget(site_id, widget_id)
     db.session().delete(widget)
     db.session().commit()
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -51,7 +52,7 @@ def toggle_widget(site_id: str, widget_id: str):
     site, widget = _owned_widget(site_id, widget_id)
     widget.is_live = not widget.is_live
     db.session().commit()
-    siteview.invalidate(site.id)
+    snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -99,7 +100,7 @@ def _widget_form(site, widget: Widget):
         if widget.id is None:
             db.session().add(widget)
         db.session().commit()
-        siteview.invalidate(site.id)
+        snapshot.invalidate(site.id)
         return redirect(url_for("dashboard.site", site_id=site.id))
     return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget,
                            preview=_preview_data(site, widget)), 422 if form.errors else 200

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
-from .. import db, i18n, ratelimit
-from ..errors import ApiError
-from ..models import Gift, utcnow
-from ..rawsql import transaction
-from ..signup import checked_page_url, first_checks
-from ..siteview import GiftView, SiteView, WidgetView, free_codes, left
-from . import bonus, grants, ledger
+from widget.core import db, i18n
+from widget.core.errors import ApiError
+from widget.core.rawsql import transaction
+from widget.gifts import bonus, grants, ledger
+from widget.models import Gift, utcnow
+from widget.sites.checks import admit
+from widget.sites.snapshot import GiftView, SiteView, WidgetView, free_codes, left
 
 
 @dataclass(frozen=True)
@@ -28,26 +27,24 @@ def give_first(site: SiteView, data: dict) -> Claimed:
     """Give the gift of a gift-first widget to a visitor, committed before returning.
     Raises ApiError: 409 gift_gone when none is left, 422 unknown_widget for a widget
     that gives nothing first (or is paused)."""
-    widget_id, lang_hint, page_url, trapped = first_checks(site, data)
-    if trapped:
+    first = admit(site, data, "gift")
+    if first.trapped:
         raise ApiError(400, "bad_request")
-    ratelimit.hit("gift", request.remote_addr or "-")
-    widget = site.widget(widget_id) if widget_id else None
+    widget = site.widget(first.widget_id) if first.widget_id else None
     gift = site.offer(widget)
     if gift is None or widget.gift_mode != "first" or not widget.is_live:
         raise ApiError(422, "unknown_widget", field="widget")  # a paused one gives nothing
     if gift.out:
         raise ApiError(409, "gift_gone")
-    page_url = checked_page_url(page_url)
     terms = ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
     try:
         with transaction(db.engine()) as tx:
             given = ledger.give(tx, terms, site_id=site.id, subscriber_id=None,
-                                widget_id=widget.id, page_url=page_url, release=True,
+                                widget_id=widget.id, page_url=first.page_url, release=True,
                                 now=utcnow())
     except ledger.GiftGone:
         raise ApiError(409, "gift_gone") from None
-    lang = i18n.best_lang(widget.lang, lang_hint, site.default_lang)
+    lang = i18n.best_lang(widget.lang, first.lang_hint, site.default_lang)
     return Claimed(widget, gift, lang, given)
 
 

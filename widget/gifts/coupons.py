@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..models import Coupon
+from widget.models import Coupon
 
 MAX_CODES = 10_000  # per import or generation
 MAX_LEN = 100

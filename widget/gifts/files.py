@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from ..models import GiftFile, GiftFileChunk
-from ..rawsql import Tx
+from widget.core.rawsql import Tx
+from widget.models import GiftFile, GiftFileChunk
 
 CHUNK = 1 << 20
 CHUNK_SQL = "SELECT data FROM gift_file_chunks WHERE file_id = :file_id AND seq = :seq"

@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session
 from werkzeug.utils import send_file
 from werkzeug.wsgi import FileWrapper
 
-from .. import db, tokens
-from ..mail import outbox
-from ..models import Grant, utcnow
-from ..rawsql import Tx, as_datetime
-from . import ledger
-from .files import CHUNK, ChunkReader
+from widget.core import db, outbox, tokens
+from widget.core.rawsql import Tx, as_datetime
+from widget.gifts import ledger
+from widget.gifts.files import CHUNK, ChunkReader
+from widget.models import Grant, utcnow
 
 TICKET_SECONDS = 3600  # a download started from the page may be resumed for an hour
 EXPIRING_KINDS = ("file", "link")  # a coupon code or a bonus text stays readable

@@ -13,9 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..mail import outbox
-from ..mail.outbox import Recipient
-from ..rawsql import Tx, as_datetime
+from widget.core import outbox
+from widget.core.outbox import Recipient
+from widget.core.rawsql import Tx, as_datetime
 
 
 class GiftGone(Exception):

@@ -1,5 +1,5 @@
 """Visitor-facing gift copy in en, nb, de and nl: the widget, the gift and rating pages,
-and the gift and follow-up e-mails. Merged into i18n.STRINGS.
+and the gift and follow-up e-mails. Registered with i18n by the package.
 
 Placeholders: {gift} (the gift's title), {site}, {name}, {n}, {days}, {date}, {code}.
 """

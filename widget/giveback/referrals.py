@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ..gifts import ledger
-from ..mail import outbox
-from ..mail.outbox import Recipient
-from ..models import utcnow
-from ..rawsql import Tx, as_datetime
-from .disposable import is_disposable
+from widget.core import outbox
+from widget.core.outbox import Recipient
+from widget.core.rawsql import Tx, as_datetime
+from widget.gifts import ledger
+from widget.giveback.disposable import is_disposable
+from widget.models import utcnow
 
 # 32 symbols without look-alikes; 16 of them are 80 random bits, and only letters and
 # digits, so the loader's /ref=(\w+)/ reads them.

@@ -9,8 +9,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from flask import current_app
 from sqlalchemy import func, select
 
-from .. import db, i18n, origins
-from ..models import Milestone, MilestoneReward, Referral, Site, Subscriber
+from widget.core import db, i18n
+from widget.models import Milestone, MilestoneReward, Referral, Site, Subscriber
+from widget.sites import origins
 
 # Each network's share address for a link and a message; e-mail is a mailto: link.
 NETWORKS = {

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from .. import db, i18n, ratelimit, siteview
-from ..errors import ApiError
-from ..gifts import ledger
-from ..mail import outbox
-from ..models import Gift, Site, Story, utcnow
-from ..rawsql import Tx
-from ..signup import (checked_email, checked_page_url, consent_value, first_checks,
-                      text_field)
-from ..siteview import SiteView
+from widget.core import db, i18n, outbox
+from widget.core.errors import ApiError
+from widget.core.rawsql import Tx
+from widget.gifts import ledger
+from widget.models import Gift, Site, Story, utcnow
+from widget.sites import snapshot
+from widget.sites.checks import admit, checked_email, consent_value, text_field
+from widget.sites.snapshot import SiteView
 
 MAX_TEXT = 5000
 MAX_NAME = 100
@@ -65,10 +64,9 @@ def _text(data: dict) -> str:
 def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
     """Check and keep one story, with its thank-you (and gift) queued, in one commit.
     Raises ApiError; a filled honeypot is answered as if accepted, and keeps nothing."""
-    widget_id, lang_hint, page_url, trapped = first_checks(site, data)
-    if trapped:
-        return Told(0, i18n.best_lang(lang_hint, site.default_lang), page_url)
-    ratelimit.hit("story", request.remote_addr or "-")
+    first = admit(site, data, "story")
+    if first.trapped:
+        return Told(0, i18n.best_lang(first.lang_hint, site.default_lang), first.page_url)
     name = text_field(data, "name")
     if not name:
         raise ApiError(422, "missing_name", field="name")
@@ -77,15 +75,14 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
     raw_email = text_field(data, "email")  # optional: only for the thank-you
     email = checked_email(raw_email)[0] if raw_email else None
     consent = consent_value(data, is_form)
-    widget = site.widget(widget_id) if widget_id else None
-    if widget_id and (widget is None or widget.kind != "story"):
+    widget = site.widget(first.widget_id) if first.widget_id else None
+    if first.widget_id and (widget is None or widget.kind != "story"):
         raise ApiError(422, "unknown_widget", field="widget")
-    page_url = checked_page_url(page_url)
-    lang = i18n.best_lang(widget.lang if widget else None, lang_hint, site.default_lang)
-    story = Story(site_id=site.id, widget_id=widget_id, name=name[:MAX_NAME], email=email,
+    lang = i18n.best_lang(widget.lang if widget else None, first.lang_hint, site.default_lang)
+    story = Story(site_id=site.id, widget_id=first.widget_id, name=name[:MAX_NAME], email=email,
                   text=text, rating=rating, consent_publish=consent,
                   consent_text=i18n.text("story.consent", lang), lang=lang,
-                  page_url=page_url, status="pending", created_at=utcnow())
+                  page_url=first.page_url, status="pending", created_at=utcnow())
     session = db.session()
     session.add(story)
     session.flush()
@@ -93,7 +90,7 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
         _thank(session, site.id, story)
     session.commit()
     outbox.wake_event(current_app).set()
-    return Told(story.id, lang, page_url)
+    return Told(story.id, lang, first.page_url)
 
 
 def _mailbox_has_room(session: Session, email: str) -> bool:
@@ -134,7 +131,7 @@ def decide(session: Session, story: Story, status: str) -> bool:
         .execution_options(synchronize_session=False)).rowcount == 1
     session.commit()
     session.refresh(story)
-    siteview.invalidate(story.site_id)
+    snapshot.invalidate(story.site_id)
     return changed
 
 

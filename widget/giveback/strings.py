@@ -1,5 +1,5 @@
 """Visitor-facing copy for giving back, in en, nb, de and nl: the share page, the story
-and proof widgets, the referral reward and story e-mails. Merged into i18n.STRINGS.
+and proof widgets, the referral reward and story e-mails. Registered with i18n by the package.
 
 Placeholders: {site}, {name}, {friends}, {gift}, {story}, {n}, {left}, {url}. Messages
 to friends use the familiar "du" (nb, de) and "je" (nl): a friend writes them.

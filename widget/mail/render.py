@@ -17,10 +17,10 @@ from email.utils import format_datetime
 from flask import current_app, render_template
 from sqlalchemy import select
 
-from .. import db, i18n, tokens
-from ..gifts import grants
-from ..models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Site,
-                      Story, Subscriber, utcnow)
+from widget.core import db, i18n, tokens
+from widget.gifts import grants
+from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Site,
+                           Story, Subscriber, utcnow)
 
 ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
 

@@ -1,6 +1,6 @@
 """Visitor-facing e-mail copy and the confirm / unsubscribe pages, in en, nb, de and nl.
 
-Merged into i18n.STRINGS. Placeholders: {name} (removed with the space before it when
+Registered with i18n by the package. Placeholders: {name} (removed with the space before it when
 the name is unknown), {site}, {what}, {days}. Subjects never carry {name}: nothing a
 visitor typed goes into a header.
 """

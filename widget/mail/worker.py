@@ -10,13 +10,14 @@ import logging
 import os
 import socket
 import threading
+
 from flask import Flask
 
-from .. import db
-from ..giveback import referrals
-from ..models import Grant, OutboxMessage, Story, Subscriber, utcnow
-from ..rawsql import Tx
-from . import outbox, render, transport
+from widget.core import db, outbox
+from widget.core.rawsql import Tx
+from widget.giveback import referrals
+from widget.mail import render, transport
+from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 20

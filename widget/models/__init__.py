@@ -1,11 +1,11 @@
 """The tables every capability shares, one module per area; import them from here."""
-from .base import Base, public_id, utcnow
-from .core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
-                   WidgetDay)
-from .gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
-from .mail import MailTemplate, OutboxMessage
-from .referrals import Milestone, MilestoneReward, Referral
-from .stories import Story
+from widget.models.base import Base, public_id, utcnow
+from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
+                                WidgetDay)
+from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
+from widget.models.mail import MailTemplate, OutboxMessage
+from widget.models.referrals import Milestone, MilestoneReward, Referral
+from widget.models.stories import Story
 
 __all__ = ["Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",

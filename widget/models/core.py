@@ -3,18 +3,17 @@ the widgets' daily counters."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, public_id, utcnow
+from widget.models.base import Base, public_id, utcnow
 
-if TYPE_CHECKING:  # relationships name these by string; the package imports them all
-    from .gifts import Gift
-
+# Relationships to the gift tables name them by string ("Gift"): widget.models imports
+# every area, so SQLAlchemy finds them, and this module need not import gifts (whose
+# tables refer back here).
 
 class Owner(UserMixin, Base):
     __tablename__ = "owners"
@@ -66,7 +65,7 @@ class Site(Base):
         back_populates="site", cascade="all, delete-orphan", order_by="SiteOrigin.origin")
     widgets: Mapped[list["Widget"]] = relationship(
         back_populates="site", cascade="all, delete-orphan", order_by="Widget.created_at")
-    gifts: Mapped[list["Gift"]] = relationship(
+    gifts: Mapped[list["Gift"]] = relationship(  # noqa: F821 (see above)
         back_populates="site", cascade="all, delete-orphan", order_by="Gift.created_at",
         foreign_keys="Gift.site_id")
 
@@ -128,7 +127,7 @@ class Widget(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
     site: Mapped[Site] = relationship(back_populates="widgets")
-    gift: Mapped["Gift | None"] = relationship()
+    gift: Mapped["Gift | None"] = relationship()  # noqa: F821 (see above)
 
 
 class Subscriber(Base):

@@ -7,8 +7,8 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Intege
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, public_id, utcnow
-from .core import Site, Subscriber, Widget
+from widget.models.base import Base, public_id, utcnow
+from widget.models.core import Site, Subscriber, Widget
 
 
 class GiftFile(Base):

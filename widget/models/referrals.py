@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .core import Subscriber
-from .gifts import Gift
+from widget.models.base import Base, utcnow
+from widget.models.core import Subscriber
+from widget.models.gifts import Gift
 
 
 class Referral(Base):

@@ -8,8 +8,8 @@ Create Date: 2026-12-01
 """
 import secrets
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0008'
 down_revision = '0007'

@@ -10,13 +10,13 @@ from __future__ import annotations
 from flask import Blueprint, request
 from sqlalchemy import select
 
-from . import db, tokens
-from .gifts import grants
-from .gifts.pages import describe
-from .mail.render import share_part
-from .models import Grant, Site, Subscriber
-from .public_pages import invalid, message
-from .subscribers import change_status, from_token, resend_confirmation
+from widget.core import db, tokens
+from widget.core.pages import invalid, message
+from widget.gifts import grants
+from widget.mail.render import share_part
+from widget.models import Grant, Site, Subscriber
+from widget.pages.gifts import describe
+from widget.subscribers.lifecycle import change_status, from_token, resend_confirmation
 
 bp = Blueprint("subscription", __name__)
 DAY = 86400

@@ -1,4 +1,6 @@
-"""Visitor-facing strings in English, Norwegian (bokmål), German and Dutch.
+"""Visitor-facing strings in English, Norwegian (bokmål), German and Dutch: the
+machinery, the widget's common copy and the error messages. Each capability registers
+its own strings (`register`, from its package's __init__), so this module imports none.
 
 A plain dict rather than gettext catalogs: the same strings go to the browser as JSON
 in the widget config and into server pages, with no compile step in the build.
@@ -6,10 +8,6 @@ in the widget config and into server pages, with no compile step in the build.
 from __future__ import annotations
 
 import re
-
-from .gifts.strings import GIFT_STRINGS
-from .giveback.strings import GIVEBACK_STRINGS
-from .mail.strings import MAIL_STRINGS
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 LANGS = ("en", "nb", "de", "nl")
@@ -132,23 +130,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "nl": "Het verzoek kon niet worden voltooid."},
 }
 
-STRINGS.update(MAIL_STRINGS)
-STRINGS.update(GIFT_STRINGS)
-STRINGS.update(GIVEBACK_STRINGS)
+# Strings the widget UI needs in the browser (sent with the config, one language at a
+# time), with every error message registered (client_keys).
+CLIENT_BASE = ("email_label", "submit", "sending", "no_thanks", "close", "consent", "success")
+# What only some widgets need, sent only to sites that have such a widget; filled by the
+# capabilities that have such widgets.
+CLIENT_GROUPS: dict[str, tuple[str, ...]] = {}
 
-# Strings the widget UI needs in the browser (sent with the config, one language at a time).
-CLIENT_KEYS = ("email_label", "submit", "sending", "no_thanks", "close",
-               "consent", "success") + tuple(k for k in STRINGS if k.startswith("error."))
-# What only some widgets need, sent only to sites that have such a widget.
-CLIENT_GROUPS = {
-    "gift": ("gift.yours", "gift.download", "gift.open", "gift.code", "gift.copy",
-             "gift.copied", "gift.left", "gift.gone", "gift.invite", "gift.share",
-             "gift.shared"),
-    "story": ("story.name", "story.text", "story.rating", "story.no_rating", "proof.rating",
-              "story.email", "story.consent", "story.submit", "story.thanks"),
-    "proof": ("proof.prev", "proof.next", "proof.rating"),
-    "count": ("count",),
-}
+
+def register(strings: dict[str, dict[str, str]],
+             client_groups: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Add a capability's strings (and the groups of them its widgets need in the
+    browser). A key registered twice is a mistake that would hide a translation."""
+    clash = STRINGS.keys() & strings.keys()
+    if clash:
+        raise ValueError(f"strings registered twice: {sorted(clash)}")
+    STRINGS.update(strings)
+    CLIENT_GROUPS.update(client_groups or {})
+
+
+def client_keys() -> tuple[str, ...]:
+    """The keys every widget needs: the common copy and every error message."""
+    return CLIENT_BASE + tuple(k for k in STRINGS if k.startswith("error."))
 
 
 def best_lang(*candidates: str | None) -> str:
@@ -179,7 +182,7 @@ def translator(lang: str):
 def client_strings(lang: str, groups=()) -> dict[str, str]:
     """The UI's strings in one language, with error messages keyed by error code, and
     those of the CLIENT_GROUPS named (only sites with such widgets pay for them)."""
-    keys = CLIENT_KEYS + tuple(k for g in groups for k in CLIENT_GROUPS[g])
+    keys = client_keys() + tuple(k for g in groups for k in CLIENT_GROUPS[g])
     return {key: text(key, lang) for key in keys}
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import rjsmin
 from flask import Flask, Response, abort, current_app, request
 
-
 MIMETYPES = {".js": "text/javascript", ".css": "text/css"}  # RFC 9239 for JavaScript
 
 

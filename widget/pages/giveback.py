@@ -8,11 +8,11 @@ from flask import Blueprint, Response, redirect
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from .. import db, i18n, tokens
-from ..models import Site, Subscriber
-from ..public_pages import NO_STORE, invalid, render
-from ..subscribers import from_token
-from . import share
+from widget.core import db, i18n, tokens
+from widget.core.pages import NO_STORE, invalid, render
+from widget.giveback import share
+from widget.models import Site, Subscriber
+from widget.subscribers.lifecycle import from_token
 
 bp = Blueprint("giveback", __name__)
 CODE = re.compile(r"[a-z0-9]{8,32}")

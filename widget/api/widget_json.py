@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .. import assets, i18n
-from ..siteview import GiftView, SiteView, WidgetView
+from widget.core import assets, i18n
+from widget.sites.snapshot import GiftView, SiteView, WidgetView
 
 
 def site_config(site: SiteView, lang_hint: str | None) -> tuple[bytes, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .gifts import ledger
-from .giveback import referrals
-from .mail.outbox import Recipient
-from .rawsql import Tx
+from widget.core.outbox import Recipient
+from widget.core.rawsql import Tx
+from widget.gifts import ledger
+from widget.giveback import referrals
 
 
 def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:

@@ -12,12 +12,12 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from . import confirmation
-from .gifts import ledger
-from .giveback import referrals
-from .mail import outbox
-from .models import utcnow
-from .rawsql import Tx, transaction
+from widget.core import outbox
+from widget.core.rawsql import Tx, transaction
+from widget.gifts import ledger
+from widget.giveback import referrals
+from widget.models import utcnow
+from widget.subscribers import confirmation
 
 # A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
 # keeps the status it has, except that an unsubscribed address signing up again starts
@@ -77,56 +77,67 @@ class MailRules:
 
 
 @dataclass(frozen=True)
-class GiftClaim:
-    """The gift a gated gift widget gives with this sign-up."""
-    terms: ledger.Terms
-    widget_id: str
+class Signup:
+    """One accepted sign-up, checked by signup.subscribe, as it is written."""
+    site_id: str
+    email: str  # as given
+    email_normalized: str  # as matched
+    name: str | None
+    lang: str
+    widget_id: str | None
+    page_url: str | None
+    consent_given: bool
+    consent_text: str
+    ip: str | None
+    user_agent: str
+    rules: MailRules
+    gift: ledger.Terms | None = None  # what a gated gift widget gives with it
+    given_first: tuple[int, str] | None = None  # a gift given first: grant id and nonce
+    ref: str | None = None  # the code of the friend's link that brought them
 
 
-def write(engine: Engine, subscriber: dict, consent: dict, rules: MailRules,
-          gift: GiftClaim | None = None, given_first: tuple[int, str] | None = None,
-          ref: str | None = None) -> bool:
+def write(engine: Engine, signup: Signup) -> bool:
     """Upsert the subscriber, add its consent row, give the gated gift (released at once
-    for a confirmed address, else when it is confirmed), put a gift given first
-    (`given_first`: its grant id and nonce) on their ledger, note the friend whose link
-    brought a new subscriber (`ref`: the link's code), and queue the e-mail that is due,
-    all in one committed transaction. Returns whether an e-mail was queued.
+    for a confirmed address, else when it is confirmed), put a gift given first on their
+    ledger, note the friend whose link brought a new subscriber, and queue the e-mail
+    that is due, all in one committed transaction. Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
     the same address racing each other both succeed. Raises ledger.GiftGone (nothing is
     written) when the gift ran out.
     """
     with transaction(engine) as tx:
-        return _write(tx, subscriber, consent, rules, gift, given_first, ref, utcnow())
+        return _write(tx, signup, utcnow())
 
 
-def _write(tx: Tx, subscriber, consent, rules, gift, given_first, ref, now) -> bool:
+def _write(tx: Tx, s: Signup, now) -> bool:
+    rules = s.rules
     new_status = "pending" if rules.double_opt_in else "confirmed"
     # A first sign-up without double opt-in becomes confirmed through on_confirmed below,
     # like a confirmation, so its gifts and referral are settled in one place.
     subscriber_id, status, status_at, created_at = tx.one(
-        UPSERT, **subscriber, status=new_status, now=now,
-        confirm_sent_at=now if rules.double_opt_in else None)
+        UPSERT, site_id=s.site_id, email=s.email, email_normalized=s.email_normalized,
+        name=s.name, lang=s.lang, widget_id=s.widget_id, page_url=s.page_url,
+        status=new_status, now=now, confirm_sent_at=now if rules.double_opt_in else None)
     changed = status_at == tx.value(now)
-    if ref and created_at == tx.value(now):  # a friend's link counts for new people only
-        referrals.attribute(tx, subscriber["site_id"], ref, subscriber_id,
-                            subscriber["email_normalized"], consent["ip"], now)
+    if s.ref and created_at == tx.value(now):  # a friend's link counts for new people only
+        referrals.attribute(tx, s.site_id, s.ref, subscriber_id, s.email_normalized, s.ip,
+                            now)
     ids = {"subscriber_id": subscriber_id, "now": now}
-    tx.run(CONSENT, **consent, **ids)
+    tx.run(CONSENT, **ids, given=s.consent_given, text=s.consent_text, lang=s.lang,
+           widget_id=s.widget_id, page_url=s.page_url, ip=s.ip, user_agent=s.user_agent)
     if changed:
         tx.run(STATUS_CHANGE, **ids, status=status)
-    to = outbox.Recipient(subscriber["site_id"], subscriber_id,
-                          subscriber["email_normalized"], subscriber["lang"])
-    if given_first:
-        ledger.link(tx, *given_first, subscriber["site_id"], subscriber_id)
+    to = outbox.Recipient(s.site_id, subscriber_id, s.email_normalized, s.lang)
+    if s.given_first:
+        ledger.link(tx, *s.given_first, s.site_id, subscriber_id)
     given = None
-    if gift:
-        given = ledger.give(tx, gift.terms, site_id=subscriber["site_id"],
-                            subscriber_id=subscriber_id, widget_id=gift.widget_id,
-                            page_url=subscriber["page_url"],
+    if s.gift:
+        given = ledger.give(tx, s.gift, site_id=s.site_id, subscriber_id=subscriber_id,
+                            widget_id=s.widget_id, page_url=s.page_url,
                             release=status == "confirmed" and not changed, now=now)
     if status == "pending":
-        if not _may_send_confirm(tx, ids, subscriber, rules, now, claimed=changed):
+        if not _may_send_confirm(tx, ids, s.email_normalized, rules, now, claimed=changed):
             return False
         outbox.queue(tx, "confirm", to, rules.mail_from, grant_id=given and given.grant_id)
         return True
@@ -136,12 +147,12 @@ def _write(tx: Tx, subscriber, consent, rules, gift, given_first, ref, now) -> b
     if status == "confirmed" and given and given.released:
         return ledger.deliver(tx, to, given.grant_id, now, rules.mail_from,
                               rules.resend_minutes)
-    if status == "confirmed" and given_first:
+    if status == "confirmed" and s.given_first:
         ledger.plan_followups(tx, to, now, rules.mail_from)
     return False
 
 
-def _may_send_confirm(tx: Tx, ids, subscriber, rules, now, claimed) -> bool:
+def _may_send_confirm(tx: Tx, ids, email_normalized, rules, now, claimed) -> bool:
     """At most one confirmation per cooldown per subscriber (`claimed`: the upsert just
     made the row pending and took the window), and a few a day per mailbox whatever
     sites or requests ask (list bombing)."""
@@ -149,7 +160,7 @@ def _may_send_confirm(tx: Tx, ids, subscriber, rules, now, claimed) -> bool:
         cooldown = now - timedelta(minutes=rules.resend_minutes)
         if tx.run(CLAIM_RESEND, **ids, cooldown=cooldown).rowcount != 1:
             return False
-    mailbox = outbox.mailbox_of(subscriber["email_normalized"])
+    mailbox = outbox.mailbox_of(email_normalized)
     if tx.postgres:
         tx.run(LOCK_MAILBOX, mailbox=mailbox)
     count = tx.one(CONFIRMS_TODAY, mailbox=mailbox, since=now - timedelta(days=1))[0]

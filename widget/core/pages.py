@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 
-from . import i18n
+from widget.core import i18n
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

@@ -10,10 +10,10 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import confirmation, tokens
-from .mail import outbox
-from .models import Grant, StatusChange, Subscriber, utcnow
-from .rawsql import Tx
+from widget.core import outbox, tokens
+from widget.core.rawsql import Tx
+from widget.models import Grant, StatusChange, Subscriber, utcnow
+from widget.subscribers import confirmation
 
 FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed"),
         "resubscribed": ("unsubscribed",)}

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import i18n
-from .models import Owner, Site, SiteOrigin, Widget
-from .origins import normalize_origin
+from widget.core import i18n
+from widget.models import Owner, Site, SiteOrigin, Widget
+from widget.sites.origins import normalize_origin
 
 MIN_PASSWORD = 10
 

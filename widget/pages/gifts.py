@@ -14,11 +14,12 @@ import re
 from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
-from .. import db, i18n, origins, siteview, tokens
-from ..models import Coupon, Grant, Site
-from ..rawsql import as_datetime
-from ..public_pages import invalid, render, visitor_lang
-from . import bonus, files, grants
+from widget.core import db, i18n, tokens
+from widget.core.pages import invalid, render, visitor_lang
+from widget.core.rawsql import as_datetime
+from widget.gifts import bonus, files, grants
+from widget.models import Coupon, Grant, Site
+from widget.sites import origins, snapshot
 
 bp = Blueprint("gifts", __name__)
 STATUS = {"waiting": 403, "revoked": 410, "expired": 410, "spent": 410, "replaced": 410}
@@ -51,7 +52,7 @@ def _state_page(grant: Grant, token: str, state: str) -> Response:
         texts.append(t("page.gift.fresh_offer"))
         form = {"action": f"/gift/{token}/fresh", "button": t("page.expired.button")}
     elif state in ("expired", "spent") and grant.subscriber_id is None:
-        view = siteview.get(grant.site_id)
+        view = snapshot.get(grant.site_id)
         if grant.page_url and view and origins.is_allowed(view, grant.page_url):
             texts.append(t("page.gift.again"))
             link = {"url": grant.page_url, "label": t("back")}

@@ -7,7 +7,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import i18n
+from widget.core import i18n
 
 log = logging.getLogger(__name__)
 

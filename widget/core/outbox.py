@@ -18,9 +18,9 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..models import OutboxMessage as OB
-from ..models import utcnow
-from ..rawsql import Tx
+from widget.core.rawsql import Tx
+from widget.models import OutboxMessage as OB
+from widget.models import utcnow
 
 # E-mails, and "referral": no e-mail but the due time of a referral's waiting period,
 # which the worker settles (the outbox is the durable queue of things due later).

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from . import assets, db
+from widget.core import assets, db
 
 bp = Blueprint("public", __name__)
 

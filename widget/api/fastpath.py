@@ -14,9 +14,10 @@ from urllib.parse import parse_qs
 from flask import Flask
 from werkzeug.http import parse_etags
 
-from . import i18n, siteview
-from .api.config import config_headers
-from .origins import cors_headers
+from widget.api.widget_json import config_headers
+from widget.core import i18n
+from widget.sites import snapshot
+from widget.sites.origins import cors_headers
 
 PATH = re.compile(r"/api/v1/sites/([^/]{1,64})/widgets")
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),
@@ -32,7 +33,7 @@ class ConfigFastPath:
     def __call__(self, environ, start_response):
         match = environ["REQUEST_METHOD"] == "GET" and PATH.fullmatch(
             environ.get("PATH_INFO", ""))
-        site = match and siteview.peek(self.app, match.group(1))
+        site = match and snapshot.peek(self.app, match.group(1))
         if site:
             query = parse_qs(environ.get("QUERY_STRING", ""))
             # As the route reads them: the first value of each parameter.

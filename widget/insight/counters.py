@@ -10,10 +10,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import db
-from .errors import ApiError
-from .models import WidgetDay, utcnow
-from .siteview import SiteView
+from widget.core import db
+from widget.core.errors import ApiError
+from widget.models import WidgetDay, utcnow
+from widget.sites.snapshot import SiteView
 
 # Event name sent by the widget -> counter column.
 EVENTS = {"impression": "impressions", "open": "opens", "close": "closes", "submit": "submits"}

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, request
 
-from .siteview import SiteView
+from widget.sites.snapshot import SiteView
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -9,7 +9,7 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from .errors import ApiError
+from widget.core.errors import ApiError
 
 
 def init_app(app: Flask) -> None:

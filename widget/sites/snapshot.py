@@ -14,8 +14,9 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import colors, db, rules
-from .models import Coupon, Gift, Site, Story, Subscriber
+from widget.core import db
+from widget.models import Coupon, Gift, Site, Story, Subscriber
+from widget.sites import colors, targeting
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _snapshot(site: Site, codes: dict[str, int], count: int | None,
                          w.trigger_match, w.is_live, w.lang, w.title, w.description,
                          w.button_label, w.success_message, w.no_thanks_label,
                          w.quiet_days_after_close,
-                         w.quiet_days_after_signup, _theme(w), rules.compile_widget(w),
+                         w.quiet_days_after_signup, _theme(w), targeting.compile_widget(w),
                          frozenset(filter(None, (w.page_langs or "").split(","))),
                          w.gift_id, w.gift_mode, w.style or "list")
               for w in site.widgets),

@@ -136,7 +136,7 @@ def load() -> dict:
             raise ConfigError(f"{name} must be a whole number, not {_env(name)!r}.") from None
     smtp_url = _env("WIDGET_SMTP_URL")
     if smtp_url:
-        from .mail.transport import SmtpSettings  # checked now: a typo fails at start-up
+        from widget.mail.transport import (SmtpSettings)  # checked now: a typo fails at start-up
 
         try:
             SmtpSettings.parse(smtp_url)

@@ -1,0 +1,37 @@
+"""The dashboard's blueprint, log-in manager and CSRF protection, which every page module
+attaches to; kept apart from the package's __init__ so no module imports its own package."""
+from __future__ import annotations
+
+from flask import Blueprint, g
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from widget.core import db
+from widget.models import Owner
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+csrf = CSRFProtect()  # every POST of the app; the public blueprints are exempted by the factory
+login_manager = LoginManager()
+login_manager.login_view = "dashboard.login"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def _load_owner(owner_id: str) -> Owner | None:
+    return db.session().get(Owner, int(owner_id)) if owner_id.isdigit() else None
+
+
+@bp.after_request
+def _no_framing(resp):
+    """Owner pages are never framed and run only our own scripts and styles.
+
+    A view that serves an e-mail's HTML sets g.csp_override = (policy, X-Frame-Options):
+    that content gets a stricter, sandboxed policy instead, which must win over this one.
+    """
+    policy, frame_options = g.get("csp_override") or (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        "DENY")
+    resp.headers["Content-Security-Policy"] = policy
+    resp.headers["X-Frame-Options"] = frame_options
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

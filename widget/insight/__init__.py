@@ -1,0 +1,1 @@
+"""What works: widget events in, daily counters out (no per-visitor rows)."""

@@ -1,0 +1,107 @@
+"""The checks every public request passes first (sign-ups, gifts given first, stories),
+in one fixed order, so the same input always gets the same answer; and the field
+checks they share."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask import request
+
+from widget.core import ratelimit
+from widget.core.errors import ApiError
+from widget.sites import origins, snapshot
+from widget.sites.snapshot import SiteView
+
+HONEYPOT = "website"  # a field people never see or fill; bots that fill every field do
+MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16,
+           "grant": 300}
+TRUE_WORDS = {"1", "on", "true", "yes"}
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What every public form sends besides its own fields."""
+    widget_id: str | None
+    lang_hint: str | None
+    page_url: str | None
+    trapped: bool  # the honeypot was filled: a bot, answered as the caller chooses
+
+
+def find_site(site_id: str) -> SiteView:
+    """The site with this public id, or a 404 `site_not_found`."""
+    site = snapshot.get(site_id)
+    if site is None:
+        raise ApiError(404, "site_not_found")
+    return site
+
+
+def check_origin(site: SiteView) -> None:
+    """Refuse browsers on origins the site did not allow; clients without Origin pass."""
+    origin = origins.request_origin()
+    if origin is not None and not origins.is_allowed(site, origin):
+        raise ApiError(403, "origin_not_allowed")
+
+
+def text_field(data: dict, name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_type", f"'{name}' must be a string.", field=name)
+    value = value.strip()
+    if CONTROL_CHARS.search(value):
+        # Control characters (CR, LF, NUL, ...) have no place in a name or an address.
+        raise ApiError(422, "invalid_characters", field=name)
+    if len(value) > MAX_LEN[name]:
+        raise ApiError(422, "too_long", f"'{name}' is longer than {MAX_LEN[name]} characters.",
+                       field=name)
+    return value or None
+
+
+def consent_value(data: dict, is_form: bool) -> bool:
+    """The 'consent' field: true or false in JSON, a ticked box (on, yes, …) in a form."""
+    value = data.get("consent", False)
+    if is_form and isinstance(value, str):
+        return value.strip().lower() in TRUE_WORDS
+    if not isinstance(value, bool):
+        raise ApiError(400, "invalid_type", "'consent' must be true or false.", field="consent")
+    return value
+
+
+def checked_email(raw: str | None) -> tuple[str, str]:
+    """The address as given and in the form it is matched by; 422 when missing or wrong."""
+    if not raw:
+        raise ApiError(422, "missing_field", field="email")
+    try:
+        checked = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ApiError(422, "invalid_email", str(exc), field="email") from None
+    return checked.normalized, checked.normalized.lower()
+
+
+def checked_page_url(raw: str | None) -> str | None:
+    if raw is not None and (urlsplit(raw).scheme not in ("http", "https") or
+                            not urlsplit(raw).netloc):
+        raise ApiError(422, "invalid_url", field="page_url")
+    return raw
+
+
+def admit(site: SiteView, data, limit: str) -> Admitted:
+    """The first checks of every public request, in this order: a JSON object, the
+    origin, the widget, language and page fields, the honeypot (a field only bots fill),
+    then the per-IP rate limit named `limit` and the page's address. A trapped request
+    stops before the limit, so a bot cannot use up a person's allowance."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    check_origin(site)
+    widget_id, lang_hint, page_url = (text_field(data, name)
+                                      for name in ("widget", "lang", "page_url"))
+    if data.get(HONEYPOT):
+        return Admitted(widget_id, lang_hint, page_url, trapped=True)
+    ratelimit.hit(limit, request.remote_addr or "-")
+    return Admitted(widget_id, lang_hint, checked_page_url(page_url), trapped=False)
