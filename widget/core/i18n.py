@@ -36,6 +36,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "success": {
         "en": "Thank you! You're on the list. 🎉", "nb": "Takk! Du står på listen. 🎉",
         "de": "Danke! Sie stehen auf der Liste. 🎉", "nl": "Bedankt! Je staat op de lijst. 🎉"},
+    "success.pending": {
+        "en": "Almost done! Check your inbox and confirm your address. 📬",
+        "nb": "Nesten ferdig! Sjekk innboksen og bekreft adressen din. 📬",
+        "de": "Fast geschafft! Bitte bestätigen Sie Ihre Adresse in Ihrem Postfach. 📬",
+        "nl": "Bijna klaar! Kijk in je inbox en bevestig je adres. 📬"},
+    "page.invalid.title": {
+        "en": "This link does not work", "nb": "Denne lenken virker ikke",
+        "de": "Dieser Link funktioniert nicht", "nl": "Deze link werkt niet"},
+    "page.invalid.text": {
+        "en": "It may be incomplete or changed. Copy the whole link from the e-mail, or sign "
+              "up again on the website.",
+        "nb": "Den kan være ufullstendig eller endret. Kopier hele lenken fra e-posten, eller "
+              "meld deg på igjen på nettstedet.",
+        "de": "Er ist vielleicht unvollständig oder verändert. Kopieren Sie den ganzen Link "
+              "aus der E-Mail, oder melden Sie sich auf der Website erneut an.",
+        "nl": "Misschien is hij onvolledig of gewijzigd. Kopieer de hele link uit de e-mail, "
+              "of meld je opnieuw aan op de website."},
     "back": {"en": "Back to the page", "nb": "Tilbake til siden", "de": "Zurück zur Seite",
              "nl": "Terug naar de pagina"},
     "thanks_title": {"en": "Thank you", "nb": "Takk", "de": "Danke", "nl": "Bedankt"},

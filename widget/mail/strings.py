@@ -96,18 +96,6 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
               "unterwegs. Das kann einige Minuten dauern.",
         "nl": "Als dit adres nog op bevestiging wacht, is er een nieuwe link onderweg. "
               "Dat kan een paar minuten duren."},
-    "page.invalid.title": {
-        "en": "This link does not work", "nb": "Denne lenken virker ikke",
-        "de": "Dieser Link funktioniert nicht", "nl": "Deze link werkt niet"},
-    "page.invalid.text": {
-        "en": "It may be incomplete or changed. Copy the whole link from the e-mail, or sign "
-              "up again on the website.",
-        "nb": "Den kan være ufullstendig eller endret. Kopier hele lenken fra e-posten, eller "
-              "meld deg på igjen på nettstedet.",
-        "de": "Er ist vielleicht unvollständig oder verändert. Kopieren Sie den ganzen Link "
-              "aus der E-Mail, oder melden Sie sich auf der Website erneut an.",
-        "nl": "Misschien is hij onvolledig of gewijzigd. Kopieer de hele link uit de e-mail, "
-              "of meld je opnieuw aan op de website."},
     "page.unsubscribe.title": {
         "en": "Unsubscribe from {site}?", "nb": "Melde deg av {site}?",
         "de": "Von {site} abmelden?", "nl": "Afmelden bij {site}?"},
@@ -138,9 +126,4 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "en": "You get e-mails from {site} again.", "nb": "Du får e-post fra {site} igjen.",
         "de": "Sie erhalten wieder E-Mails von {site}.",
         "nl": "Je ontvangt weer e-mails van {site}."},
-    "success.pending": {
-        "en": "Almost done! Check your inbox and confirm your address. 📬",
-        "nb": "Nesten ferdig! Sjekk innboksen og bekreft adressen din. 📬",
-        "de": "Fast geschafft! Bitte bestätigen Sie Ihre Adresse in Ihrem Postfach. 📬",
-        "nl": "Bijna klaar! Kijk in je inbox en bevestig je adres. 📬"},
 }
