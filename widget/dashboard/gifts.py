@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from flask import (Response, abort, current_app, redirect, render_template, request,
+from flask import (Response, current_app, redirect, render_template, request,
                    stream_with_context, url_for)
 from flask_login import login_required
 from sqlalchemy import delete, exists, func, select
@@ -19,7 +19,7 @@ from widget.core.rawsql import as_datetime
 from widget.dashboard.blueprint import bp, csrf
 from widget.dashboard.gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS,
                                          CouponGenerateForm, CouponImportForm, GiftForm)
-from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.gifts import bonus, coupons, files, grants
 from widget.models import Coupon, Gift, GiftFile, Grant, Milestone, Site, Widget
 from widget.sites import snapshot
@@ -74,20 +74,9 @@ def filesize(size: int) -> str:
     return files.size_words(size)
 
 
-def _owned_gift(site_id: str, gift_id: str) -> tuple[Site, Gift]:
+def _owned_gift(site_id: str, gift_id: str, **also) -> tuple[Site, Gift]:
     site = owned_site(site_id)
-    gift = db.session().get(Gift, gift_id) if len(gift_id) <= 64 else None
-    if gift is None or gift.site_id != site.id:
-        abort(404)
-    return site, gift
-
-
-def _owned_grant(site_id: str, gift_id: str, grant_id: int) -> tuple[Site, Gift, Grant]:
-    site, gift = _owned_gift(site_id, gift_id)
-    grant = db.session().get(Grant, grant_id)
-    if grant is None or grant.gift_id != gift.id:
-        abort(404)
-    return site, gift, grant
+    return site, owned(site, Gift, gift_id, **also)
 
 
 def _read_form(limit: int, text_limit: int) -> bool:
@@ -284,31 +273,21 @@ def delete_gift(site_id: str, gift_id: str):
 @login_required
 def withdraw_grant(site_id: str, gift_id: str, grant_id: int):
     """Withdraw one person's link: it (and any older one) stops working at once."""
-    site, gift, grant = _owned_grant(site_id, gift_id, grant_id)
+    site, gift = _owned_gift(site_id, gift_id)
+    grant = owned(site, Grant, grant_id, gift_id=gift.id)
     grants.revoke(db.session(), grant)
-    return _back(site, gift, "withdrawn")
+    return back("dashboard.gift", "withdrawn", site_id=site.id, gift_id=gift.id)
 
 
 @bp.post("/sites/<site_id>/gifts/<gift_id>/grants/<int:grant_id>/fresh")
 @login_required
 def renew_grant(site_id: str, gift_id: str, grant_id: int):
     """E-mail a confirmed subscriber a fresh link (full downloads, new expiry)."""
-    site, gift, grant = _owned_grant(site_id, gift_id, grant_id)
-    sent = grants.renew(db.session(), grant, by_owner=True)
-    return _back(site, gift, "renewed" if sent else "not_renewed")
-
-
-def _back(site: Site, gift: Gift, done: str):
-    """To the ledger page the button was on, saying what happened."""
-    return redirect(url_for("dashboard.gift", site_id=site.id, gift_id=gift.id, done=done,
-                            page=max(1, request.form.get("page", 1, type=int) or 1)))
-
-
-def _coupon_gift(site_id: str, gift_id: str) -> tuple[Site, Gift]:
     site, gift = _owned_gift(site_id, gift_id)
-    if gift.kind != "coupon":
-        abort(404)
-    return site, gift
+    grant = owned(site, Grant, grant_id, gift_id=gift.id)
+    sent = grants.renew(db.session(), grant, by_owner=True)
+    return back("dashboard.gift", "renewed" if sent else "not_renewed", site_id=site.id,
+                gift_id=gift.id)
 
 
 @bp.post("/sites/<site_id>/gifts/<gift_id>/coupons/import")
@@ -316,7 +295,7 @@ def _coupon_gift(site_id: str, gift_id: str) -> tuple[Site, Gift]:
 @login_required
 def import_coupons(site_id: str, gift_id: str):
     """Add pasted codes, or a CSV's first column, to a coupon gift."""
-    site, gift = _coupon_gift(site_id, gift_id)
+    site, gift = _owned_gift(site_id, gift_id, kind="coupon")
     if not _read_form(IMPORT_BYTES, IMPORT_BYTES):
         form = CouponImportForm(formdata=None)
         form.codes.errors = [f"That is too much at once: at most {coupons.MAX_CODES} codes, "
@@ -331,7 +310,7 @@ def import_coupons(site_id: str, gift_id: str):
 @login_required
 def generate_coupons(site_id: str, gift_id: str):
     """Add codes made from a pattern, none equal to a code the gift has."""
-    site, gift = _coupon_gift(site_id, gift_id)
+    site, gift = _owned_gift(site_id, gift_id, kind="coupon")
     form = CouponGenerateForm()
     return _add_codes(site, gift, form, form.pattern, lambda f: coupons.generate(
         f.pattern.data, f.count.data, coupons.taken(db.session(), gift.id)), "generate_form")

@@ -15,7 +15,7 @@ from widget.core import db, i18n, outbox
 from widget.core.i18n import LANGS
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
-from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.owned import owned, owned_site, paged
 from widget.dashboard.referrals import contact_referrals
 from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
                                 story_quote)
@@ -68,14 +68,6 @@ def _sandboxed(html: str, framed: bool) -> Response:
     return Response(html, mimetype="text/html")
 
 
-def _owned_message(site_id: str, message_id: int) -> tuple[Site, OutboxMessage]:
-    site = owned_site(site_id)
-    message = db.session().get(OutboxMessage, message_id)
-    if message is None or message.site_id != site.id:
-        abort(404)
-    return site, message
-
-
 def _dev_message(message: OutboxMessage) -> EmailMessage | None:
     """The rendered message, only for the dev transport: a message that went out by SMTP
     holds the subscriber's personal confirm and unsubscribe links, which stay theirs."""
@@ -111,7 +103,8 @@ def outbox_list(site_id: str):
 @login_required
 def outbox_retry(site_id: str, message_id: int):
     """Queue a failed message again with fresh attempts and wake this process's worker."""
-    site, message = _owned_message(site_id, message_id)
+    site = owned_site(site_id)
+    message = owned(site, OutboxMessage, message_id)
     if outbox.retry(db.session(), message.id):
         outbox.wake_event(current_app).set()
     return redirect(url_for("dashboard.outbox_list", site_id=site.id,
@@ -122,7 +115,8 @@ def outbox_retry(site_id: str, message_id: int):
 @login_required
 def outbox_message(site_id: str, message_id: int):
     """One message: its metadata; for the dev outbox also its headers and plain text."""
-    site, message = _owned_message(site_id, message_id)
+    site = owned_site(site_id)
+    message = owned(site, OutboxMessage, message_id)
     subscriber = (db.session().get(Subscriber, message.subscriber_id)
                   if message.subscriber_id else None)
     parsed = _dev_message(message)
@@ -140,7 +134,7 @@ def outbox_message(site_id: str, message_id: int):
 @login_required
 def outbox_html(site_id: str, message_id: int):
     """A dev-outbox message's HTML part, opened on its own, sandboxed (never scripts)."""
-    _site, message = _owned_message(site_id, message_id)
+    message = owned(owned_site(site_id), OutboxMessage, message_id)
     parsed = _dev_message(message)
     part = parsed.get_body(("html",)) if parsed is not None else None
     if part is None:
@@ -287,9 +281,7 @@ def contact(site_id: str, subscriber_id: int):
     """One contact: status and since when, how it changed, consents, gifts and e-mails."""
     site = owned_site(site_id)
     session = db.session()
-    person = session.get(Subscriber, subscriber_id)
-    if person is None or person.site_id != site.id:
-        abort(404)
+    person = owned(site, Subscriber, subscriber_id)
     history = session.scalars(select(StatusChange).where(
         StatusChange.subscriber_id == person.id)
         .order_by(StatusChange.created_at, StatusChange.id)).all()

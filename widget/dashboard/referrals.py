@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased, selectinload
 from widget.core import db
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import MilestoneForm
-from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import referrals as giveback_referrals
 from widget.giveback import share
 from widget.models import Milestone, MilestoneReward, Referral, Site, Subscriber
@@ -130,12 +130,6 @@ def _gift_choices(site: Site) -> list[tuple[str, str]]:
     return [(g.id, g.title if g.is_active else f"{g.title} (switched off)") for g in site.gifts]
 
 
-def _back(site: Site, done: str):
-    """To the referrals page (the page of held ones the button was on), saying what happened."""
-    return redirect(url_for("dashboard.referrals", site_id=site.id, done=done,
-                            page=max(1, request.form.get("page", 1, type=int) or 1)))
-
-
 @bp.post("/sites/<site_id>/referrals/milestones")
 @login_required
 def add_milestone(site_id: str):
@@ -169,21 +163,11 @@ def add_milestone(site_id: str):
 def delete_milestone(site_id: str, milestone_id: int):
     """Delete a milestone; the gifts it gave stay on the ledger."""
     site = owned_site(site_id)
-    milestone = db.session().get(Milestone, milestone_id)
-    if milestone is None or milestone.site_id != site.id:
-        abort(404)
+    milestone = owned(site, Milestone, milestone_id)
     db.session().delete(milestone)
     db.session().commit()
     snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.referrals", site_id=site.id, done="deleted"))
-
-
-def _owned_referral(site: Site, referral_id: int) -> Referral:
-    """One of the site's referrals, or 404."""
-    referral = db.session().get(Referral, referral_id)
-    if referral is None or referral.site_id != site.id:
-        abort(404)
-    return referral
 
 
 @bp.post("/sites/<site_id>/referrals/<int:referral_id>/approve")
@@ -191,12 +175,12 @@ def _owned_referral(site: Site, referral_id: int) -> Referral:
 def approve_referral(site_id: str, referral_id: int):
     """Count a held referral, as if it had never been held (milestones and all)."""
     site = owned_site(site_id)
-    referral = _owned_referral(site, referral_id)
+    referral = owned(site, Referral, referral_id)
     # Only a held one: approving a waiting one would cut its waiting period short.
     counted = referral.status == "held" and giveback_referrals.approve(db.session(),
                                                                         referral.id)
     snapshot.invalidate(site.id)  # a milestone's gift may have been given: fewer left
-    return _back(site, "approved" if counted else "not_approved")
+    return back("dashboard.referrals", "approved" if counted else "not_approved", site_id=site.id)
 
 
 @bp.post("/sites/<site_id>/referrals/<int:referral_id>/decline")
@@ -204,8 +188,8 @@ def approve_referral(site_id: str, referral_id: int):
 def decline_referral(site_id: str, referral_id: int):
     """Decline a held referral: it never counts."""
     site = owned_site(site_id)
-    declined = giveback_referrals.decline(db.session(), _owned_referral(site, referral_id).id)
-    return _back(site, "declined" if declined else "not_declined")
+    declined = giveback_referrals.decline(db.session(), owned(site, Referral, referral_id).id)
+    return back("dashboard.referrals", "declined" if declined else "not_declined", site_id=site.id)
 
 
 @dataclass

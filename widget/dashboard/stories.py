@@ -2,14 +2,14 @@
 an e-mailed reply. Only approved stories whose tellers allowed it are ever shown."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask_login import login_required
 from sqlalchemy import func, select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import ReplyForm
-from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import stories as giveback_stories
 from widget.models import Site, Story
 
@@ -28,14 +28,6 @@ def pending_stories(site: Site) -> int:
     """How many of the site's stories wait for moderation (the site page's badge)."""
     return db.session().scalar(select(func.count(Story.id)).where(
         Story.site_id == site.id, Story.status == "pending"))
-
-
-def _owned_story(site_id: str, story_id: int) -> tuple[Site, Story]:
-    site = owned_site(site_id)
-    story = db.session().get(Story, story_id)
-    if story is None or story.site_id != site.id:
-        abort(404)
-    return site, story
 
 
 def _status() -> str:
@@ -68,38 +60,35 @@ def _page(site: Site, status: str, reply_to: int | None = None,
         notice=NOTICES.get(request.args.get("done", ""))), code
 
 
-def _back(site: Site, done: str):
-    """To the tab and page the button was on, saying what happened."""
-    return redirect(url_for("dashboard.stories", site_id=site.id, status=_status(), done=done,
-                            page=max(1, request.form.get("page", 1, type=int) or 1)))
-
-
 @bp.post("/sites/<site_id>/stories/<int:story_id>/approve")
 @login_required
 def approve_story(site_id: str, story_id: int):
     """Approve a story: shown if (and only if) its teller allowed it."""
-    site, story = _owned_story(site_id, story_id)
+    site = owned_site(site_id)
+    story = owned(site, Story, story_id)
     if not giveback_stories.decide(db.session(), story, "approved"):
-        return _back(site, "unchanged")
-    return _back(site, "approved" if story.consent_publish else "approved_private")
+        return back("dashboard.stories", "unchanged", site_id=site.id, status=_status())
+    return back("dashboard.stories", "approved" if story.consent_publish else "approved_private", site_id=site.id, status=_status())
 
 
 @bp.post("/sites/<site_id>/stories/<int:story_id>/reject")
 @login_required
 def reject_story(site_id: str, story_id: int):
     """Reject a story: never shown (an approved one disappears from the widgets)."""
-    site, story = _owned_story(site_id, story_id)
+    site = owned_site(site_id)
+    story = owned(site, Story, story_id)
     changed = giveback_stories.decide(db.session(), story, "rejected")
-    return _back(site, "rejected" if changed else "unchanged")
+    return back("dashboard.stories", "rejected" if changed else "unchanged", site_id=site.id, status=_status())
 
 
 @bp.post("/sites/<site_id>/stories/<int:story_id>/reply")
 @login_required
 def reply_story(site_id: str, story_id: int):
     """E-mail the owner's reply to the storyteller, when they gave an address."""
-    site, story = _owned_story(site_id, story_id)
+    site = owned_site(site_id)
+    story = owned(site, Story, story_id)
     form = ReplyForm()
     if not form.validate_on_submit():
         return _page(site, _status(), story.id, form, 422 if form.errors else 200)
     sent = giveback_stories.reply(db.session(), story, form.text.data)
-    return _back(site, "replied" if sent else "not_replied")
+    return back("dashboard.stories", "replied" if sent else "not_replied", site_id=site.id, status=_status())

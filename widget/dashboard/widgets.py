@@ -1,17 +1,17 @@
 """Add, edit and delete widgets: layout, triggers, copy, language, live state, quiet days."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import login_required
 
 from widget.core import assets, db, i18n
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import TRIGGER_FIELDS, WidgetForm
-from widget.models import Widget
+from widget.models import Site, Widget
 from widget.sites import colors, snapshot
 
 GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
-from widget.dashboard.owned import owned_site
+from widget.dashboard.owned import owned, owned_site
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
@@ -56,12 +56,9 @@ def toggle_widget(site_id: str, widget_id: str):
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
-def _owned_widget(site_id: str, widget_id: str):
+def _owned_widget(site_id: str, widget_id: str) -> tuple[Site, Widget]:
     site = owned_site(site_id)
-    widget = db.session().get(Widget, widget_id)
-    if widget is None or widget.site_id != site.id:
-        abort(404)
-    return site, widget
+    return site, owned(site, Widget, widget_id)
 
 
 def _widget_form(site, widget: Widget):
