@@ -12,16 +12,13 @@ import hmac
 import secrets
 from datetime import datetime
 
-from flask import current_app, redirect, request
+from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from werkzeug.utils import send_file
-from werkzeug.wsgi import FileWrapper
 
 from widget.core import db, outbox, tokens
 from widget.core.rawsql import Tx, as_datetime
 from widget.gifts import ledger
-from widget.gifts.files import CHUNK, ChunkReader
 from widget.models import Grant, utcnow
 
 TICKET_SECONDS = 3600  # a download started from the page may be resumed for an hour
@@ -125,38 +122,20 @@ def may_renew(grant: Grant) -> bool:
             and grant.released_at is not None)
 
 
-def serve(grant: Grant, ticket: str, head: bool):
-    """The gift behind a ticket: the file as an attachment (Range and HEAD supported), or
-    a redirect to the link. The first GET of a ticket counts one download; its resumed
-    and ranged requests count no more. None when the link may not be used."""
+def admit_download(grant: Grant, ticket: str, head: bool) -> bool:
+    """Whether a ticket may fetch its gift now. The first GET of a ticket counts one
+    download (committed); its resumed and ranged requests count no more, and a HEAD
+    never counts. False when the link may not be used."""
     session, now = db.session(), utcnow()
     if not head and ledger.count_download(Tx.on_session(session), grant.id, grant.nonce,
                                           ticket, now):
         session.commit()
-    else:  # a HEAD, or a ticket counted before: fine while the link is not withdrawn
-        session.rollback()
-        session.refresh(grant)
-        resumed = grant.last_ticket == ticket and grant.revoked_at is None
-        if not resumed and (not head or state(grant, now) != "ok"):
-            return None
-    gift = grant.gift
-    if gift.kind == "link":
-        return redirect(gift.url, 303)
-    file = gift.file
-    if file is None:
-        return None
-    reader = ChunkReader(db.engine(), file.id, file.size)
-    resp = send_file(reader, request.environ, mimetype=file.content_type, as_attachment=True,
-                     download_name=file.name, conditional=False, etag=False)
-    # send_file hands the file to the server's wrapper, and gunicorn's cannot seek, so a
-    # Range would read from the start; werkzeug's seeks, and moves whole chunks.
-    resp.response = FileWrapper(reader, CHUNK)
-    resp.content_length = file.size
-    resp.set_etag(file.sha256)
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return resp.make_conditional(request.environ, accept_ranges=True,
-                                 complete_length=file.size)
+        return True
+    # A HEAD, or a ticket counted before: fine while the link is not withdrawn.
+    session.rollback()
+    session.refresh(grant)
+    resumed = grant.last_ticket == ticket and grant.revoked_at is None
+    return resumed or (head and state(grant, now) == "ok")
 
 
 def renew(session: Session, grant: Grant, *, by_owner: bool) -> bool:

@@ -13,6 +13,8 @@ import re
 
 from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
+from werkzeug.utils import send_file
+from werkzeug.wsgi import FileWrapper
 
 from widget.core import db, i18n, tokens
 from widget.core.pages import invalid, render, visitor_lang
@@ -137,11 +139,36 @@ def download(ticket: str):
         return invalid()
     except grants.Replaced as exc:
         return _state_page(exc.grant, grants.token(exc.grant), "replaced")
-    resp = grants.serve(grant, ticket_id, head=request.method == "HEAD")
+    resp = _serve(grant, ticket_id, head=request.method == "HEAD")
     if resp is not None:
         return resp
     state = grants.state(grant)
     return _state_page(grant, grants.token(grant), "spent" if state == "ok" else state)
+
+
+def _serve(grant: Grant, ticket: str, head: bool) -> Response | None:
+    """The gift behind a ticket: the file as an attachment (Range and HEAD supported), or
+    a redirect to the link. None when the link may not be used."""
+    if not grants.admit_download(grant, ticket, head):
+        return None
+    gift = grant.gift
+    if gift.kind == "link":
+        return redirect(gift.url, 303)
+    file = gift.file
+    if file is None:
+        return None
+    reader = files.ChunkReader(db.engine(), file.id, file.size)
+    resp = send_file(reader, request.environ, mimetype=file.content_type, as_attachment=True,
+                     download_name=file.name, conditional=False, etag=False)
+    # send_file hands the file to the server's wrapper, and gunicorn's cannot seek, so a
+    # Range would read from the start; werkzeug's seeks, and moves whole chunks.
+    resp.response = FileWrapper(reader, files.CHUNK)
+    resp.content_length = file.size
+    resp.set_etag(file.sha256)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return resp.make_conditional(request.environ, accept_ranges=True,
+                                 complete_length=file.size)
 
 
 def _timed_out(value) -> Response:
