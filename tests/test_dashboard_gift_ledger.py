@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import func, select
 
-from widget.dashboard import gifts as dashboard_gifts
+from widget.dashboard import ledger as dashboard_ledger
 from widget.models import Coupon, Gift, Grant, OutboxMessage, Widget
 
 from .conftest import csrf_post
@@ -99,7 +99,7 @@ def test_subscribers_gift_fresh_link_contact_page_and_csv(ann, make_site, make_c
     assert "Free checklist" in person_page and "0 of 5" in person_page
     assert "&lt;b&gt;Click&lt;/b&gt;" in person_page
 
-    monkeypatch.setattr(dashboard_gifts, "CSV_BATCH", 1)  # every row in its own batch
+    monkeypatch.setattr(dashboard_ledger, "CSV_BATCH", 1)  # every row in its own batch
     export = ann.get(f"{path}/ledger.csv")
     assert (export.status_code, export.headers["Content-Type"]) == (200, "text/csv; charset=utf-8")
     assert export.headers["Content-Disposition"] == f'attachment; filename="ledger-{gift_id}.csv"'
@@ -116,7 +116,7 @@ def test_subscribers_gift_fresh_link_contact_page_and_csv(ann, make_site, make_c
 
 
 def test_formula_cells_are_quoted_in_the_csv():
-    line = dashboard_gifts._csv_line(
+    line = dashboard_ledger._csv_line(
         ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok", 5, "Ørsted 🍞"])
     assert next(csv.reader(io.StringIO(line))) == [
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "ok", "5", "Ørsted 🍞"]

@@ -1,35 +1,27 @@
-"""Gifts: the site's gift table, a gift's form (with its file upload), its coupon codes,
-and its ledger of what was given to whom, with withdraw, fresh link and CSV export."""
+"""Gifts: the site's gift table, a gift's form (with its file upload), deleting a gift,
+and adding coupon codes (the gift's own page and ledger are in ledger.py)."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
-from flask import (Response, current_app, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import delete, exists, func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from widget.core import db
-from widget.core.rawsql import as_datetime
 from widget.dashboard.blueprint import bp, csrf
-from widget.dashboard.gift_forms import (KIND_HELP, KIND_WORDS, NOTICES, STATE_WORDS,
-                                         CouponGenerateForm, CouponImportForm, GiftForm)
-from widget.dashboard.owned import back, owned, owned_site, paged
-from widget.gifts import bonus, coupons, files, grants
-from widget.models import Coupon, Gift, GiftFile, Grant, Milestone, Site, Widget
+from widget.dashboard.gift_forms import (KIND_HELP, KIND_WORDS, CouponGenerateForm,
+                                         CouponImportForm, GiftForm)
+from widget.dashboard.ledger import gift_page, owned_gift
+from widget.dashboard.owned import owned_site
+from widget.gifts import bonus, coupons, files
+from widget.models import Gift, GiftFile, Grant, Milestone, Site, Widget
 from widget.sites import snapshot
 
 FORM_ROOM = 256 << 10  # the gift form's other fields, next to the file
 IMPORT_BYTES = 4 << 20  # a paste or CSV of coupons.MAX_CODES long codes, and then some
-CSV_COLUMNS = ("email", "name", "given_at", "widget", "status", "downloads",
-               "last_download_at", "code", "rating", "comment")
-CSV_BATCH = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -63,20 +55,9 @@ def gift_kind(kind: str) -> str:
     return KIND_WORDS.get(kind, kind)
 
 
-@bp.app_template_filter("grant_status")
-def grant_status(grant: Grant) -> str:
-    """What a grant's link may do now, in the owner's words."""
-    return STATE_WORDS[grants.state(grant)]
-
-
 @bp.app_template_filter("filesize")
 def filesize(size: int) -> str:
     return files.size_words(size)
-
-
-def _owned_gift(site_id: str, gift_id: str, **also) -> tuple[Site, Gift]:
-    site = owned_site(site_id)
-    return site, owned(site, Gift, gift_id, **also)
 
 
 def _read_form(limit: int, text_limit: int) -> bool:
@@ -108,7 +89,7 @@ def new_gift(site_id: str):
 @login_required
 def edit_gift(site_id: str, gift_id: str):
     """Change a gift (not its kind); a new file replaces the old one."""
-    return _gift_form(*_owned_gift(site_id, gift_id))
+    return _gift_form(*owned_gift(site_id, gift_id))
 
 
 def _gift_form(site: Site, gift: Gift):
@@ -189,67 +170,11 @@ def _save(site: Site, gift: Gift, form: GiftForm, max_bytes: int) -> None:
     session.commit()
 
 
-@bp.get("/sites/<site_id>/gifts/<gift_id>")
-@login_required
-def gift(site_id: str, gift_id: str):
-    """A gift's facts, its coupon codes, and its ledger: newest first, fifty a page."""
-    return _gift_page(*_owned_gift(site_id, gift_id))
-
-
-def _ledger(gift_id: str):
-    """A gift's grants with the coupon code each got, and who and which widget."""
-    return (select(Grant, Coupon.code).outerjoin(Coupon, Coupon.grant_id == Grant.id)
-            .where(Grant.gift_id == gift_id)
-            .options(selectinload(Grant.subscriber), selectinload(Grant.widget)))
-
-
-def _gift_page(site: Site, gift: Gift, status: int = 200, **forms):
-    """The gift's page, with the coupon forms given (as submitted) or empty ones."""
-    found = paged(_ledger(gift.id).order_by(Grant.created_at.desc(), Grant.id.desc()),
-                  select(func.count(Grant.id)).where(Grant.gift_id == gift.id))
-    codes = None
-    if gift.kind == "coupon":
-        total, given = db.session().execute(
-            select(func.count(Coupon.id), func.count(Coupon.given_at))
-            .where(Coupon.gift_id == gift.id)).one()
-        codes = {"total": total, "given": given, "left": total - given}
-        forms.setdefault("import_form", CouponImportForm(formdata=None))
-        forms.setdefault("generate_form", CouponGenerateForm(formdata=None))
-    return render_template(
-        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, total=found.total,
-        page=found.number, pages=found.count, codes=codes, blockers=_blockers(gift),
-        bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
-        may_renew=grants.may_renew,
-        left=snapshot.left(gift, codes["left"] if codes else 0),
-        notice=NOTICES.get(request.args.get("done", "")),
-        added=request.args.get("added", type=int), known=request.args.get("known", 0, type=int),
-        **forms), status
-
-
-def _blockers(gift: Gift) -> list[str]:
-    """Why the gift can't be deleted: it is on somebody's ledger, or a widget offers it."""
-    session = db.session()
-    given = max(gift.given_count or 0, session.scalar(
-        select(func.count(Grant.id)).where(Grant.gift_id == gift.id)))
-    found = [f"Given {'once' if given == 1 else f'{given} times'}: switch it off instead, "
-             f"so the ledger stays."] if given else []
-    for name in session.scalars(select(Widget.name).where(Widget.gift_id == gift.id)
-                                .order_by(Widget.created_at)):
-        found.append(f"Used by widget “{name}”: choose another gift there first.")
-    for friends in session.scalars(select(Milestone.friends).where(Milestone.gift_id == gift.id)
-                                   .order_by(Milestone.friends)):
-        found.append(f"The thank-you for {friends} {'friend' if friends == 1 else 'friends'}: "
-                     f"change that milestone on the Referrals page first.")
-    if session.scalar(select(Site.story_gift_id).where(Site.id == gift.site_id)) == gift.id:
-        found.append("The thank-you gift for stories: choose another in Site settings first.")
-    return found
-
-
 @bp.post("/sites/<site_id>/gifts/<gift_id>/delete")
 @login_required
 def delete_gift(site_id: str, gift_id: str):
     """Delete a gift nobody was given and no widget offers, with its file and codes."""
-    site, gift = _owned_gift(site_id, gift_id)
+    site, gift = owned_gift(site_id, gift_id)
     session = db.session()
     # One conditional DELETE: a grant given meanwhile (which raises given_count in its
     # own transaction) keeps the gift, so no ledger row is ever lost with it.
@@ -264,30 +189,9 @@ def delete_gift(site_id: str, gift_id: str):
         session.execute(delete(GiftFile).where(GiftFile.id == gift.file_id))
     session.commit()
     if not gone:
-        return _gift_page(site, gift, 409)
+        return gift_page(site, gift, 409)
     snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
-
-
-@bp.post("/sites/<site_id>/gifts/<gift_id>/grants/<int:grant_id>/withdraw")
-@login_required
-def withdraw_grant(site_id: str, gift_id: str, grant_id: int):
-    """Withdraw one person's link: it (and any older one) stops working at once."""
-    site, gift = _owned_gift(site_id, gift_id)
-    grant = owned(site, Grant, grant_id, gift_id=gift.id)
-    grants.revoke(db.session(), grant)
-    return back("dashboard.gift", "withdrawn", site_id=site.id, gift_id=gift.id)
-
-
-@bp.post("/sites/<site_id>/gifts/<gift_id>/grants/<int:grant_id>/fresh")
-@login_required
-def renew_grant(site_id: str, gift_id: str, grant_id: int):
-    """E-mail a confirmed subscriber a fresh link (full downloads, new expiry)."""
-    site, gift = _owned_gift(site_id, gift_id)
-    grant = owned(site, Grant, grant_id, gift_id=gift.id)
-    sent = grants.renew(db.session(), grant, by_owner=True)
-    return back("dashboard.gift", "renewed" if sent else "not_renewed", site_id=site.id,
-                gift_id=gift.id)
 
 
 @bp.post("/sites/<site_id>/gifts/<gift_id>/coupons/import")
@@ -295,12 +199,12 @@ def renew_grant(site_id: str, gift_id: str, grant_id: int):
 @login_required
 def import_coupons(site_id: str, gift_id: str):
     """Add pasted codes, or a CSV's first column, to a coupon gift."""
-    site, gift = _owned_gift(site_id, gift_id, kind="coupon")
+    site, gift = owned_gift(site_id, gift_id, kind="coupon")
     if not _read_form(IMPORT_BYTES, IMPORT_BYTES):
         form = CouponImportForm(formdata=None)
         form.codes.errors = [f"That is too much at once: at most {coupons.MAX_CODES} codes, "
                              f"{files.megabytes(IMPORT_BYTES)} MB."]
-        return _gift_page(site, gift, 413, import_form=form)
+        return gift_page(site, gift, 413, import_form=form)
     form = CouponImportForm()
     return _add_codes(site, gift, form, form.codes, CouponImportForm.codes_given,
                       "import_form")
@@ -310,7 +214,7 @@ def import_coupons(site_id: str, gift_id: str):
 @login_required
 def generate_coupons(site_id: str, gift_id: str):
     """Add codes made from a pattern, none equal to a code the gift has."""
-    site, gift = _owned_gift(site_id, gift_id, kind="coupon")
+    site, gift = owned_gift(site_id, gift_id, kind="coupon")
     form = CouponGenerateForm()
     return _add_codes(site, gift, form, form.pattern, lambda f: coupons.generate(
         f.pattern.data, f.count.data, coupons.taken(db.session(), gift.id)), "generate_form")
@@ -330,49 +234,6 @@ def _add_codes(site: Site, gift: Gift, form, field, codes_of, name: str):
         except coupons.CodesRefused as exc:
             session.rollback()
             field.errors = [str(exc)]
-    return _gift_page(site, gift, 422 if form.errors else 200, **{name: form})
+    return gift_page(site, gift, 422 if form.errors else 200, **{name: form})
 
 
-@bp.get("/sites/<site_id>/gifts/<gift_id>/ledger.csv")
-@login_required
-def ledger_csv(site_id: str, gift_id: str):
-    """The whole ledger as a spreadsheet: UTF-8 with a BOM (so Excel reads ø and emoji),
-    every cell safe from formula injection, written in batches as it is sent."""
-    site, gift = _owned_gift(site_id, gift_id)
-    kind, gift_pk = gift.kind, gift.id
-
-    def lines():
-        yield "\ufeff" + _csv_line(CSV_COLUMNS)
-        query, last = _ledger(gift_pk).order_by(Grant.id.desc()).limit(CSV_BATCH), None
-        while batch := db.session().execute(
-                query if last is None else query.where(Grant.id < last)).all():
-            text = "".join(_csv_line(_csv_cells(grant, code, kind)) for grant, code in batch)
-            last = batch[-1][0].id
-            db.session().rollback()  # no transaction held while the client reads
-            yield text
-
-    resp = Response(stream_with_context(lines()), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="ledger-{gift_pk}.csv"'
-    resp.content_type = "text/csv; charset=utf-8"
-    return resp
-
-
-def _csv_cells(grant: Grant, code: str | None, kind: str) -> list:
-    person = grant.subscriber
-    counted = kind in grants.EXPIRING_KINDS
-    return [person.email if person else "", (person.name or "") if person else "",
-            _iso(grant.created_at), grant.widget.name if grant.widget else "",
-            grant_status(grant), grant.downloads if counted else "",
-            _iso(grant.last_download_at), code or "", grant.rating or "", grant.comment or ""]
-
-
-def _iso(value) -> str:
-    return as_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
-
-
-def _csv_line(cells) -> str:
-    """One CSV row; a cell a spreadsheet would run as a formula starts with a quote."""
-    out = io.StringIO()
-    csv.writer(out).writerow(
-        "'" + text if (text := str(cell)).startswith(FORMULA_START) else text for cell in cells)
-    return out.getvalue()

@@ -1,5 +1,5 @@
-"""The owner's side of e-mail: the outbox (with the dev outbox's messages), the e-mail
-copy editor with its preview, and one contact's history."""
+"""The owner's side of e-mail: the outbox (with the dev outbox's messages) and the e-mail
+copy editor with its preview."""
 from __future__ import annotations
 
 from email import message_from_string
@@ -16,11 +16,9 @@ from widget.core.i18n import LANGS
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
 from widget.dashboard.owned import owned, owned_site, paged
-from widget.dashboard.referrals import contact_referrals
 from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
                                 story_quote)
-from widget.models import (Consent, Gift, Grant, MailTemplate, Milestone, OutboxMessage, Site,
-                           StatusChange, Subscriber)
+from widget.models import Gift, MailTemplate, Milestone, OutboxMessage, Site, Subscriber
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
 # scripts, no forms, no same-origin access), with only inline styles and https images.
@@ -33,25 +31,8 @@ SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came ou
 SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
 # Outbox rows that are no e-mail: the due time of a referral's waiting period.
 NOT_MAIL = ("referral",)
-STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
-                "unsubscribed": "Unsubscribed"}
-VIA_WORDS = {"signup": "signed up on your site",
-             "confirm_page": "pressed the confirm button from the e-mail",
-             "one_click": "unsubscribed with one click in their mail program",
-             "unsubscribe_page": "unsubscribed on the page linked from an e-mail",
-             "resubscribe_page": "subscribed again from the unsubscribe page"}
 OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                 "skipped": "Not sent"}
-
-
-@bp.app_template_filter("status_label")
-def status_label(status: str) -> str:
-    return STATUS_WORDS.get(status, status)
-
-
-@bp.app_template_filter("via_label")
-def via_label(via: str) -> str:
-    return VIA_WORDS.get(via, via.replace("_", " "))
 
 
 @bp.app_template_filter("utc")
@@ -275,26 +256,3 @@ def mail_copy_preview(site_id: str):
     return _sandboxed(sample.get_body(("html",)).get_content(), framed=True)
 
 
-@bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
-@login_required
-def contact(site_id: str, subscriber_id: int):
-    """One contact: status and since when, how it changed, consents, gifts and e-mails."""
-    site = owned_site(site_id)
-    session = db.session()
-    person = owned(site, Subscriber, subscriber_id)
-    history = session.scalars(select(StatusChange).where(
-        StatusChange.subscriber_id == person.id)
-        .order_by(StatusChange.created_at, StatusChange.id)).all()
-    consents = session.scalars(select(Consent).where(Consent.subscriber_id == person.id)
-                               .order_by(Consent.created_at, Consent.id)).all()
-    messages = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id,
-        OutboxMessage.kind.not_in(NOT_MAIL))
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
-    given = session.scalars(select(Grant).where(
-        Grant.subscriber_id == person.id, Grant.site_id == site.id)
-        .order_by(Grant.created_at.desc(), Grant.id.desc())).all()
-    return render_template("dashboard/contact.html", site=site, person=person,
-                           history=history, consents=consents, messages=messages, grants=given,
-                           kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES,
-                           referrals=contact_referrals(person))

@@ -1,0 +1,158 @@
+"""A gift's page: its facts, coupon codes and ledger of what was given to whom (newest
+first, fifty a page), with withdraw, fresh link and the CSV export."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, render_template, request, stream_with_context
+from flask_login import login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from widget.core import db
+from widget.core.rawsql import as_datetime
+from widget.dashboard.blueprint import bp
+from widget.dashboard.gift_forms import NOTICES, STATE_WORDS, CouponGenerateForm, CouponImportForm
+from widget.dashboard.owned import back, owned, owned_site, paged
+from widget.gifts import bonus, grants
+from widget.models import Coupon, Gift, Grant, Milestone, Site, Widget
+from widget.sites import snapshot
+
+CSV_COLUMNS = ("email", "name", "given_at", "widget", "status", "downloads",
+               "last_download_at", "code", "rating", "comment")
+CSV_BATCH = 500
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@bp.app_template_filter("grant_status")
+def grant_status(grant: Grant) -> str:
+    """What a grant's link may do now, in the owner's words."""
+    return STATE_WORDS[grants.state(grant)]
+
+
+def owned_gift(site_id: str, gift_id: str, **also) -> tuple[Site, Gift]:
+    site = owned_site(site_id)
+    return site, owned(site, Gift, gift_id, **also)
+
+
+@bp.get("/sites/<site_id>/gifts/<gift_id>")
+@login_required
+def gift(site_id: str, gift_id: str):
+    """A gift's facts, its coupon codes, and its ledger: newest first, fifty a page."""
+    return gift_page(*owned_gift(site_id, gift_id))
+
+
+def _ledger(gift_id: str):
+    """A gift's grants with the coupon code each got, and who and which widget."""
+    return (select(Grant, Coupon.code).outerjoin(Coupon, Coupon.grant_id == Grant.id)
+            .where(Grant.gift_id == gift_id)
+            .options(selectinload(Grant.subscriber), selectinload(Grant.widget)))
+
+
+def gift_page(site: Site, gift: Gift, status: int = 200, **forms):
+    """The gift's page, with the coupon forms given (as submitted) or empty ones."""
+    found = paged(_ledger(gift.id).order_by(Grant.created_at.desc(), Grant.id.desc()),
+                  select(func.count(Grant.id)).where(Grant.gift_id == gift.id))
+    codes = None
+    if gift.kind == "coupon":
+        total, given = db.session().execute(
+            select(func.count(Coupon.id), func.count(Coupon.given_at))
+            .where(Coupon.gift_id == gift.id)).one()
+        codes = {"total": total, "given": given, "left": total - given}
+        forms.setdefault("import_form", CouponImportForm(formdata=None))
+        forms.setdefault("generate_form", CouponGenerateForm(formdata=None))
+    return render_template(
+        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, total=found.total,
+        page=found.number, pages=found.count, codes=codes, blockers=_blockers(gift),
+        bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
+        may_renew=grants.may_renew,
+        left=snapshot.left(gift, codes["left"] if codes else 0),
+        notice=NOTICES.get(request.args.get("done", "")),
+        added=request.args.get("added", type=int), known=request.args.get("known", 0, type=int),
+        **forms), status
+
+
+def _blockers(gift: Gift) -> list[str]:
+    """Why the gift can't be deleted: it is on somebody's ledger, or a widget offers it."""
+    session = db.session()
+    given = max(gift.given_count or 0, session.scalar(
+        select(func.count(Grant.id)).where(Grant.gift_id == gift.id)))
+    found = [f"Given {'once' if given == 1 else f'{given} times'}: switch it off instead, "
+             f"so the ledger stays."] if given else []
+    for name in session.scalars(select(Widget.name).where(Widget.gift_id == gift.id)
+                                .order_by(Widget.created_at)):
+        found.append(f"Used by widget “{name}”: choose another gift there first.")
+    for friends in session.scalars(select(Milestone.friends).where(Milestone.gift_id == gift.id)
+                                   .order_by(Milestone.friends)):
+        found.append(f"The thank-you for {friends} {'friend' if friends == 1 else 'friends'}: "
+                     f"change that milestone on the Referrals page first.")
+    if session.scalar(select(Site.story_gift_id).where(Site.id == gift.site_id)) == gift.id:
+        found.append("The thank-you gift for stories: choose another in Site settings first.")
+    return found
+
+
+@bp.post("/sites/<site_id>/gifts/<gift_id>/grants/<int:grant_id>/withdraw")
+@login_required
+def withdraw_grant(site_id: str, gift_id: str, grant_id: int):
+    """Withdraw one person's link: it (and any older one) stops working at once."""
+    site, gift = owned_gift(site_id, gift_id)
+    grant = owned(site, Grant, grant_id, gift_id=gift.id)
+    grants.revoke(db.session(), grant)
+    return back("dashboard.gift", "withdrawn", site_id=site.id, gift_id=gift.id)
+
+
+@bp.post("/sites/<site_id>/gifts/<gift_id>/grants/<int:grant_id>/fresh")
+@login_required
+def renew_grant(site_id: str, gift_id: str, grant_id: int):
+    """E-mail a confirmed subscriber a fresh link (full downloads, new expiry)."""
+    site, gift = owned_gift(site_id, gift_id)
+    grant = owned(site, Grant, grant_id, gift_id=gift.id)
+    sent = grants.renew(db.session(), grant, by_owner=True)
+    return back("dashboard.gift", "renewed" if sent else "not_renewed", site_id=site.id,
+                gift_id=gift.id)
+
+
+@bp.get("/sites/<site_id>/gifts/<gift_id>/ledger.csv")
+@login_required
+def ledger_csv(site_id: str, gift_id: str):
+    """The whole ledger as a spreadsheet: UTF-8 with a BOM (so Excel reads ø and emoji),
+    every cell safe from formula injection, written in batches as it is sent."""
+    site, gift = owned_gift(site_id, gift_id)
+    kind, gift_pk = gift.kind, gift.id
+
+    def lines():
+        yield "\ufeff" + _csv_line(CSV_COLUMNS)
+        query, last = _ledger(gift_pk).order_by(Grant.id.desc()).limit(CSV_BATCH), None
+        while batch := db.session().execute(
+                query if last is None else query.where(Grant.id < last)).all():
+            text = "".join(_csv_line(_csv_cells(grant, code, kind)) for grant, code in batch)
+            last = batch[-1][0].id
+            db.session().rollback()  # no transaction held while the client reads
+            yield text
+
+    resp = Response(stream_with_context(lines()), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="ledger-{gift_pk}.csv"'
+    resp.content_type = "text/csv; charset=utf-8"
+    return resp
+
+
+def _csv_cells(grant: Grant, code: str | None, kind: str) -> list:
+    person = grant.subscriber
+    counted = kind in grants.EXPIRING_KINDS
+    return [person.email if person else "", (person.name or "") if person else "",
+            _iso(grant.created_at), grant.widget.name if grant.widget else "",
+            grant_status(grant), grant.downloads if counted else "",
+            _iso(grant.last_download_at), code or "", grant.rating or "", grant.comment or ""]
+
+
+def _iso(value) -> str:
+    return as_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def _csv_line(cells) -> str:
+    """One CSV row; a cell a spreadsheet would run as a formula starts with a quote."""
+    out = io.StringIO()
+    csv.writer(out).writerow(
+        "'" + text if (text := str(cell)).startswith(FORMULA_START) else text for cell in cells)
+    return out.getvalue()
