@@ -1,4 +1,6 @@
-"""The README stays true: every setting, command and error code is documented."""
+"""The docs stay true: every setting, command and error code is documented, the README's
+test command is the one CI runs, and every relative link in the README and docs/ leads
+somewhere."""
 from __future__ import annotations
 
 import re
@@ -13,17 +15,26 @@ from widget.cli import main
 from widget.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
+WIDGET = ROOT / "widget"
+DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
+API = (DOCS / "api.md").read_text(encoding="utf-8")
+
+README_MAX_LINES = 150
+IMAGE_MAX_BYTES = 200_000
 
 
 def test_every_setting_is_documented():
+    rows = [line for line in CONFIGURATION.splitlines() if line.startswith("| `")]
     for setting in settings.SETTINGS:
-        assert f"`{setting.env}`" in README, setting.env
+        assert any(row.startswith(f"| `{setting.env}` |") for row in rows), setting.env
 
 
 def test_every_command_is_documented():
+    rows = [line for line in CONFIGURATION.splitlines() if line.startswith("| `widget ")]
     for name in main.commands:
-        assert f"`widget {name}" in README, name
+        assert any(re.match(rf"\| `widget {name}[ `]", row) for row in rows), name
 
 
 def test_every_error_code_is_documented_and_translated():
@@ -31,7 +42,7 @@ def test_every_error_code_is_documented_and_translated():
     for code in codes:
         if code in ("network_error", "http_error"):  # the widget's own, never sent
             continue
-        assert f"`{code}`" in README, code
+        assert f"`{code}`" in API, code
     for key, entry in i18n.STRINGS.items():
         assert set(entry) == set(i18n.LANGS), key
 
@@ -45,6 +56,72 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert "pytest" in command
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert ci_lines[-1] == command
+
+
+def test_readme_is_short():
+    assert len(README.splitlines()) <= README_MAX_LINES
+
+
+# Links ----------------------------------------------------------------------------------
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+FENCED = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+
+
+def slugs(markdown: str) -> set[str]:
+    """The anchors GitHub gives a page's headings (a repeated one gets -1, -2, …)."""
+    found: set[str] = set()
+    for line in FENCED.sub("", markdown).splitlines():
+        if match := re.match(r"#{1,6}\s+(.*)", line):
+            slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")
+            n, unique = 0, slug
+            while unique in found:
+                n += 1
+                unique = f"{slug}-{n}"
+            found.add(unique)
+    return found
+
+
+def broken_links(page: Path, markdown: str) -> list[str]:
+    """Relative links (and images) of a page that lead to no file, or to no heading."""
+    broken = []
+    for target in LINK.findall(INLINE_CODE.sub("", FENCED.sub("", markdown))):
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto: …
+            continue
+        file, _, anchor = target.partition("#")
+        dest = (page.parent / file).resolve() if file else page
+        if not dest.is_file():
+            broken.append(target)
+        elif anchor and dest.suffix == ".md" and anchor not in slugs(
+                dest.read_text(encoding="utf-8")):
+            broken.append(target)
+    return broken
+
+
+def doc_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def test_every_relative_link_leads_somewhere():
+    for page in doc_pages():
+        assert broken_links(page, page.read_text(encoding="utf-8")) == [], page.name
+
+
+def test_the_readme_shows_small_images_that_exist():
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README)
+    assert len(images) >= 2  # the widget and the dashboard
+    for image in images:
+        assert (ROOT / image).stat().st_size <= IMAGE_MAX_BYTES, image
+
+
+def test_the_link_check_can_fail():
+    page = DOCS / "README.md"
+    text = ("[ok](embedding.md) [gone](nowhere.md) ![gone](img/none.png) "
+            "[anchor](embedding.md#the-snippet) [no anchor](embedding.md#no-such-part) "
+            "[web](https://example.com/x.md) `[in code](nowhere.md)`")
+    assert broken_links(page, text) == ["nowhere.md", "img/none.png",
+                                        "embedding.md#no-such-part"]
 
 
 def test_wheel_ships_templates_static_examples_and_migrations(tmp_path):
