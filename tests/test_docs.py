@@ -1,8 +1,9 @@
 """The docs stay true: every setting, command and error code is documented, the README's
-test command is the one CI runs, and every relative link in the README and docs/ leads
-somewhere."""
+test command is the one CI runs, ARCHITECTURE.md names what exists and every package,
+and every relative link in the README and docs/ leads somewhere."""
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDGET = ROOT / "widget"
 DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+ARCHITECTURE = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
 CONFIGURATION = (DOCS / "configuration.md").read_text(encoding="utf-8")
 API = (DOCS / "api.md").read_text(encoding="utf-8")
 
@@ -122,6 +124,121 @@ def test_the_link_check_can_fail():
             "[web](https://example.com/x.md) `[in code](nowhere.md)`")
     assert broken_links(page, text) == ["nowhere.md", "img/none.png",
                                         "embedding.md#no-such-part"]
+
+
+# ARCHITECTURE.md ------------------------------------------------------------------------
+
+# A backticked path: a file or folder, with an optional `:name` defined in the file.
+PATH_TOKEN = re.compile(r"^[\w][\w./-]*(?:/|\.py|\.js|\.css|\.md)(?::[\w.]+)?$")
+
+
+def tree(markdown: str) -> list[str]:
+    """The paths of the code block's tree: a line at the margin names a folder or a file
+    from the repository root; a line indented two spaces, a file in the folder above."""
+    paths, folder = [], ""
+    for block in FENCED.findall(markdown):
+        for line in block.splitlines()[1:-1]:
+            if not line.strip() or line.startswith("   "):  # a description's next line
+                continue
+            first = line.split()[0]
+            if not line.startswith(" "):
+                paths.append(first)
+                folder = first if first.endswith("/") else ""
+            elif folder:
+                paths.append(folder + first)
+    return paths
+
+
+def prose_paths(markdown: str) -> list[str]:
+    """Backticked paths outside the code block: from the root, or from widget/."""
+    tokens = [t.strip("`") for t in INLINE_CODE.findall(FENCED.sub("", markdown))]
+    return [t for t in tokens if PATH_TOKEN.match(t) and ("/" in t or ".py" in t)]
+
+
+def defined_names(source: Path) -> set[str]:
+    names = set()
+    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                names |= {f"{node.name}.{n.name}" for n in node.body
+                          if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def missing_paths(paths: list[str], root: Path = ROOT) -> list[str]:
+    """Paths that exist neither from the root nor from widget/, and `file.py:name`s whose
+    file does not define the name."""
+    missing = []
+    for token in paths:
+        path, _, name = token.partition(":")
+        found = next((p for p in (root / path, root / "widget" / path) if p.exists()), None)
+        if found is None or (name and name not in defined_names(found)):
+            missing.append(token)
+    return missing
+
+
+def packages(root: Path = WIDGET) -> list[str]:
+    """Every folder under widget/ with an __init__.py (but the migrations' versions), as
+    the tree names it: widget/, widget/api/, …"""
+    found = []
+    for init in sorted(root.rglob("__init__.py")):
+        folder = init.parent.relative_to(root.parent).as_posix() + "/"
+        if folder != "widget/migrations/versions/":
+            found.append(folder)
+    return found
+
+
+def floors(markdown: str) -> list[list[str]]:
+    """The numbered list of floors, each room as a module name (widget.api, widget.cli)."""
+    found = []
+    for line in markdown.splitlines():
+        if re.match(r"\d+\. \*\*", line):
+            rooms = []
+            for token in re.findall(r"`([^`]+)`", line):
+                name = token.rstrip("/").removesuffix(".py")
+                rooms.append("widget" if name == "__init__" else f"widget.{name}")
+            found.append(rooms)
+    return found
+
+
+def layout_floors() -> list[list[str]]:
+    """FLOORS as tests/test_layout.py holds it, read from its source (not imported)."""
+    source = (ROOT / "tests" / "test_layout.py").read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "FLOORS" for t in node.targets):
+            return [rooms for _, rooms in ast.literal_eval(node.value)]
+    raise AssertionError("tests/test_layout.py has no FLOORS")
+
+
+def test_architecture_names_only_what_exists():
+    assert missing_paths(tree(ARCHITECTURE) + prose_paths(ARCHITECTURE)) == []
+
+
+def test_architecture_names_every_package():
+    named = set(tree(ARCHITECTURE))
+    assert [p for p in packages() if p not in named] == []
+
+
+def test_architecture_floors_are_the_layout_tests():
+    assert floors(ARCHITECTURE) == layout_floors()
+
+
+def test_the_architecture_checks_can_fail():
+    text = ("`sites/checks.py:admit` `sites/checks.py:no_such_function` `widget/gone.py` "
+            "`tests/test_layout.py`\n```\nwidget/sites/\n  checks.py  x\n  gone.py  y\n"
+            "widget/nowhere/  z\n```\n")
+    assert missing_paths(tree(text) + prose_paths(text)) == [
+        "widget/sites/gone.py", "widget/nowhere/", "sites/checks.py:no_such_function",
+        "widget/gone.py"]
+    assert "widget/sites/" in packages()
+    assert "widget/sites/" not in tree(ARCHITECTURE.replace("widget/sites/", "widget/place/"))
+    assert floors("1. **a**: `cli.py`, `__init__.py`\n2. **b**: `api/`") == [
+        ["widget.cli", "widget"], ["widget.api"]]
 
 
 def test_wheel_ships_templates_static_examples_and_migrations(tmp_path):
