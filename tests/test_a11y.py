@@ -3,17 +3,12 @@ keyboard alone completes a sign-up with focus handled as a dialog should."""
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from .conftest import add_widget, host_page
+from .helpers.browser import host_page, violations
+from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
-
-
-def violations(page: Page) -> list:
-    results = Axe().run(page, context={"include": [["reciprocity-widget"]]})
-    return [(v["id"], v["help"], len(v["nodes"])) for v in results.response["violations"]]
 
 
 @pytest.mark.parametrize("layout", ["modal", "slide_in", "bar_top", "bar_bottom"])

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from widget.models import Consent, Subscriber, Widget
 from widget.sites import snapshot
 
-ORIGIN = "https://blog.example"
-H = {"Origin": ORIGIN}
+from .helpers.api import ORIGIN, H, assert_error
 
 
 def subscribe(client, site, body, headers=H, **kw):
@@ -20,14 +19,6 @@ def subscribe(client, site, body, headers=H, **kw):
 
 def count(query, model=Subscriber):
     return query(lambda s: s.scalar(select(func.count()).select_from(model)))
-
-
-def assert_error(resp, status, code, field=None):
-    assert resp.status_code == status, resp.text
-    assert resp.headers["Content-Type"].startswith("application/json")
-    err = resp.json()["error"]
-    assert err["code"] == code and err["message"]
-    assert err.get("field") == field
 
 
 @pytest.fixture

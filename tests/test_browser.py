@@ -10,7 +10,8 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import HttpClient, exit_intent, log_in, open_example
+from .helpers.browser import exit_intent, log_in, open_example
+from .helpers.http import HttpClient
 
 pytestmark = pytest.mark.browser
 

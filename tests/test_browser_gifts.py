@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from widget.models import Coupon, Grant, Subscriber, utcnow
 
-from .conftest import log_in, open_example
-from .test_a11y import violations
+from .helpers.browser import log_in, open_example, violations
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import exit_intent, log_in, open_example
+from .helpers.browser import exit_intent, log_in, open_example
 
 pytestmark = pytest.mark.browser
 

@@ -14,23 +14,11 @@ from sqlalchemy.orm import Session
 
 from widget.models import Grant, Subscriber
 
-from .conftest import BACKENDS, run_demo, wait_until
-from .smtpserver import SmtpServer, links_in
+from .helpers.smtp import links_in
+from .helpers.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 REWARD = "Ingrid's overnight baking schedule"  # the demo's milestone at one friend
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def demo_smtp(request, tmp_path_factory):
-    """The demo sending its e-mail to a real SMTP server in this process."""
-    smtp = SmtpServer().start()
-    try:
-        with run_demo(request.param, tmp_path_factory.mktemp("demo"),
-                      WIDGET_SMTP_URL=smtp.url, WIDGET_MAIL_FROM="news@crumb.example") as demo:
-            yield demo, smtp
-    finally:
-        smtp.stop()
 
 
 def sign_up_inline(page: Page, url: str, email: str):

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from widget.models import Site, Story, Subscriber, WidgetDay
 
-from .conftest import ARTICLE, add_widget, host_page, log_in
-from .test_a11y import violations
+from .helpers.browser import ARTICLE, host_page, log_in, violations
+from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
 

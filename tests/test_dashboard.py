@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from widget.models import Site, Widget
 
-from .conftest import PASSWORD, csrf_post
+from .helpers.http import PASSWORD, csrf_post
 
 
 def test_dashboard_needs_login(client):

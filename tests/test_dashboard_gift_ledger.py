@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from widget.dashboard import ledger as dashboard_ledger
 from widget.models import Coupon, Gift, Grant, OutboxMessage, Widget
 
-from .conftest import csrf_post
-from .test_dashboard_gifts import (BASE, FIELDS, PDF, counts, gift_widget, gifts_path, give,
-                                   make_gift)
+from .helpers.dashboard import FIELDS, PDF, counts, gift_widget, gifts_path, give, make_gift
+from .helpers.http import BASE, csrf_post
 
 
 def test_ledger_lists_grants_and_withdraws_links(ann, make_site, make_client, query):

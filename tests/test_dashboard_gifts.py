@@ -10,58 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from widget.gifts import coupons as coupons_module
-from widget.models import Coupon, Gift, GiftFile, GiftFileChunk, Widget
+from widget.models import Coupon, Gift, GiftFile, GiftFileChunk
 
-from .conftest import csrf_post
+from .helpers.dashboard import FIELDS, PDF, counts, gifts_path, make_gift, new_gift
+from .helpers.http import csrf_post
 
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 MB = 1 << 20
-BASE = "http://127.0.0.1:5000"  # BASE_URL in the links the API hands out
-FIELDS = {"title": "The sourdough checklist", "description": "", "quantity": "",
-          "link_days": "7", "download_limit": "5", "followup_days": "", "is_active": "y"}
-
-
-def gifts_path(site: str) -> str:
-    return f"/dashboard/sites/{site}/gifts"
-
-
-def new_gift(client, site: str, kind: str, upload=None, **fields):
-    """POST the new-gift form of `kind`; `upload` is (name, bytes, type)."""
-    path = f"{gifts_path(site)}/new"
-    data = {**FIELDS, "kind": kind, **fields}
-    return client.post(path, data={**data, "csrf_token": client.csrf(f"{path}?kind={kind}")},
-                       files={"upload": upload} if upload else None)
-
-
-def make_gift(client, query, site: str, kind: str = "file", **fields) -> str:
-    """A gift made through the form; its id."""
-    upload = ("checklist.pdf", PDF, "application/pdf") if kind == "file" else None
-    extra = {"link": {"url": "https://course.example/lesson-1"},
-             "bonus": {"bonus_html": "Knead for ten minutes."}}.get(kind, {})
-    resp = new_gift(client, site, kind, upload, **{**extra, **fields})
-    assert resp.status_code == 302, resp.text
-    return resp.headers["Location"].rsplit("/", 1)[-1]
-
-
-def counts(query) -> tuple[int, int, int]:
-    """Gifts, gift files and file chunks in the database."""
-    return query(lambda s: tuple(s.scalar(select(func.count()).select_from(t))
-                                 for t in (Gift, GiftFile, GiftFileChunk)))
-
-
-def gift_widget(query, site: str, gift_id: str, name: str = "Free checklist",
-                mode: str = "first") -> str:
-    """A live gift widget offering the gift (gift-first unless told), into the database."""
-    widget = Widget(site_id=site, name=name, kind="gift", gift_id=gift_id, gift_mode=mode,
-                    triggers=[], is_live=True)
-    return query(lambda s: (s.add(widget), s.commit(), widget.id)[-1])
-
-
-def give(make_client, site: str, widget: str) -> dict:
-    """A visitor takes the gift through the public API."""
-    resp = make_client().post(f"/api/v1/sites/{site}/grants", json={"widget": widget})
-    assert resp.status_code == 201, resp.text
-    return resp.json()["grant"]
 
 
 def test_site_page_explains_gifts_then_lists_them(ann, make_site, query):

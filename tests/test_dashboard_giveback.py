@@ -14,10 +14,9 @@ from widget.core import tokens
 from widget.models import (Gift, Milestone, MilestoneReward, OutboxMessage, Referral, Site, Story,
                            Subscriber)
 
-from .conftest import csrf_post
-from .test_dashboard_gifts import make_gift
+from .helpers.dashboard import make_gift
+from .helpers.http import BASE, csrf_post
 
-BASE = "http://127.0.0.1:5000"
 SETTINGS = {"name": "Blog", "origins": "https://blog.example", "default_lang": "en",
             "require_consent": "y", "popup_cap": "1", "double_opt_in": "y",
             "confirm_days": "7", "sender_name": "", "sender_email": "", "reply_to": "",

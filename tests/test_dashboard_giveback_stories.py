@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from widget.models import MailTemplate, OutboxMessage, Story, Widget
 
-from .conftest import csrf_post
-from .test_dashboard_gifts import make_gift
+from .helpers.dashboard import make_gift
+from .helpers.http import csrf_post
 
-BASE = "http://127.0.0.1:5000"
 WIDGET = {"name": "Stories", "is_live": "y", "layout": "modal", "trigger_match": "any",
           "lang": "", "quiet_days_after_close": "14", "quiet_days_after_signup": "365"}
 

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from widget.models import MailTemplate, OutboxMessage, Site, Subscriber
 
-from .conftest import csrf_post, wait_until
+from .helpers.dashboard import SETTINGS, sign_up
+from .helpers.http import BASE, csrf_post
+from .helpers.waiting import wait_until
 
-BASE = "http://127.0.0.1:5000"
 SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
 
 
@@ -20,17 +21,6 @@ SANDBOX = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https
 def app_config(app_config):
     app_config["SMTP_URL"] = None  # whatever the environment says: the dev outbox
     return app_config
-
-
-def sign_up(make_client, site, email, **fields):
-    resp = make_client().post(f"/api/v1/sites/{site}/subscriptions",
-                              json={"email": email, "consent": True, **fields})
-    assert resp.status_code == 200, resp.text
-
-
-SETTINGS = {"name": "Blog", "origins": "https://blog.example", "default_lang": "en",
-            "require_consent": "y", "popup_cap": "1", "double_opt_in": "y",
-            "confirm_days": "7", "sender_name": "", "sender_email": "", "reply_to": ""}
 
 
 def test_email_settings_are_saved_normalized(ann, make_site, query):

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage
 
-from .conftest import csrf_post, wait_until
-from .test_dashboard_mail import SETTINGS, sign_up
+from .helpers.dashboard import SETTINGS, sign_up
+from .helpers.http import csrf_post
+from .helpers.waiting import wait_until
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from widget.models import Widget, WidgetDay
 
-from .test_api import ORIGIN, H, assert_error
+from .helpers.api import ORIGIN, H, assert_error
 
 
 @pytest.fixture

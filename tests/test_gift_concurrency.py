@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from widget.models import Consent, Coupon, OutboxMessage, StatusChange, Subscriber
 
-from .gifttools import (assert_page, at_once, claim, code_of, file_gift, gift_row, grants_of,
-                        make_gift, make_widget, outbox, post_json)
-from .mailtools import path_of
+from .helpers.gifts import (assert_page, at_once, claim, code_of, file_gift, gift_row, grants_of,
+                            make_gift, make_widget, outbox, post_json)
+from .helpers.mail import path_of
 
 CODES = ["BREAD-2345", "BREAD-3456", "BREAD-4567", "BREAD-5678", "BREAD-6789"]
 N = 20

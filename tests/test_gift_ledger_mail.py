@@ -12,12 +12,14 @@ import pytest
 from widget.core.rawsql import as_datetime
 from widget.models import utcnow
 
-from .gifttools import (TITLE, age_grant, assert_page, claimed, code_of, drain_due, file_gift,
-                        forms, gift_link, gift_row, gift_signup, grant_row, grants_of, html_part,
-                        make_due, make_gift, make_widget, only_grant, outbox, page_of, pdf, plain,
-                        rating_link, set_grant, sign, ticket)
-from .mailtools import app_config, flip, link, path_of, subscriber  # noqa: F401  (app_config: the mail settings with a real SMTP server)
-from .smtpserver import links_in
+from .helpers.gifts import (TITLE, age_grant, assert_page, claimed, code_of, drain_due,
+                            file_gift, forms, gift_link, gift_row, gift_signup, grant_row,
+                            grants_of, html_part, make_due, make_gift, make_widget, only_grant,
+                            outbox, page_of, pdf, plain, rating_link, set_grant, sign, ticket)
+from .helpers.mail import flip, link, path_of, subscriber
+from .helpers.smtp import links_in
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 # What a reader sees in each language: the confirmation's promise, the gift page while
 # waiting, the welcome e-mail's subject and its button, the gift page's first line.

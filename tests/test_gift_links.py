@@ -10,19 +10,14 @@ from werkzeug.http import parse_options_header
 from widget.gifts import files
 from widget.models import utcnow
 
-from .gifttools import (CHUNK, NOT_ON_DISK, TITLE, age_grant, assert_page, claimed, file_gift,
-                        forms, gift_link, gift_row, gift_signup, grant_row, grants_of, hrefs,
-                        make_file, make_widget, only_grant, outbox, page_of, pdf, rating_link,
-                        raw_request, set_grant, sign, subscriber_grant, ticket)
-from .mailtools import (  # noqa: F401  (app_config: the mail settings with a real SMTP server)
-    app_config,
-    assert_invalid_page,
-    drain,
-    flip,
-    mint,
-    path_of,
-    subscriber,
-)
+from .helpers.gifts import (CHUNK, NOT_ON_DISK, TITLE, age_grant, assert_page, claimed,
+                            file_gift, forms, gift_link, gift_row, gift_signup, grant_row,
+                            grants_of, hrefs, make_file, make_widget, only_grant, outbox, page_of,
+                            pdf, rating_link, raw_request, set_grant, sign, subscriber_grant,
+                            ticket)
+from .helpers.mail import assert_invalid_page, drain, flip, mint, path_of, subscriber
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 EXPIRED = "This gift link has expired"
 FRESH = "Send me a fresh link"

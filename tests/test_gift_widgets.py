@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from widget.models import Grant, Subscriber, Widget
 
-from .conftest import csrf_post
-from .gifttools import file_gift, make_gift
+from .helpers.gifts import file_gift, make_gift
+from .helpers.http import csrf_post
 
 FORM = {"name": "Gift", "is_live": "y", "layout": "inline", "lang": "", "trigger_match": "any",
         "quiet_days_after_close": "14", "quiet_days_after_signup": "365"}

@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 
 from widget.core import i18n
 
-from .conftest import add_widget, exit_intent, host_page, open_example
+from .helpers.browser import exit_intent, host_page, open_example
+from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path("test-artifacts")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import add_widget, host_page
+from .helpers.browser import host_page
+from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
 

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, Subscriber, utcnow
 
-from .conftest import wait_until
-from .smtpserver import Mailbox, SmtpServer
+from .helpers.smtp import Mailbox, SmtpServer
+from .helpers.waiting import wait_until
 
 TRY_AGAIN = "451 4.3.0 Try again later"
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .mailtools import BASE, app_config, path_of  # noqa: F401  (app_config: mail settings)
-from .smtpserver import links_in
+from .helpers.mail import BASE, path_of
+from .helpers.smtp import links_in
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 
 def status_of(query, email):

@@ -15,21 +15,11 @@ from sqlalchemy import delete, func, select
 
 from widget.models import OutboxMessage, StatusChange, Subscriber, utcnow
 
-from .mailtools import (  # noqa: F401  (app_config: this module's mail settings)
-    BROWSER_ACCEPT,
-    app_config,
-    assert_invalid_page,
-    drain,
-    flip,
-    link,
-    mint,
-    old_confirm_token,
-    signup,
-    snapshot,
-    subscriber,
-    token_of,
-    wait_until,
-)
+from .helpers.mail import (BROWSER_ACCEPT, assert_invalid_page, drain, flip, link, mint,
+                           old_confirm_token, signup, snapshot, subscriber, token_of)
+from .helpers.waiting import wait_until
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 
 def test_changed_cut_and_misused_tokens_get_the_friendly_page(client, make_site, smtp,

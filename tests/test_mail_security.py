@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from widget.core.outbox import mailbox_of
 from widget.models import OutboxMessage, Site, Subscriber
 
-from .mailtools import BASE, app_config, drain, link, signup, subscriber  # noqa: F401  (app_config: this module's mail settings)
-from .smtpserver import links_in
+from .helpers.mail import BASE, drain, link, signup, subscriber
+from .helpers.smtp import links_in
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 
 def test_sign_up_answers_never_tell_who_is_subscribed(client, make_site, smtp, worker,

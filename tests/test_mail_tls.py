@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from widget.models import OutboxMessage
 
-from .smtpserver import free_port
+from .helpers.smtp import free_port
 
 
 class TlsMailbox:

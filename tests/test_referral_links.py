@@ -12,11 +12,14 @@ import pytest
 
 from widget.giveback import share
 
-from .gifttools import assert_page, make_gift, raw_request
-from .givebacktools import (add_milestone, assert_not_found_page, confirm_path, fresh, join,
-                            member, row, set_site, set_subscriber, share_path, unsubscribe_path)
-from .mailtools import BASE, app_config, flip, path_of  # noqa: F401  (app_config: real SMTP)
-from .smtpserver import links_in
+from .helpers.gifts import assert_page, make_gift, raw_request
+from .helpers.giveback import (add_milestone, assert_not_found_page, confirm_path, fresh, join,
+                               member, row, set_site, set_subscriber, share_path,
+                               unsubscribe_path)
+from .helpers.mail import BASE, flip, path_of
+from .helpers.smtp import links_in
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 ORIGINS = ("https://blog.example", "https://www.blog.example")
 FALLBACK = "https://blog.example/?ref={code}"  # the first allowed origin, sorted

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 import requests
 
 from widget.core import db
@@ -14,12 +15,14 @@ from widget.core.rawsql import as_datetime
 from widget.giveback import referrals as giveback
 from widget.models import utcnow
 
-from .gifttools import (assert_page, at_once, code_of, drain_due, gift_link, html_part, make_due,
-                        make_gift, plain)
-from .givebacktools import (CODE, add_milestone, confirm, confirm_path, count_of, fresh,
-                            grants_for, join, mails_to, member, outbox_rows, referral_of,
-                            referrals, rewards, row, set_site, unsubscribe_path)
-from .mailtools import app_config, drain  # noqa: F401  (the mail settings with a real SMTP server)
+from .helpers.gifts import (assert_page, at_once, code_of, drain_due, gift_link, html_part,
+                            make_due, make_gift, plain)
+from .helpers.giveback import (CODE, add_milestone, confirm, confirm_path, count_of, fresh,
+                               grants_for, join, mails_to, member, outbox_rows, referral_of,
+                               referrals, rewards, row, set_site, unsubscribe_path)
+from .helpers.mail import drain
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 REWARD_SUBJECT = "Thank you for sharing Blog 🎁"
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from html import unescape
 
+import pytest
 import requests
 
 from widget.giveback import stories as giveback
 from widget.models import Story
 
-from .gifttools import assert_page, at_once, code_of, drain_due, gift_link, make_gift, plain
-from .givebacktools import (ORIGIN, add_widget, config, confirm, grants_for, join, mails_to,
-                            member, outbox_rows, row, set_site, stories, tell, unsubscribe_path)
-from .mailtools import app_config  # noqa: F401  (the mail settings with a real SMTP server)
+from .helpers.gifts import assert_page, at_once, code_of, drain_due, gift_link, make_gift, plain
+from .helpers.giveback import (ORIGIN, add_widget, config, confirm, grants_for, join, mails_to,
+                               member, outbox_rows, row, set_site, stories, tell,
+                               unsubscribe_path)
+
+pytestmark = pytest.mark.real_smtp  # the app sends its e-mail to the `smtp` fixture's server
 
 THANKS_SUBJECT = "Thank you for your story 💛"
 LONG = ("The sourdough guide saved my weekend bakes and my family now asks for bread "

@@ -10,7 +10,8 @@ from sqlalchemy import create_engine, update
 
 from widget.models import Site
 
-from .conftest import add_widget, host_page
+from .helpers.browser import host_page
+from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
 

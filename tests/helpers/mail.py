@@ -1,5 +1,5 @@
-"""Helpers shared by the e-mail test modules: the SMTP-sending app settings, links in
-messages, tokens minted as the app mints them, and polling with deadlines."""
+"""Helpers shared by the e-mail test modules: sign-ups, links in messages, tokens minted
+as the app mints them, rows read back, and waiting for the outbox to drain."""
 from __future__ import annotations
 
 import time
@@ -12,25 +12,13 @@ from sqlalchemy import func, select
 from widget.core import tokens
 from widget.models import OutboxMessage, StatusChange, Subscriber
 
-from .conftest import wait_until  # noqa: F401  (shared with the mail tests)
-from .smtpserver import links_in
+from .http import BASE
+from .smtp import links_in
+from .waiting import wait_until
 
-BASE = "http://127.0.0.1:5000"  # WIDGET_BASE_URL of the test app: every link starts with it
 INVALID_TITLE = "This link does not work"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
-
-@pytest.fixture
-def app_config(app_config, smtp, request):
-    """The mail settings of tests/test_mail_flow.py; a test may add more with
-    @pytest.mark.parametrize("app_config", [{...}], indirect=True)."""
-    app_config.update(SMTP_URL=smtp.url, OUTBOX_RETRY_SECONDS=0.2,
-                      MAIL_FROM="news@blog.example")
-    app_config.update(getattr(request, "param", {}))
-    return app_config
-
-
-# --- helpers ------------------------------------------------------------------------
 
 def drain(query, timeout: float = 15.0) -> None:
     """Wait until the worker has handled every outbox row (none queued or sending)."""
@@ -125,6 +113,3 @@ def old_confirm_token(app, subscriber_id: int, email_normalized: str) -> str:
 def mint(app, purpose: str, sub: Subscriber) -> str:
     with app.app_context():
         return tokens.sign(purpose, tokens.subscriber_value(sub.id, sub.email_normalized))
-
-
-# --- 1. tokens ------------------------------------------------------------------------

@@ -23,13 +23,14 @@ from widget.core import tokens
 from widget.gifts import coupons, files, grants
 from widget.models import Coupon, Gift, Grant, OutboxMessage, Widget, utcnow
 
-from .conftest import wait_until
-from .mailtools import BASE, path_of
-from .smtpserver import links_in
+from .http import BASE
+from .mail import path_of
+from .smtp import links_in
+from .waiting import wait_until
 
 TITLE = "The starter log"
 CHUNK = files.CHUNK
-NOT_ON_DISK = (b"WIDGET_SECRET_KEY", b"root:x:0:0", b"import ")  # widget/config.py, passwd
+NOT_ON_DISK = (b"WIDGET_SECRET_KEY", b"root:x:0:0", b"import ")  # widget/settings.py, passwd
 
 
 # --- set-up straight in the database ---------------------------------------------------
