@@ -60,7 +60,7 @@ def migrate():
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
 def serve(host: str, port: int, threads: int):
-    """Migrate, then serve the app with waitress (for many sites use gunicorn, see README)."""
+    """Migrate, then serve the app with waitress (gunicorn for many sites: docs/production.md)."""
     from widget.servers import run_forever
 
     app = _migrated_app(**_base_overrides(host, port))

@@ -1,4 +1,4 @@
-"""Settings: one table read by the app, the CLI's --help and the README."""
+"""Settings: one table read by the app, the CLI's --help and docs/configuration.md."""
 from __future__ import annotations
 
 import os

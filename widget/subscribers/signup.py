@@ -1,7 +1,9 @@
 """The one sign-up path: the JSON API and the no-JavaScript form both end here.
 
-Checks run in a fixed order (site, origin, fields, honeypot, rate, name, e-mail,
-widget, consent, gift, address rate) so the same input always gets the same answer.
+Checks run in a fixed order so the same input always gets the same answer: the site
+(found by the route), then sites.checks.admit (a JSON object, origin, widget, language and
+page fields, honeypot, the per-IP rate, the page's address), then name, e-mail, consent's
+type, widget, consent, gift, and the per-address rate.
 """
 from __future__ import annotations
 
