@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
+from sqlalchemy import select
 
 from widget.core import assets, db
 
@@ -24,5 +24,5 @@ def static(name: str):
 @bp.get("/healthz")
 def healthz():
     """200 when the app can reach its database."""
-    db.session().execute(text("SELECT 1"))
+    db.session().execute(select(1))
     return jsonify(status="ok")
