@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import exit_intent, log_in, open_example
+from .helpers.browser import exit_intent, log_in, open_example, sign_up_in_widget
 from .helpers.http import HttpClient
 
 pytestmark = pytest.mark.browser
@@ -38,9 +38,7 @@ def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
     expect(dialog.get_by_role("button", name="No thanks")).to_be_visible()
     email = f"reader-{uuid.uuid4().hex[:8]}@example.com"
     expect(dialog.get_by_label("Your e-mail")).to_be_focused()
-    dialog.get_by_label("Your e-mail").fill(email)
-    dialog.get_by_role("checkbox").check()
-    button.click()
+    sign_up_in_widget(dialog, email)
     expect(dialog.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
 
     owner = page.context.new_page()
@@ -60,12 +58,12 @@ def test_consent_is_asked_and_errors_speak_the_pages_language(page: Page, demo):
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_accessible_name("Bevor Sie gehen …")
-    dialog.get_by_label("Ihre E-Mail-Adresse").fill("kein-at-zeichen")
-    dialog.get_by_role("button", name="Abonnieren").click()
+    german = {"label": "Ihre E-Mail-Adresse", "button": "Abonnieren"}
+    sign_up_in_widget(dialog, "kein-at-zeichen", consent=False, **german)
     expect(dialog.get_by_role("alert")).to_have_text(
         "Das sieht nicht wie eine E-Mail-Adresse aus.")
-    dialog.get_by_label("Ihre E-Mail-Adresse").fill(f"leser-{uuid.uuid4().hex[:6]}@example.de")
-    dialog.get_by_role("button", name="Abonnieren").click()
+    sign_up_in_widget(dialog, f"leser-{uuid.uuid4().hex[:6]}@example.de", consent=False,
+                      **german)
     expect(dialog.get_by_role("alert")).to_contain_text("Häkchen")
     dialog.get_by_role("checkbox", name="Ja, schicken Sie mir E-Mails").check()
     dialog.get_by_role("button", name="Abonnieren").click()
@@ -77,9 +75,7 @@ def test_server_errors_are_shown_in_the_widget(page: Page, demo):
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     # Passes the browser's quick check, fails the server's real one.
-    dialog.get_by_label("Your e-mail").fill("a@b..example")
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(dialog, "a@b..example")
     expect(dialog.get_by_role("alert")).to_have_text("That does not look like an e-mail address.")
 
 
@@ -135,9 +131,7 @@ def test_two_step_click_opens_the_widget_and_events_reach_the_owner(page: Page, 
     page.get_by_role("button", name="Yes, send me the starter log").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Your e-mail").fill(f"two-step-{uuid.uuid4().hex[:6]}@example.com")
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(dialog, f"two-step-{uuid.uuid4().hex[:6]}@example.com")
     expect(dialog.get_by_role("status")).to_be_visible()
     page.goto("about:blank")  # leaving the page sends the batch as a beacon
     deadline = time.monotonic() + 10
@@ -182,9 +176,7 @@ def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, 
     page.get_by_label("Button", exact=True).fill("#f0b429")
     expect(region).to_have_css("background-color", "rgb(29, 35, 43)")
     expect(region.get_by_role("button", name="Abonner")).to_have_css("color", "rgb(0, 0, 0)")
-    region.get_by_label("Din e-post").fill("preview@example.com")
-    region.get_by_role("checkbox").check()
-    region.get_by_role("button", name="Abonner").click()
+    sign_up_in_widget(region, "preview@example.com", label="Din e-post", button="Abonner")
     expect(region.get_by_role("status")).to_have_text("Takk! Du står på listen. 🎉")
     page.goto("about:blank")
     assert posts == []  # the preview signs nobody up and counts nothing

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from widget.models import Coupon, Grant, Subscriber, utcnow
 
-from .helpers.browser import log_in, open_example, violations
+from .helpers.browser import log_in, open_example, sign_up_in_widget, violations
 
 pytestmark = pytest.mark.browser
 
@@ -66,9 +66,7 @@ def test_gift_first_gives_the_pdf_without_an_email_then_invites(page: Page, demo
     expect(region.get_by_role("button", name="Share this page")).to_be_visible()
     assert violations(page) == []
     email = f"giver-{uuid.uuid4().hex[:8]}@example.com"
-    region.get_by_label("Your e-mail").fill(email)
-    region.get_by_role("checkbox").check()
-    region.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(region, email)
     expect(region.locator(".ok")).to_have_text(
         "Almost done! Check your inbox and confirm your address. 📬")
     # The gift taken first is now on the new subscriber's ledger.
@@ -83,9 +81,7 @@ def test_gated_coupon_is_released_only_by_the_confirm_post(page: Page, demo):
     dialog = page.get_by_role("dialog", name="10 % off your next bag of flour")
     expect(dialog.locator(".left")).to_have_text(re.compile(r"^\d+ left$"))  # counted live
     email = f"baker-{uuid.uuid4().hex[:8]}@example.com"
-    dialog.get_by_label("Your e-mail").fill(email)
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Send me the gift").click()
+    sign_up_in_widget(dialog, email, button="Send me the gift")
     expect(dialog.get_by_role("status")).to_have_text(
         "Almost done! Confirm your address in the e-mail we just sent, and “10 % off your "
         "next bag of flour” is yours. 📬")
@@ -125,9 +121,7 @@ def test_a_gift_all_given_away_says_so_and_offers_the_newsletter(page: Page, dem
                                    "away. Thank you for your interest!")
     expect(dialog.locator(".left")).to_have_count(0)  # no "0 left" countdown theatre
     email = f"late-{uuid.uuid4().hex[:8]}@example.com"
-    dialog.get_by_label("Your e-mail").fill(email)
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(dialog, email)
     expect(dialog.get_by_role("status")).to_have_text(
         "Almost done! Check your inbox and confirm your address. 📬")
     ((person,),) = rows(demo, select(Subscriber.id).where(Subscriber.email == email))

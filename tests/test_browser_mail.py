@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import exit_intent, log_in, open_example
+from .helpers.browser import exit_intent, log_in, open_example, sign_up_in_widget
 
 pytestmark = pytest.mark.browser
 
@@ -19,9 +19,7 @@ def test_reader_confirms_from_the_dev_outbox(page: Page, demo):
     exit_intent(page)
     dialog = page.get_by_role("dialog")
     email = f"leser-{uuid.uuid4().hex[:8]}@example.no"
-    dialog.get_by_label("Din e-post").fill(email)
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Abonner").click()
+    sign_up_in_widget(dialog, email, label="Din e-post", button="Abonner")
     expect(dialog.get_by_role("status")).to_have_text(
         "Nesten ferdig! Sjekk innboksen og bekreft adressen din. 📬")
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from widget.models import Grant, Subscriber
 
+from .helpers.browser import sign_up_in_widget
 from .helpers.smtp import links_in
 from .helpers.waiting import wait_until
 
@@ -26,9 +27,7 @@ def sign_up_inline(page: Page, url: str, email: str):
     with page.expect_response(lambda r: "/widgets?" in r.url and r.status == 200):
         page.goto(url)
     region = page.get_by_role("region", name="Liked this? Get the next one by e-mail")
-    region.get_by_label("Your e-mail").fill(email)
-    region.get_by_role("checkbox").check()
-    region.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(region, email)
     expect(region.get_by_role("status")).to_contain_text("Almost done!")
 
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from widget.core import i18n
 
-from .helpers.browser import exit_intent, host_page, open_example
+from .helpers.browser import exit_intent, host_page, open_example, sign_up_in_widget
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -59,9 +59,7 @@ def test_a_strict_csp_page_runs_the_widget_without_violations(page: Page, demo):
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     assert dialog.evaluate("d => getComputedStyle(d).borderTopLeftRadius") == "12px"  # styled
-    dialog.get_by_label("Your e-mail").fill(f"csp-{uuid.uuid4().hex[:6]}@example.com")
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(dialog, f"csp-{uuid.uuid4().hex[:6]}@example.com")
     expect(dialog.get_by_role("status")).to_be_visible()
     assert page.evaluate("window.__violations") == []
     shot(page, "strict-csp")
@@ -77,9 +75,8 @@ def test_each_language_page_gets_the_widget_in_its_language(page: Page, demo, la
     expect(dialog).to_have_attribute("lang", lang)
     dialog.get_by_role("button", name=t("submit")).click()
     expect(dialog.get_by_role("alert")).to_have_text(t("error.missing_field"))
-    dialog.get_by_label(t("email_label")).fill(f"{lang}-{uuid.uuid4().hex[:6]}@example.com")
-    dialog.get_by_role("checkbox", name=t("consent")).check()
-    dialog.get_by_role("button", name=t("submit")).click()
+    sign_up_in_widget(dialog, f"{lang}-{uuid.uuid4().hex[:6]}@example.com",
+                      label=t("email_label"), consent_label=t("consent"), button=t("submit"))
     expect(dialog.get_by_role("status")).to_have_text(t("success.pending"))
     expect(dialog.get_by_role("button", name=t("close")).last).to_be_visible()
     shot(page, f"post-{lang}")

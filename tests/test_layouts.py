@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import host_page
+from .helpers.browser import host_page, sign_up_in_widget
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -48,8 +48,6 @@ def test_inline_renders_in_its_placeholder_without_moving_the_page(page: Page, d
     slot = page.locator("[data-widget-inline]").bounding_box()
     assert slot["height"] == 380  # the space the page reserved: later text did not move
     expect(region.get_by_role("button", name="No thanks")).to_have_count(0)
-    region.get_by_label("Your e-mail").fill("inline@example.com")
-    region.get_by_role("checkbox").check()
-    region.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(region, "inline@example.com")
     expect(region.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
     expect(page.get_by_role("dialog")).to_have_count(0)  # inline is not a pop-up

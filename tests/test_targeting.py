@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, update
 
 from widget.models import Site
 
-from .helpers.browser import host_page
+from .helpers.browser import host_page, sign_up_in_widget
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -95,9 +95,7 @@ def test_visit_cap_and_no_pop_ups_after_a_sign_up_until_the_owner_resets(page: P
     host_page(page, demo, host, second)
     assert shows(page, second)  # an hour later it is a new visit
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Your e-mail").fill("capped@example.com")
-    dialog.get_by_role("checkbox").check()
-    dialog.get_by_role("button", name="Subscribe").click()
+    sign_up_in_widget(dialog, "capped@example.com")
     expect(dialog.get_by_role("status")).to_be_visible()
     page.evaluate("localStorage.setItem('rw', JSON.stringify("
                   "{...JSON.parse(localStorage.getItem('rw')), c: [], q: {}}))")
