@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import host_page, violations
+from .helpers.browser import host_page, settled, violations
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -17,7 +17,7 @@ def test_no_axe_violations_in_any_pop_up_layout(page: Page, demo, host, layout):
     host_page(page, demo, host, wid)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
-    page.wait_for_timeout(300)  # past the entry animation, for the contrast check
+    settled(page)  # past the entry animation, for the contrast check
     assert violations(page) == []
     dialog.get_by_role("button").filter(has_text="Subscribe").click()  # with an error shown
     expect(dialog.get_by_role("alert")).not_to_be_empty()
@@ -67,7 +67,7 @@ def test_owner_colours_render_and_stay_readable(page: Page, demo, host):
     host_page(page, demo, host, wid)
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
-    page.wait_for_timeout(300)
+    settled(page)
     assert dialog.evaluate("d => getComputedStyle(d).backgroundColor") == "rgb(29, 35, 43)"
     button = dialog.get_by_role("button", name="Subscribe")
     assert button.evaluate("b => getComputedStyle(b).color") == "rgb(0, 0, 0)"

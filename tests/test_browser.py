@@ -10,8 +10,9 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import exit_intent, log_in, open_example, sign_up_in_widget
+from .helpers.browser import Loader, exit_intent, log_in, open_example, sign_up_in_widget
 from .helpers.http import HttpClient
+from .helpers.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -80,6 +81,7 @@ def test_server_errors_are_shown_in_the_widget(page: Page, demo):
 
 
 def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
+    loader = Loader(page)
     open_example(page, demo)
     exit_intent(page)
     dialog = page.get_by_role("dialog")
@@ -92,7 +94,8 @@ def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
     assert 13.9 < days <= 14  # the default quiet period after a close
     open_example(page, demo)
     exit_intent(page)
-    page.wait_for_timeout(500)
+    loader.checked()  # the loader has looked at its triggers since the exit intent,
+    loader.ui_ran()  # and the UI (here for the inline widget) drew what it was given
     expect(dialog).to_have_count(0)
     # Positive control: with the memory cleared the same gesture shows it again.
     page.evaluate("localStorage.clear()")
@@ -104,16 +107,14 @@ def test_escape_closes_and_the_widget_stays_quiet(page: Page, demo):
 
 
 def test_leaving_sideways_or_staying_shows_nothing(page: Page, demo):
-    ui_requests = []
-    page.on("request", lambda r: ui_requests.append(r.url) if "/static/js/ui.js" in r.url
-            else None)
+    loader = Loader(page)
     open_example(page, demo, "post-de.html")  # a page without inline widgets
     page.mouse.move(640, 300)
     page.mouse.move(-10, 300)  # out through the left edge: not an exit
     page.mouse.wheel(0, 2000)
-    page.wait_for_timeout(500)
+    loader.checked()  # a pop-up due by now would have been asked for
     expect(page.get_by_role("dialog")).to_have_count(0)
-    assert ui_requests == []  # the UI is not even downloaded until a widget shows
+    assert not loader.asked_for_ui()  # the UI is not even downloaded until a widget shows
 
 
 def stored_counts(demo):
@@ -134,10 +135,8 @@ def test_two_step_click_opens_the_widget_and_events_reach_the_owner(page: Page, 
     sign_up_in_widget(dialog, f"two-step-{uuid.uuid4().hex[:6]}@example.com")
     expect(dialog.get_by_role("status")).to_be_visible()
     page.goto("about:blank")  # leaving the page sends the batch as a beacon
-    deadline = time.monotonic() + 10
-    while stored_counts(demo) == before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    after = stored_counts(demo)
+    after = wait_until(lambda: (counts := stored_counts(demo)) != before and counts,
+                       "the beacon's events on the dashboard", 10)
     assert tuple(a - b for a, b in zip(after, before)) == (1, 1, 1)
 
 

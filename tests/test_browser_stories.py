@@ -6,7 +6,6 @@ and pending ones never show; the subscriber count is the exact number or nothing
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 
@@ -17,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from widget.models import Site, Story, Subscriber, WidgetDay
 
-from .helpers.browser import ARTICLE, host_page, log_in, violations
+from .helpers.browser import ARTICLE, Loader, host_page, log_in, settled, violations
 from .helpers.demo import add_widget
+from .helpers.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -153,13 +153,12 @@ def test_visitor_sends_a_story_from_another_origin(page: Page, demo, host, story
 
     # "open" on the first input and "submit" on success reach the owner's counters.
     page.goto("about:blank")  # leaving the page sends the batch as a beacon
-    deadline = time.monotonic() + 10
-    while True:
+
+    def counted():
         day = in_db(demo, lambda s: s.scalars(select(WidgetDay).where(
             WidgetDay.widget_id == story_widget)).first())
-        if (day and day.submits) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+        return day if day and day.submits else None
+    day = wait_until(counted, "the beacon's events in the widget's counters", 10)
     assert (day.impressions, day.opens, day.submits) == (1, 1, 1)
 
 
@@ -260,13 +259,14 @@ def test_carousel_one_at_a_time_from_the_keyboard(page: Page, demo, host, proof_
     wid = proof_widgets["carousel"]
     expected = [w for w in config(demo)["widgets"] if w["id"] == wid][0]["stories"]
     assert len(expected) >= 3
+    page.clock.install()  # the test moves the page's clock on, below
     host_page(page, demo, host, wid, top=slot(wid))
     proof = page.get_by_role("region", name="Readers say (one at a time)")
     figure = proof.locator("figure")
     live = proof.locator("[aria-live=polite]")
     expect(live.locator("figure")).to_have_count(1)  # one at a time, in a polite region
     expect(figure.locator("blockquote")).to_have_text(expected[0]["text"])
-    page.wait_for_timeout(1500)
+    page.clock.run_for(60_000)  # a minute passes for the page's timers:
     expect(figure.locator("blockquote")).to_have_text(expected[0]["text"])  # no autoplay
 
     page.locator("h1").click()
@@ -305,10 +305,12 @@ def test_one_story_has_no_buttons_and_none_renders_nothing(page: Page, new_conte
 
         set_story(demo, approved[-1], status="pending")
         page = visitor(new_context)
+        loader = Loader(page)
         with page.expect_response(lambda r: "/widgets?" in r.url) as got:
             host_page(page, demo, host, wid, top=slot(wid))
         assert [w["stories"] for w in got.value.json()["widgets"] if w["id"] == wid] == [[]]
-        page.wait_for_timeout(500)  # time enough to render, were it to
+        loader.ui_ran()  # the UI has had the widget to draw,
+        assert not loader.asked_for_stylesheet()  # and did not start to
         expect(page.locator("reciprocity-widget")).to_have_count(0)
         expect(page.get_by_role("region")).to_have_count(0)
         assert page.locator(f'[data-widget-inline="{wid}"]').bounding_box()["height"] == 0
@@ -323,7 +325,7 @@ def test_story_form_works_as_a_pop_up(page: Page, demo, host):
     page.get_by_role("button", name="Tell us").click()
     dialog = page.get_by_role("dialog", name="Your story?")
     expect(dialog.get_by_label("Your name")).to_be_focused()
-    page.wait_for_timeout(300)  # past the entry animation, for the contrast check
+    settled(page)  # past the entry animation, for the contrast check
     assert violations(page) == []
     for _ in range(14):  # focus stays inside, textarea and radios included
         page.keyboard.press("Tab")
