@@ -82,19 +82,18 @@ def test_each_language_page_gets_the_widget_in_its_language(page: Page, demo, la
     shot(page, f"post-{lang}")
 
 
+# Layout shift only: how long the page's tasks take depends on the machine's load, so the
+# blocking time the snippet adds is measured by bench/lighthouse.py, not asserted here.
 OBSERVE = """
-    window.__long = []; window.__shift = 0;
-    new PerformanceObserver(l => l.getEntries().forEach(e => __long.push(e.duration)))
-        .observe({type: 'longtask', buffered: true});
+    window.__shift = 0;
     new PerformanceObserver(l => l.getEntries().forEach(e => {
         if (!e.hadRecentInput) __shift += e.value; }))
         .observe({type: 'layout-shift', buffered: true});"""
 
 
 @pytest.mark.parametrize("reserved, shifts", [("380px", False), ("0", True)])
-def test_no_long_task_and_no_layout_shift_on_the_host_page(page: Page, demo, host, reserved,
-                                                           shifts):
-    # Observers set up before any page script: every long task and shift is seen. The
+def test_no_layout_shift_on_the_host_page(page: Page, demo, host, reserved, shifts):
+    # The observer is set up before any page script: every shift is seen. The
     # second case, a placeholder without reserved space, shows the shift is measured.
     page.add_init_script(OBSERVE)
     wid = add_widget(demo, [["exit_intent", None]])
@@ -103,6 +102,5 @@ def test_no_long_task_and_no_layout_shift_on_the_host_page(page: Page, demo, hos
     expect(page.get_by_role("region")).to_be_visible()
     exit_intent(page)
     expect(page.get_by_role("dialog")).to_be_visible()
-    settled(page)  # the pop-up has come in: its long tasks and shifts are counted
-    assert page.evaluate("__long") == []
+    settled(page)  # the pop-up has come in: its shifts are counted
     assert (page.evaluate("__shift") > 0) is shifts
