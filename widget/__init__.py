@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from widget import settings
-from widget.api.fastpath import SECURITY_HEADERS, ConfigFastPath
+from widget.api.fastpath import ConfigFastPath
 from widget.core import assets, db, errors, ratelimit
+from widget.core.pages import LINK_PATHS, security_headers
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,8 +29,7 @@ class PublicAwareSessions(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz",
-                                    "/confirm/", "/unsubscribe/", "/gift/", "/rate/",
-                                    "/r/", "/share/")):
+                                    *LINK_PATHS)):
             return None  # Flask substitutes a read-only null session and saves nothing
         return super().open_session(app, request)
 
@@ -70,10 +70,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     init_dashboard(app)
 
-    @app.after_request
+    @app.after_request  # runs after the blueprints' own, for errors and redirects too
     def _security_headers(resp):
-        for name, value in SECURITY_HEADERS:  # a page's own, stricter choice stays
-            resp.headers.setdefault(name, value)
+        for name, value in security_headers(
+                app.config["BASE_URL"], request.path, resp.mimetype, resp.status_code,
+                g.get("form_targets", ())):
+            resp.headers.setdefault(name, value)  # a page's own, stricter choice stays
         return resp
 
     app.wsgi_app = ConfigFastPath(app.wsgi_app, app)

@@ -15,13 +15,11 @@ from flask import Flask
 from werkzeug.http import parse_etags
 
 from widget.api.widget_json import config_headers
-from widget.core import i18n
+from widget.core import i18n, pages
 from widget.sites import snapshot
 from widget.sites.origins import cors_headers
 
 PATH = re.compile(r"/api/v1/sites/([^/]{1,64})/widgets")
-SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),
-                    ("Referrer-Policy", "strict-origin-when-cross-origin"))
 
 
 class ConfigFastPath:
@@ -29,6 +27,10 @@ class ConfigFastPath:
 
     def __init__(self, wsgi_app, app: Flask):
         self.wsgi_app, self.app = wsgi_app, app
+        # The headers Flask's route would get: decided once, by the app's one rule.
+        base_url = app.config["BASE_URL"]
+        self.security = {status: pages.security_headers(base_url, "/api/v1/", mimetype, status)
+                         for status, mimetype in ((200, "application/json"), (304, None))}
 
     def __call__(self, environ, start_response):
         match = environ["REQUEST_METHOD"] == "GET" and PATH.fullmatch(
@@ -44,14 +46,13 @@ class ConfigFastPath:
                                     self.app.config["SITE_CACHE_SECONDS"])
         return self.wsgi_app(environ, start_response)
 
-    @staticmethod
-    def _answer(environ, start_response, site, body: bytes, etag: str, snapshot_seconds: int):
+    def _answer(self, environ, start_response, site, body: bytes, etag: str,
+                snapshot_seconds: int):
         headers = config_headers(etag, snapshot_seconds) + [("Vary", "Origin")]
         headers += cors_headers(site, environ.get("HTTP_ORIGIN"), "GET")
-        headers += SECURITY_HEADERS
         if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
-            start_response("304 NOT MODIFIED", headers)
+            start_response("304 NOT MODIFIED", headers + self.security[304])
             return [b""]
         headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        start_response("200 OK", headers)
+        start_response("200 OK", headers + self.security[200])
         return [body]

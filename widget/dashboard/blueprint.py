@@ -22,16 +22,16 @@ def _load_owner(owner_id: str) -> Owner | None:
 
 
 @bp.after_request
-def _no_framing(resp):
-    """Owner pages are never framed and run only our own scripts and styles.
+def _owner_pages(resp):
+    """Owner pages are never cached; their policy is every page's (core/pages.py: never
+    framed, only our own scripts and styles), which the app adds after this.
 
     A view that serves an e-mail's HTML sets g.csp_override = (policy, X-Frame-Options):
-    that content gets a stricter, sandboxed policy instead, which must win over this one.
+    that content gets a stricter, sandboxed policy instead, which must win over the
+    pages' one (and the e-mail editor's preview lets our own pages frame it).
     """
-    policy, frame_options = g.get("csp_override") or (
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        "DENY")
-    resp.headers["Content-Security-Policy"] = policy
-    resp.headers["X-Frame-Options"] = frame_options
+    override = g.get("csp_override")
+    if override:
+        resp.headers["Content-Security-Policy"], resp.headers["X-Frame-Options"] = override
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -17,7 +17,7 @@ from werkzeug.utils import send_file
 from werkzeug.wsgi import FileWrapper
 
 from widget.core import db, i18n, tokens
-from widget.core.pages import invalid, render, visitor_lang
+from widget.core.pages import allow_form_target, invalid, render, visitor_lang
 from widget.core.rawsql import as_datetime
 from widget.gifts import bonus, files, grants
 from widget.models import Coupon, Grant, Site
@@ -74,6 +74,8 @@ def describe(grant: Grant, token: str, lang: str) -> dict:
             kind = gift.file.name.rsplit(".", 1)[-1].upper()
             label = f"{label} ({kind}, {files.size_words(gift.file.size, lang)})"
         context["form"] = {"action": f"/gift/{token}", "button": label}
+        if gift.kind == "link" and gift.url:
+            allow_form_target(gift.url)  # the button's POST is redirected on to it
         context["note"] = i18n.fill(t("page.gift.terms"), {
             "date": as_datetime(grant.expires_at).strftime("%Y-%m-%d"),
             "n": str(max(0, grant.download_limit - grant.downloads))})
@@ -166,7 +168,8 @@ def _serve(grant: Grant, ticket: str, head: bool) -> Response | None:
     resp.content_length = file.size
     resp.set_etag(file.sha256)
     resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    resp.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; frame-ancestors 'none'")
     return resp.make_conditional(request.environ, accept_ranges=True,
                                  complete_length=file.size)
 

@@ -37,7 +37,8 @@ def visit(code: str):
 
 
 def _redirect(target: str) -> Response:
-    """A redirect nobody caches (each visit is counted) and that names no referrer."""
+    """A redirect nobody caches (each visit is counted) and that names no referrer (as
+    every answer under LINK_PATHS)."""
     resp = redirect(target, 302)
     resp.headers.update(NO_STORE)
     return resp
