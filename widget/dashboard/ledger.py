@@ -2,16 +2,12 @@
 first, fifty a page), with withdraw, fresh link and the CSV export."""
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, render_template, request, stream_with_context
+from flask import render_template, request
 from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from widget.core import db
-from widget.core.rawsql import as_datetime
+from widget.core import db, export
 from widget.dashboard.blueprint import bp
 from widget.dashboard.gift_forms import NOTICES, STATE_WORDS, CouponGenerateForm, CouponImportForm
 from widget.dashboard.owned import back, owned, owned_site, paged
@@ -22,7 +18,6 @@ from widget.sites import snapshot
 CSV_COLUMNS = ("email", "name", "given_at", "widget", "status", "downloads",
                "last_download_at", "code", "rating", "comment")
 CSV_BATCH = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @bp.app_template_filter("grant_status")
@@ -116,43 +111,28 @@ def renew_grant(site_id: str, gift_id: str, grant_id: int):
 @bp.get("/sites/<site_id>/gifts/<gift_id>/ledger.csv")
 @login_required
 def ledger_csv(site_id: str, gift_id: str):
-    """The whole ledger as a spreadsheet: UTF-8 with a BOM (so Excel reads ø and emoji),
-    every cell safe from formula injection, written in batches as it is sent."""
+    """The whole ledger as a spreadsheet, newest first, read CSV_BATCH rows at a time as
+    it is sent (core/export.py: UTF-8 with a BOM, every cell safe from formulas)."""
     site, gift = owned_gift(site_id, gift_id)
     kind, gift_pk = gift.kind, gift.id
 
-    def lines():
-        yield "\ufeff" + _csv_line(CSV_COLUMNS)
+    def batches():
+        session = db.session()
         query, last = _ledger(gift_pk).order_by(Grant.id.desc()).limit(CSV_BATCH), None
-        while batch := db.session().execute(
+        while found := session.execute(
                 query if last is None else query.where(Grant.id < last)).all():
-            text = "".join(_csv_line(_csv_cells(grant, code, kind)) for grant, code in batch)
-            last = batch[-1][0].id
-            db.session().rollback()  # no transaction held while the client reads
-            yield text
+            rows = [_csv_cells(grant, code, kind) for grant, code in found]
+            last = found[-1][0].id
+            session.rollback()  # no transaction held while the client reads
+            yield rows
 
-    resp = Response(stream_with_context(lines()), mimetype="text/csv")
-    resp.headers["Content-Disposition"] = f'attachment; filename="ledger-{gift_pk}.csv"'
-    resp.content_type = "text/csv; charset=utf-8"
-    return resp
+    return export.download(export.lines(CSV_COLUMNS, batches()), f"ledger-{gift_pk}.csv")
 
 
 def _csv_cells(grant: Grant, code: str | None, kind: str) -> list:
     person = grant.subscriber
     counted = kind in grants.EXPIRING_KINDS
-    return [person.email if person else "", (person.name or "") if person else "",
-            _iso(grant.created_at), grant.widget.name if grant.widget else "",
-            grant_status(grant), grant.downloads if counted else "",
-            _iso(grant.last_download_at), code or "", grant.rating or "", grant.comment or ""]
-
-
-def _iso(value) -> str:
-    return as_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
-
-
-def _csv_line(cells) -> str:
-    """One CSV row; a cell a spreadsheet would run as a formula starts with a quote."""
-    out = io.StringIO()
-    csv.writer(out).writerow(
-        "'" + text if (text := str(cell)).startswith(FORMULA_START) else text for cell in cells)
-    return out.getvalue()
+    return [person.email if person else None, person.name if person else None,
+            grant.created_at, grant.widget.name if grant.widget else None,
+            grant_status(grant), grant.downloads if counted else None,
+            grant.last_download_at, code, grant.rating, grant.comment]

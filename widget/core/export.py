@@ -1,0 +1,135 @@
+"""The one CSV writer every export uses (the gift ledger; contacts and analytics next):
+streamed in the caller's batches, UTF-8 with a BOM so spreadsheets read ø and emoji,
+times in ISO 8601 UTC, and no cell a spreadsheet would run as a formula. A view:
+
+    def batches():
+        while found := session.execute(next_batch).all():
+            rows = [values_of(row) for row in found]  # read while the transaction is open
+            session.rollback()  # which ends before the client reads
+            yield rows
+    return export.download(export.lines(HEADER, batches()), "contacts.csv")
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from urllib.parse import quote
+
+from flask import Response, stream_with_context
+
+from widget.core.rawsql import as_datetime
+
+BOM = "\ufeff"
+# A spreadsheet runs a cell starting with one of these as a formula (DDE included).
+# They are looked for after NFKC, so fullwidth ＝ ＋ － ＠ and the small, superscript
+# and subscript forms count too.
+TRIGGERS = frozenset("=+-@")
+# As the very first character, tab and CR start a formula in some spreadsheets too.
+# Inside a cell they are text: the writer quotes every cell holding CR or LF.
+FIRST_TRIGGERS = ("\t", "\r")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc but tab, LF and CR
+# Never in a file name: path separators, the quote (the header's own syntax), and
+# controls, invisible characters (a right-to-left override can fake the extension) and
+# line separators, by their Unicode category.
+NAME_UNSAFE = frozenset('/\\"')
+NAME_UNSAFE_KINDS = ("Cc", "Cf", "Zl", "Zp")
+NAME_PLAIN = re.compile(r"[^A-Za-z0-9 ._()-]")  # what the ASCII fallback keeps as is
+
+
+def neutralise(text: str) -> str:
+    """Text as a cell no spreadsheet runs: NUL and the other control characters but tab,
+    LF and CR removed; then, when the first character is tab or CR, or the first one that
+    is neither whitespace nor invisible (format characters such as U+200B, U+FEFF) is
+    = + - or @ once NFKC-normalised, a ' in front. The text itself stays as written."""
+    text = CONTROL.sub("", text)
+    return "'" + text if _runs(text) else text
+
+
+def _runs(text: str) -> bool:
+    if text.startswith(FIRST_TRIGGERS):
+        return True
+    for char in text:
+        if not (char.isspace() or unicodedata.category(char) == "Cf"):
+            # A copy of the one character is normalised: NFKC never makes one of the
+            # triggers out of a following one, and the cell keeps its own text.
+            return unicodedata.normalize("NFKC", char)[:1] in TRIGGERS
+    return False
+
+
+def iso(moment: datetime | str | None) -> str:
+    """A moment in ISO 8601, in UTC with a Z (2025-01-31T09:30:00Z); a naive value (how
+    SQLite returns one) is UTC; None is empty."""
+    if not moment:
+        return ""
+    return as_datetime(moment).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cell(value) -> str | int | float:
+    """One value as a CSV cell: None empty; an int or a finite float as the number it is
+    (a minus sign included: a spreadsheet reads -1 as a number, never as a formula); a
+    datetime by iso(); a date (a UTC day) as YYYY-MM-DD; anything else as neutralised
+    text, so a number kept as text ("-1" in a name or a code) gets its '."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def lines(header: Sequence[str], batches: Iterable[Iterable[Sequence]]) -> Iterator[str]:
+    """The CSV in text chunks: the BOM and the header row with the first batch, then one
+    chunk a batch, each cell by cell(). The caller fetches each batch, turns it into
+    values and ends its transaction (session.rollback()) before yielding it, so memory
+    stays one batch and no transaction is held while the client reads."""
+    out = io.StringIO()
+    writer = csv.writer(out)  # quotes a cell holding a comma, a quote, CR or LF
+    out.write(BOM)
+    writer.writerow([cell(name) for name in header])
+    for batch in batches:
+        writer.writerows([cell(value) for value in row] for row in batch)
+        yield _take(out)
+    if out.tell():  # no batch came: the header alone
+        yield _take(out)
+
+
+def _take(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def disposition(filename: str) -> str:
+    """Content-Disposition for a download: an ASCII filename every client reads (other
+    characters as _), and the name itself as RFC 5987 filename* when it has more. No
+    control character, path separator or quote gets through."""
+    name = "".join("_" if c in NAME_UNSAFE or unicodedata.category(c) in NAME_UNSAFE_KINDS
+                   else c for c in unicodedata.normalize("NFC", filename)).strip(" .")
+    name = name or "export.csv"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name)
+                    if not unicodedata.combining(c))  # é becomes e; ø and emoji _ below
+    fallback = NAME_PLAIN.sub("_", plain)
+    value = f'attachment; filename="{fallback}"'
+    if fallback != name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
+
+
+def download(chunks: Iterable[str], filename: str) -> Response:
+    """The streamed CSV response (in a view): text/csv; charset=utf-8 as an attachment
+    named by disposition(), never cached or sniffed. The chunks run in the request's
+    context, so they may use its database session."""
+    resp = Response(stream_with_context(chunks), content_type="text/csv; charset=utf-8")
+    resp.headers["Content-Disposition"] = disposition(filename)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
