@@ -241,7 +241,7 @@ class Instance:
 
 def smtplib_loop(port: int, messages: list[tuple[str, str, bytes]]) -> float:
     """Send pre-rendered messages, a new connection for each (EHLO, MAIL, RCPT, DATA,
-    QUIT), as transport.send_smtp does; the seconds it took."""
+    QUIT), as smtp.send_smtp does; the seconds it took."""
     start = time.perf_counter()
     for sender, recipient, raw in messages:
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
@@ -362,7 +362,7 @@ def profile(tmp: Path, n: int) -> None:
                                                               "for_message")),
         ("message_from_string (re-parse From/To)", cumulative("email/__init__.py",
                                                               "message_from_string")),
-        ("transport.send_smtp, all of it", cumulative("mail/transport.py", "send_smtp")),
+        ("smtp.send_smtp, all of it", cumulative("core/smtp.py", "send_smtp")),
         ("  ssl.create_default_context", cumulative("/ssl.py", "create_default_context")),
         ("  smtplib connect + greeting", cumulative("/smtplib.py", "connect")),
         ("  smtplib EHLO", cumulative("/smtplib.py", "ehlo")),

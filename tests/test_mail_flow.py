@@ -120,7 +120,7 @@ def test_one_click_unsubscribe_with_a_bare_post(client, make_site, smtp, worker,
 
 
 def test_smtp_url_forms():
-    from widget.mail.transport import SmtpSettings
+    from widget.core.smtp import SmtpSettings
 
     plain = SmtpSettings.parse("smtp://us%40er:p%3Ass@mail.example")
     assert (plain.host, plain.port, plain.implicit_tls, plain.require_starttls) == \

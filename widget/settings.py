@@ -53,6 +53,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Where e-mail goes: smtp://user:pass@host:587 (STARTTLS whenever offered; add "
             "?starttls=require to insist on it) or smtps://user:pass@host:465 (implicit TLS). "
             "Unset: a dev outbox the owner reads in the dashboard (required in production)."),
+    Setting("WIDGET_SMTPUTF8", "auto",
+            "Whether the mail server takes addresses with letters beyond ASCII before the @ "
+            "(SMTPUTF8): 'auto' asks it now and then; 'on' or 'off' declares it. Where it "
+            "cannot, such sign-ups are refused with a clear message."),
     Setting("WIDGET_MAIL_FROM", "widgets@localhost",
             "Sender address for sites that set none of their own (required in production)."),
     Setting("WIDGET_WORKER", "on",
@@ -136,12 +140,15 @@ def load() -> dict:
             raise ConfigError(f"{name} must be a whole number, not {_env(name)!r}.") from None
     smtp_url = _env("WIDGET_SMTP_URL")
     if smtp_url:
-        from widget.mail.transport import (SmtpSettings)  # checked now: a typo fails at start-up
+        from widget.core.smtp import SmtpSettings  # checked now: a typo fails at start-up
 
         try:
             SmtpSettings.parse(smtp_url)
         except ValueError as exc:
             raise ConfigError(f"WIDGET_SMTP_URL: {exc}") from None
+    smtputf8 = _env("WIDGET_SMTPUTF8").lower()
+    if smtputf8 not in ("auto", "on", "off"):
+        raise ConfigError(f"WIDGET_SMTPUTF8 must be auto, on or off, not {smtputf8!r}.")
     return {
         "ENV_NAME": env,
         "INSTANCE_PATH": str(instance),
@@ -161,6 +168,7 @@ def load() -> dict:
         "MAX_BODY": numbers["WIDGET_MAX_BODY"],
         "GIFT_MAX_BYTES": numbers["WIDGET_GIFT_MAX_MB"] << 20,
         "SMTP_URL": smtp_url,
+        "SMTPUTF8": smtputf8,
         "MAIL_FROM": _env("WIDGET_MAIL_FROM"),
         "WORKER": _env("WIDGET_WORKER").lower() not in ("off", "0", "false", "no"),
         "CONFIRM_RESEND_MINUTES": numbers["WIDGET_CONFIRM_RESEND_MINUTES"],

@@ -57,17 +57,20 @@ class Mailbox:
 
 
 class SmtpServer:
-    """aiosmtpd on a chosen free port; can be stopped and started again on that port."""
+    """aiosmtpd on a chosen free port; can be stopped and started again on that port.
+    With `utf8` it offers SMTPUTF8 (RFC 6531), as many servers do and some don't."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, utf8: bool = False):
         self.port = port or free_port()
         self.mailbox = Mailbox()
         self.controller = None
+        self.utf8 = utf8
 
     def start(self):
         from aiosmtpd.controller import Controller
 
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=self.utf8)
         self.controller.start()
         return self
 

@@ -88,6 +88,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "nb": "Det ser ikke ut som en e-postadresse.",
         "de": "Das sieht nicht wie eine E-Mail-Adresse aus.",
         "nl": "Dat lijkt geen e-mailadres."},
+    "error.email_unsupported": {
+        "en": "We can't send e-mail to an address with accents or other special letters "
+              "before the @. Please use another address.",
+        "nb": "Vi kan ikke sende e-post til en adresse med aksenter eller andre spesielle "
+              "bokstaver foran @. Bruk gjerne en annen adresse.",
+        "de": "An eine Adresse mit Akzenten oder anderen besonderen Buchstaben vor dem @ "
+              "können wir keine E-Mails senden. Bitte nehmen Sie eine andere Adresse.",
+        "nl": "We kunnen geen e-mail sturen naar een adres met accenten of andere bijzondere "
+              "letters vóór de @. Gebruik alsjeblieft een ander adres."},
     "error.too_long": {
         "en": "That is longer than we can take.", "nb": "Det er lengre enn vi kan ta imot.",
         "de": "Das ist länger als erlaubt.", "nl": "Dat is langer dan we kunnen aannemen."},

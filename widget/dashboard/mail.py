@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from widget.core import db, i18n, outbox
 from widget.core.i18n import LANGS
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS, MailCopyForm, placeholders_of
+from widget.dashboard.forms import (LANG_NAMES, MAIL_KINDS, MailCopyForm, header_warnings,
+                                    placeholders_of)
 from widget.dashboard.owned import owned, owned_site, paged
 from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
                                 story_quote)
@@ -229,6 +230,7 @@ def mail_copy(site_id: str):
         sample_from=str(sample["From"]), sample_subject=str(sample["Subject"]),
         sample_text=_text(sample.get_body(("plain",))),
         sample_name=SAMPLE_NAME,
+        warnings=header_warnings({"The subject": current.subject}),
         what=i18n.fill(i18n.text("mail.what", lang), {"site": site.name})
     ), 422 if form.errors else 200
 

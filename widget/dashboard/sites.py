@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import SiteForm
+from widget.dashboard.forms import SiteForm, header_warnings
 from widget.dashboard.gifts import gift_rows
 from widget.dashboard.owned import owned_site, paged
 from widget.dashboard.referrals import held_referrals
@@ -86,8 +86,11 @@ def _site_form(site: Site | None):
         except AccountError as exc:
             session.rollback()
             form.origins.errors = [str(exc)]
-    return render_template("dashboard/site_form.html", form=form, site=site), \
-        422 if form.errors else 200
+    warnings = header_warnings({
+        "The site name": site.name, "The sender name": site.sender_name,
+        "The sender e-mail": site.sender_email, "Replies go to": site.reply_to}) if site else []
+    return render_template("dashboard/site_form.html", form=form, site=site,
+                           warnings=warnings), 422 if form.errors else 200
 
 
 def _save_giveback(site: Site, form: SiteForm) -> None:

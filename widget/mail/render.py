@@ -2,8 +2,9 @@
 in the visitor's language, HTML and plain text, signed links, RFC 8058 headers.
 
 Nothing a visitor typed reaches a header: the To header is the bare address, and
-subjects take only the site's and the owner's words. Links use WIDGET_BASE_URL,
-never a request's Host header (the worker has no request at all).
+subjects take only the site's and the owner's words, made header-safe by the one rule of
+core/headers (a value an older version stored is folded, never a reason not to send).
+Links use WIDGET_BASE_URL, never a request's Host header (the worker has no request).
 """
 from __future__ import annotations
 
@@ -11,19 +12,16 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 
 from flask import current_app, render_template
 from sqlalchemy import select
 
-from widget.core import db, i18n, tokens
+from widget.core import db, headers, i18n, smtp, tokens
 from widget.gifts import grants
 from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Site,
                            Story, Subscriber, utcnow)
-
-ONE_LINE = re.compile(r"[\x00-\x1f\x7f]+")
-
 
 @dataclass(frozen=True)
 class Copy:
@@ -48,16 +46,17 @@ def site_copy(site_id: str, kind: str, lang: str) -> Copy:
     return Copy(own.subject, own.body) if own else default_copy(kind, lang)
 
 
-def _one_line(value: str) -> str:
-    return ONE_LINE.sub(" ", value).strip()
+def _address(value: str | None) -> str | None:
+    """An owner's stored address if it may go into a header as it is, else None."""
+    return value if value and not headers.problem(value) and "@" in value else None
 
 
 def sender(site: Site) -> Address:
     """The From header: the site's own sender, else WIDGET_MAIL_FROM with the site's name."""
-    addr = site.sender_email or current_app.config["MAIL_FROM"]
+    addr = _address(site.sender_email) or current_app.config["MAIL_FROM"]
     local, _, domain = addr.rpartition("@")
-    return Address(display_name=_one_line(site.sender_name or site.name),
-                         username=local, domain=domain)
+    return Address(display_name=headers.clean(site.sender_name or site.name),
+                   username=local, domain=domain)
 
 
 def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
@@ -72,7 +71,7 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
     values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else "",
               **(values or {})}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
-    subject = _one_line(i18n.fill(copy.subject, {**values, "name": ""}))
+    subject = headers.clean(i18n.fill(copy.subject, {**values, "name": ""}))
     paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", i18n.fill(copy.body, values).strip())]
     paragraphs += [p.splitlines() for text in after for p in re.split(r"\n\s*\n", text.strip())]
     context = {
@@ -85,11 +84,14 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
         "unsubscribe_url": unsubscribe_url, "gift": gift, "share": share,
     }
     from_header = sender(site)
-    msg = EmailMessage(policy=SMTP)
+    mailbox = smtp.mailbox(to)
+    # An address with letters beyond ASCII before the @ needs SMTPUTF8 all the way;
+    # any other goes out in ASCII, its domain IDNA-encoded (xn--).
+    msg = EmailMessage(policy=SMTPUTF8 if mailbox.utf8 else SMTP)
     msg["From"] = from_header
-    if site.reply_to:
-        msg["Reply-To"] = site.reply_to
-    msg["To"] = to
+    if reply_to := _address(site.reply_to):
+        msg["Reply-To"] = reply_to
+    msg["To"] = mailbox.address
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Message-ID"] = message_id

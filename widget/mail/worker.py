@@ -13,10 +13,10 @@ import threading
 
 from flask import Flask
 
-from widget.core import db, outbox
+from widget.core import db, outbox, smtp
 from widget.core.rawsql import Tx
 from widget.giveback import referrals
-from widget.mail import render, transport
+from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,11 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         outbox.finish(engine, message_id, worker, "sent")  # the dashboard shows it
         return "sent"
     try:
-        transport.send_smtp(transport.SmtpSettings.parse(cfg["SMTP_URL"]),
+        smtp.send_smtp(smtp.SmtpSettings.parse(cfg["SMTP_URL"]),
                             cfg["MAIL_FROM"],  # bounces go to the operator's address
                             recipient, raw.encode())
-    except (transport.PermanentError, transport.TransientError) as exc:
-        permanent = isinstance(exc, transport.PermanentError)
+    except (smtp.PermanentError, smtp.TransientError) as exc:
+        permanent = isinstance(exc, smtp.PermanentError)
         log.warning("outbox %s: %s", message_id, exc)
         outbox.fail(engine, message_id, worker, str(exc), permanent=permanent,
                     retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],

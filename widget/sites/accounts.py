@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from widget.core import i18n
+from widget.core import headers, i18n
 from widget.models import Owner, Site, SiteOrigin, Widget
 from widget.sites.origins import normalize_origin
 
@@ -91,6 +91,8 @@ def create_site(session: Session, owner: Owner, name: str, origins: list[str],
     name = " ".join(name.split())
     if not name or len(name) > 200:
         raise AccountError("A site needs a name of 1 to 200 characters.")
+    if reason := headers.problem(name):  # the name is the sender's name and in subjects
+        raise AccountError(f"The site's name: {reason}")
     lang = i18n.best_lang(default_lang)
     site = Site(owner=owner, name=name, default_lang=lang,
                 origins=[SiteOrigin(origin=o) for o in parse_origins(origins)],

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import request
+from flask import current_app, request
 
-from widget.core import ratelimit
+from widget.core import ratelimit, smtp
 from widget.core.errors import ApiError
 from widget.sites import origins, snapshot
 from widget.sites.snapshot import SiteView
@@ -74,13 +74,21 @@ def consent_value(data: dict, is_form: bool) -> bool:
 
 
 def checked_email(raw: str | None) -> tuple[str, str]:
-    """The address as given and in the form it is matched by; 422 when missing or wrong."""
+    """The address as given and in the form it is matched by; 422 when missing, wrong,
+    too long for SMTP (64 octets before the @, 254 in all), or one the configured mail
+    server cannot carry (letters beyond ASCII before the @ without SMTPUTF8)."""
     if not raw:
         raise ApiError(422, "missing_field", field="email")
     try:
         checked = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ApiError(422, "invalid_email", str(exc), field="email") from None
+    if len(checked.local_part.encode()) > 64 or len(checked.normalized.encode()) > 254:
+        raise ApiError(422, "invalid_email", "The address is longer than e-mail allows.",
+                       field="email")
+    seen = current_app.extensions.setdefault("widget.smtp_offers", {})
+    if not smtp.accepts(checked.normalized, current_app.config, seen):
+        raise ApiError(422, "email_unsupported", field="email")
     return checked.normalized, checked.normalized.lower()
 
 

@@ -1,0 +1,186 @@
+"""Delivery to an SMTP server (smtplib), and what it can deliver to: every address's
+domain goes out IDNA-encoded (xn--); an address with letters beyond ASCII before the @
+needs a server that offers SMTPUTF8 (RFC 6531), which sign-ups ask before they accept
+one (`accepts`), so no row waits for a server that can never take it.
+
+In core, not in mail/, because the sign-up checks (sites/) ask it too."""
+from __future__ import annotations
+
+import base64
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+TIMEOUT = 30  # seconds for connect and each SMTP command
+PROBE_TIMEOUT = 5  # a sign-up waits at most this long for the answer, once in a while
+PROBE_SECONDS = 600  # how long a server's answer is believed
+
+
+class PermanentError(Exception):
+    """The server refused for good (5xx): retrying cannot help."""
+
+
+class TransientError(Exception):
+    """Try again later: the server is down, busy (4xx) or the connection broke."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    implicit_tls: bool
+    require_starttls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> "SmtpSettings":
+        """Read smtp://user:pass@host:587[?starttls=require] or smtps://user:pass@host:465."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"use smtp:// or smtps://, not {parts.scheme or 'no scheme'}://")
+        if not parts.hostname:
+            raise ValueError("the URL names no host")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("the port is not a number") from None
+        query = parse_qs(parts.query)
+        starttls = query.get("starttls", ["auto"])[-1]
+        if starttls not in ("auto", "require"):
+            raise ValueError("starttls may be 'auto' or 'require'")
+        implicit = parts.scheme == "smtps"
+        return cls(parts.hostname, port or (465 if implicit else 587), implicit,
+                   starttls == "require", unquote(parts.username) if parts.username else None,
+                   unquote(parts.password) if parts.password else None)
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one loads the system's CA
+    certificates, which cost more than the rest of a send."""
+    return ssl.create_default_context()
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    address: str  # for the envelope and the To header: the domain in ASCII (xn--)
+    utf8: bool  # letters beyond ASCII before the @: SMTPUTF8 all the way
+
+
+def mailbox(address: str) -> Mailbox:
+    """How `address` goes out. An address that no longer validates (stored by an older
+    version) goes as it is, and the server's answer decides."""
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return Mailbox(address, not address.isascii())
+    if checked.ascii_email:
+        return Mailbox(checked.ascii_email, False)
+    return Mailbox(f"{checked.local_part}@{checked.ascii_domain}", True)
+
+
+def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
+    """A session past EHLO (and STARTTLS where offered or required)."""
+    context = _tls_context()
+    if settings.implicit_tls:
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout,
+                                context=context)
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
+    try:
+        smtp.ehlo()
+        if not settings.implicit_tls:
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            elif settings.require_starttls:
+                raise PermanentError("the server does not offer STARTTLS, and "
+                                     "WIDGET_SMTP_URL requires it")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+_probe_lock = threading.Lock()
+
+
+def accepts(address: str, config, seen: dict) -> bool:
+    """Whether the app's mail (its `config`) can carry `address`: always with the dev
+    outbox (no SMTP_URL) or an ASCII address; else what the operator declared
+    (WIDGET_SMTPUTF8 on or off), or, with auto, whether the server offers SMTPUTF8,
+    asked at most every ten minutes and remembered in `seen` (one dict per app). A
+    server that cannot be reached gets the benefit of the doubt: its answer at sending
+    time decides, at once."""
+    smtp_url, declared = config["SMTP_URL"], config["SMTPUTF8"]
+    if not smtp_url or not mailbox(address).utf8 or declared == "on":
+        return True
+    if declared == "off":
+        return False
+    with _probe_lock:
+        asked_at, offered = seen.get(smtp_url, (None, None))
+        if asked_at is not None and time.monotonic() - asked_at < PROBE_SECONDS:
+            return offered
+        try:
+            with _connect(SmtpSettings.parse(smtp_url), PROBE_TIMEOUT) as smtp:
+                offered = smtp.has_extn("smtputf8")
+        except (smtplib.SMTPException, OSError, PermanentError):
+            return True
+        seen[smtp_url] = (time.monotonic(), offered)
+        return offered
+
+
+def send_smtp(settings: SmtpSettings, sender: str, recipient: str, raw: bytes) -> None:
+    """Hand one message to the server for exactly one recipient.
+
+    The envelope names the recipient explicitly, so nothing in the headers can add
+    another. Raises PermanentError or TransientError.
+    """
+    to = mailbox(recipient)
+    try:
+        with _connect(settings, TIMEOUT) as smtp:
+            if to.utf8 and not smtp.has_extn("smtputf8"):
+                raise PermanentError("the mail server does not offer SMTPUTF8, so it cannot "
+                                     "take an address with letters beyond ASCII before the @")
+            if settings.username:
+                _login(smtp, settings.username, settings.password or "")
+            # SMTPUTF8 implies 8BITMIME (RFC 6531): the headers carry UTF-8 as it is.
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if to.utf8 else []
+            smtp.sendmail(sender, [to.address], raw, mail_options=options)
+    except smtplib.SMTPAuthenticationError as exc:
+        # The operator's settings, not this message, are at fault: keep it for a retry.
+        raise TransientError(f"log-in refused: {exc.smtp_code}") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, message = next(iter(exc.recipients.values()))
+        raise _classify(code, message) from None
+    except smtplib.SMTPResponseException as exc:
+        raise _classify(exc.smtp_code, exc.smtp_error) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientError(f"{type(exc).__name__}: {exc}") from None
+    except UnicodeError as exc:  # an address no server could take: retrying cannot help
+        raise PermanentError(f"the address cannot be sent: {exc}") from None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    """Log in; smtplib encodes credentials as ASCII only, so a password with "é" in it
+    goes as AUTH PLAIN in UTF-8 (RFC 4616), written here."""
+    if (username + password).isascii():
+        smtp.login(username, password)
+        return
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode())
+    code, answer = smtp.docmd("AUTH", "PLAIN " + token.decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
+def _classify(code: int, message) -> Exception:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
+    error = f"{code} {text}"
+    return PermanentError(error) if 500 <= code < 600 else TransientError(error)
