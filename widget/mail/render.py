@@ -47,8 +47,10 @@ def site_copy(site_id: str, kind: str, lang: str) -> Copy:
 
 
 def _address(value: str | None) -> str | None:
-    """An owner's stored address if it may go into a header as it is, else None."""
-    return value if value and not headers.problem(value) and "@" in value else None
+    """An owner's stored address if it may go into a header as it is (one line, ASCII as
+    the forms store it), else None."""
+    ok = value and value.isascii() and "@" in value and not headers.problem(value)
+    return value if ok else None
 
 
 def sender(site: Site) -> Address:
