@@ -1,0 +1,309 @@
+"""Every response carries the security headers of its kind, whichever route answered and
+however: a page, an error, a redirect, JSON, a script, a CSV, a file, a 204, a 304, or
+the config fast path in front of Flask. One walk requests every rule of the URL map
+over real HTTP, with real values (a real site, real signed links, the owner logged in)
+and junk ones, so answers and refusals alike are seen; a new route without the headers
+fails it, and so does a rule the walk does not reach.
+
+What each kind carries (one rule decides it: widget/core/pages.py:security_headers):
+- every response: nosniff; Referrer-Policy no-referrer under the link paths, whose URLs
+  hold tokens, strict-origin-when-cross-origin elsewhere; HSTS exactly when BASE_URL is
+  https (these requests are plain HTTP, as from a TLS-terminating proxy); never
+  Cross-Origin-Resource-Policy: same-origin (host pages load the API and the assets).
+- an HTML page: our own sources only, no inline code, frame-ancestors 'none',
+  base-uri 'none', form-action 'self', X-Frame-Options: DENY. The e-mail HTML the
+  dashboard shows is sandboxed instead, and the editor's preview may be framed by us.
+- anything else: default-src 'none'; frame-ancestors 'none' (the gift file its own
+  sandbox). A 304 gets no policy from the app: a cache keeps the stored answer's.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import Page
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from widget.core import tokens
+from widget.gifts import grants
+from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Widget
+
+from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
+from .helpers.giveback import add_milestone, confirm_path, row, share_path, unsubscribe_path
+from .helpers.waiting import wait_until
+
+BASES = {"http": "http://127.0.0.1:5000", "https": "https://widgets.example"}
+ORIGIN = "https://blog.example"  # the sites' allowed origin (make_site's default)
+LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/")
+ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
+# Real answers that change what later requests need come last, in this order: the walk
+# withdraws, deletes and unsubscribes only once every other rule has been seen, and logs
+# the owner out at the very end.
+LAST = ("dashboard.withdraw_grant", "dashboard.delete_milestone", "dashboard.delete_widget",
+        "dashboard.delete_gift", "dashboard.reset_signups", "subscription.unsubscribe",
+        "subscription.resubscribe", "dashboard.logout")
+# The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
+# editor's preview is shown in an iframe on the editor's page; the outbox's is opened.
+EMAIL_HTML = {"dashboard.outbox_html": "'none'", "dashboard.mail_copy_preview": "'self'"}
+# Rules the walk does not request, each with the reason: none.
+NOT_WALKED: frozenset[str] = frozenset()
+
+
+def policy(value: str | None) -> dict[str, list[str]]:
+    """A Content-Security-Policy as {directive: sources}."""
+    return {d.split()[0]: d.split()[1:] for d in (value or "").split(";") if d.strip()}
+
+
+def check(resp: requests.Response, path: str, endpoint: str, https: bool,
+          stored: str | None = None) -> str:
+    """Assert the headers `resp` must carry; returns its kind. `stored`: for a 304, the
+    policy of the answer it confirms (a cache keeps that one)."""
+    h, status = resp.headers, resp.status_code
+    where = (resp.request.method, path, status, h.get("Content-Type"))
+    assert h.get("X-Content-Type-Options") == "nosniff", where
+    assert h.get("Referrer-Policy") == ("no-referrer" if path.startswith(LINK_PATHS)
+                                        else "strict-origin-when-cross-origin"), where
+    assert h.get("Strict-Transport-Security") == ("max-age=31536000" if https else None), where
+    assert h.get("Cross-Origin-Resource-Policy") in (None, "cross-origin"), where
+    csp = policy(h.get("Content-Security-Policy"))
+    if status == 304:
+        assert h.get("Content-Security-Policy") in (None, stored), where
+        assert "X-Frame-Options" not in h, where
+        return "not modified"
+    mimetype = h.get("Content-Type", "").split(";")[0]
+    if mimetype == "text/html" and status != 204:
+        if endpoint in EMAIL_HTML and status == 200:
+            ancestors = EMAIL_HTML[endpoint]
+            assert "sandbox" in csp and csp["default-src"] == ["'none'"], (where, csp)
+            assert csp["frame-ancestors"] == [ancestors], (where, csp)
+            assert h["X-Frame-Options"] == {"'self'": "SAMEORIGIN", "'none'": "DENY"}[ancestors]
+            return "e-mail HTML"
+        assert csp["default-src"] == ["'self'"] and csp["frame-ancestors"] == ["'none'"], \
+            (where, csp)
+        assert csp["base-uri"] == ["'none'"] and csp["form-action"] == ["'self'"], (where, csp)
+        assert "'unsafe-" not in h["Content-Security-Policy"], where
+        assert h.get("X-Frame-Options") == "DENY", where
+        return "page"
+    if endpoint == "gifts.download" and status in (200, 206):
+        assert "sandbox" in csp and csp["default-src"] == ["'none'"], (where, csp)
+        assert csp["frame-ancestors"] == ["'none'"], (where, csp)
+        return "file"
+    assert csp == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}, (where, csp)
+    return f"resource {mimetype or '(none)'}"
+
+
+def path_for(rule, values: dict | None) -> str:
+    """The rule's path with real values, or with junk ones (values=None)."""
+    def fill(match) -> str:
+        converter, name = match.groups()
+        if values is None:
+            return {"int": "999999", "path": "nope.css"}.get(converter, "nope")
+        key = (rule.endpoint, name) if (rule.endpoint, name) in values else name
+        assert key in values, f"no real value for <{name}> of {rule.rule}: add one to world()"
+        return quote(str(values[key]), safe="/" if converter == "path" else "")
+    return ARGUMENT.sub(fill, rule.rule)
+
+
+def world(app, query, make_site, owner, visitor) -> dict:
+    """A site with a bit of everything, its owner logged in, and the real value of every
+    rule argument."""
+    site = make_site("ann@example.com")
+    assert owner.login("ann@example.com").status_code == 302
+    gift, widget = file_gift(query, site)
+    given = claimed(visitor, site, widget)
+    grant = only_grant(query, gift)
+    ticket = visitor.post(urlsplit(given["page"]).path).headers["Location"]
+    with app.app_context():
+        rating = urlsplit(grants.rating_url(query(lambda s: s.get(Grant, grant.id)), 5))
+    signup = {"email": "walker@example.com", "consent": True}
+    for email in ("pending@example.com", "reader@example.com"):
+        assert visitor.post(f"/api/v1/sites/{site}/subscriptions",
+                            json={**signup, "email": email}).status_code == 200
+    pending = row(query, "pending@example.com")
+    assert visitor.post(confirm_path(app, row(query, "reader@example.com"))).status_code == 200
+    reader = row(query, "reader@example.com")
+    assert visitor.post(f"/api/v1/sites/{site}/subscriptions", json={
+        **signup, "email": "friend@example.com", "ref": reader.ref_code}).status_code == 200
+    story = {"name": "Kari", "text": "The sourdough guide saved my weekend bakes.",
+             "consent": True}
+    assert visitor.post(f"/api/v1/sites/{site}/stories", json=story).status_code == 201
+    sent = wait_until(lambda: query(lambda s: s.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.status == "sent"))), "the dev outbox to send a confirmation")
+    bodies = {  # the API's JSON bodies: one it takes, one it refuses
+        "api.subscriptions": (signup, {**signup, "email": "nope"}),
+        "api.give": ({"widget": widget}, {"widget": "nope"}),
+        "api.stories": (story, {**story, "text": ""}),
+        "api.events": ({"events": [{"widget": widget, "type": "impression"}]},
+                       {"events": [{"widget": widget, "type": "nope"}]})}
+    stale = sign(app, "confirm", tokens.subscriber_value(pending.id, pending.email_normalized),
+                 seconds_ago=400 * 86400)
+    last = {"confirm": confirm_path(app, pending), "unsubscribe": unsubscribe_path(app, reader),
+            "share": share_path(app, reader), "gift": given["page"], "ticket": ticket,
+            "rating": rating.path}
+    token = {name: urlsplit(link).path.rsplit("/", 1)[1] for name, link in last.items()}
+    values = {
+        "site_id": site, "gift_id": gift, "widget_id": widget, "grant_id": grant.id,
+        "subscriber_id": reader.id, "message_id": sent, "name": "css/ui.css",
+        "network": "whatsapp", "code": reader.ref_code,
+        "referral_id": query(lambda s: s.scalar(select(Referral.id))),
+        "story_id": query(lambda s: s.scalar(select(Story.id))),
+        "milestone_id": add_milestone(query, site, 3, gift),
+        ("subscription.confirm", "token"): token["confirm"],
+        ("subscription.resend", "token"): token["confirm"],
+        ("subscription.unsubscribe", "token"): token["unsubscribe"],
+        ("subscription.resubscribe", "token"): token["unsubscribe"],
+        ("gifts.gift_page", "token"): token["gift"],
+        ("gifts.fresh_link", "token"): token["gift"],
+        ("gifts.download", "ticket"): token["ticket"],
+        ("gifts.rate", "token"): token["rating"],
+        ("giveback.share_page", "token"): token["share"],
+        ("giveback.share_click", "token"): token["share"]}
+    assert None not in values.values(), values
+    return {**values, "bodies": bodies, "csrf": owner.csrf("/dashboard/sites/new"),
+            # A confirm link older than the site allows: 410, with a fresh one offered.
+            "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
+
+
+def requests_for(rule, method: str, values: dict, owner, visitor):
+    """(client, path, requests' arguments) for one method of one rule: real
+    values and junk ones, the API's JSON both taken and refused and its plain-form
+    answers, the dashboard with and without its owner."""
+    real, junk = path_for(rule, values), path_for(rule, None)
+    dashboard, api = rule.rule.startswith("/dashboard/"), rule.rule.startswith("/api/")
+    origin = {"Origin": ORIGIN}
+    if method == "OPTIONS":  # a preflight: the rule's only method
+        ask = {"headers": {**origin, "Access-Control-Request-Method": "POST"}}
+        yield from ((visitor, path, ask) for path in (real, junk))
+    elif method == "GET":
+        me = owner if dashboard else visitor
+        yield from ((me, path, {}) for path in (real, junk))
+        if dashboard:
+            yield visitor, real, {}  # to the log-in page
+    elif api:
+        good, bad = values["bodies"][rule.endpoint]
+        yield visitor, real, {"json": good, "headers": origin}
+        yield visitor, real, {"json": bad, "headers": origin}
+        yield visitor, real, {"data": good}  # a plain HTML form: a page or a 303
+        yield visitor, junk, {"json": good, "headers": origin}
+    elif dashboard:
+        token = {"csrf_token": values["csrf"]}
+        yield owner, real, {"data": token}
+        yield owner, junk, {"data": token}
+        yield visitor, real, {}  # no session, no token
+    else:  # a page behind a link: its button (the rating form's field besides)
+        yield visitor, real, {"data": {"rating": "5"}}
+        yield visitor, junk, {}
+    if rule.endpoint in values["extra"]:
+        yield visitor, path_for(rule, {**values, **values["extra"][rule.endpoint]}), {}
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": url} for url in BASES.values()],
+                         ids=list(BASES), indirect=True)
+def test_every_route_answers_with_the_headers_of_its_kind(app, make_client, make_site, query,
+                                                          worker):
+    https = app.config["BASE_URL"].startswith("https://")
+    # These requests are plain HTTP, as a TLS-terminating proxy's are; the session cookie
+    # marked Secure for browsers must still come back to the app for the owner's pages.
+    app.config["SESSION_COOKIE_SECURE"] = False
+    owner, visitor = make_client(), make_client()
+    values = world(app, query, make_site, owner, visitor)
+
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (
+        LAST.index(r.endpoint) + 1 if r.endpoint in LAST else 0, r.rule))
+    matcher = app.url_map.bind("localhost")
+    covered, kinds, statuses = set(), Counter(), Counter()
+
+    def send(client, method, path, endpoint, stored=None, **kw):
+        resp = client.request(method, path, **kw)
+        kinds[check(resp, path, endpoint, https, stored)] += 1
+        statuses[resp.status_code] += 1
+        return resp
+
+    for rule in rules:
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"}) or ["OPTIONS"]
+        for method in methods:
+            # The real values reach this very rule (junk ones may reach a neighbour).
+            assert matcher.match(path_for(rule, values), method=method,
+                                 return_rule=True)[0] is rule
+            for client, path, kw in requests_for(rule, method, values, owner, visitor):
+                resp = send(client, method, path, rule.endpoint, **kw)
+                if method == "GET" and resp.status_code == 200 and "ETag" in resp.headers:
+                    send(client, method, path, rule.endpoint,
+                         resp.headers.get("Content-Security-Policy"),
+                         headers={"If-None-Match": resp.headers["ETag"]})
+        send(visitor, "PUT", path_for(rule, values), rule.endpoint)  # 405: no rule takes PUT
+        covered.add(rule.rule + " " + ",".join(sorted(rule.methods)))
+
+    every = {r.rule + " " + ",".join(sorted(r.methods)) for r in app.url_map.iter_rules()}
+    assert len(covered) == len(every) - len(NOT_WALKED) and covered == every - NOT_WALKED
+    assert {200, 201, 204, 302, 303, 304, 400, 404, 405, 410, 415, 422} <= set(statuses), \
+        statuses
+    assert {"page", "e-mail HTML", "file", "not modified", "resource application/json",
+            "resource text/javascript", "resource text/css", "resource text/csv"} <= set(kinds), \
+        kinds
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": url, "SITE_CACHE_SECONDS": 60}
+                                        for url in BASES.values()],
+                         ids=list(BASES), indirect=True)
+def test_the_fast_path_answers_with_the_same_headers(app, client, make_site):
+    https = app.config["BASE_URL"].startswith("https://")
+    site = make_site()
+    flask_answers = []
+    app.before_request(lambda: flask_answers.append(1) and None)
+    path = f"/api/v1/sites/{site}/widgets?url=https://blog.example/p&lang=en"
+    first = client.get(path, headers={"Origin": ORIGIN})  # Flask renders and caches
+    second = client.get(path, headers={"Origin": ORIGIN})  # the fast path answers
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert [r.status_code for r in (first, second, again)] == [200, 200, 304]
+    assert flask_answers == [1]  # the second and third never reached Flask
+    for resp in (first, second, again):
+        check(resp, f"/api/v1/sites/{site}/widgets", "api.widgets", https)
+
+
+def test_a_link_gifts_button_may_lead_on_to_its_link(client, make_site, query):
+    """Browsers check form-action at every hop of a form's redirects: the page of a link
+    gift names the link's origin, and only that page does."""
+    site = make_site()
+    link = "https://gifts.example:8443/checklist"
+    gift = make_gift(query, site, "link", url=link)
+    page = urlsplit(claimed(client, site, make_widget(query, site, gift))["page"]).path
+    resp = client.get(page)
+    assert policy(resp.headers["Content-Security-Policy"])["form-action"] == [
+        "'self'", "https://gifts.example:8443"]
+    hop = client.post(page)
+    assert client.get(urlsplit(hop.headers["Location"]).path).headers["Location"] == link
+    check(client.get("/gift/nope"), "/gift/nope", "gifts.gift_page", https=False)
+
+
+@pytest.mark.browser
+def test_chromium_follows_a_link_gifts_button_to_the_link(page: Page, demo, host):
+    """The pages' policy in a real browser: nothing refused on a gift page, and its button
+    reaches the owner's link on another origin."""
+    (host["root"] / "checklist.html").write_text("<!doctype html><title>Checklist</title>")
+    link = f"{host['origin']}/checklist.html"
+    engine = create_engine(demo["db"])
+    with Session(engine) as session:
+        gift = Gift(site_id="demo-blog", kind="link", title="The checklist", url=link)
+        session.add(gift)
+        session.flush()
+        widget = Widget(site_id="demo-blog", name=f"w{uuid.uuid4().hex[:8]}", kind="gift",
+                        gift_id=gift.id, gift_mode="first", layout="inline", triggers=[])
+        session.add(widget)
+        session.commit()
+        widget_id = widget.id
+    engine.dispose()
+    given = requests.post(f"{demo['base']}/api/v1/sites/demo-blog/grants",
+                          json={"widget": widget_id}, timeout=10).json()["grant"]
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text
+            else None)
+    page.goto(given["page"])
+    page.locator("form button").click()
+    page.wait_for_url(link, timeout=10000)
+    assert refused == []
