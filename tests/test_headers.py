@@ -243,6 +243,7 @@ def test_every_route_answers_with_the_headers_of_its_kind(app, make_client, make
     assert len(covered) == len(every) - len(NOT_WALKED) and covered == every - NOT_WALKED
     assert {200, 201, 204, 302, 303, 304, 400, 404, 405, 410, 415, 422} <= set(statuses), \
         statuses
+    assert 500 not in statuses, statuses  # junk input gets a clear answer, never a 500
     assert {"page", "e-mail HTML", "file", "not modified", "resource application/json",
             "resource text/javascript", "resource text/css", "resource text/csv"} <= set(kinds), \
         kinds

@@ -84,6 +84,9 @@ class SiteForm(FlaskForm):
     name = StringField("Site name", validators=[DataRequired(), Length(max=200), one_line])
     origins = TextAreaField(
         "Allowed origins", validators=[DataRequired(), Length(max=4000)],
+        # From a site (obj=), the field would hold its SiteOrigin rows: one a line instead.
+        filters=[lambda v: v if isinstance(v, str) or v is None
+                 else "\n".join(o.origin for o in v)],
         description="One per line, e.g. https://blog.example. Only pages on these "
                     "origins can show your widgets and send sign-ups.")
     default_lang = SelectField("Default language", choices=LANG_CHOICES, default="en")

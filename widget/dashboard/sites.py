@@ -59,8 +59,6 @@ def _site_form(site: Site | None):
         (g.id, g.title if g.is_active else f"{g.title} (switched off)")
         for g in (site.gifts if site else [])]
     form.story_gift_id.data = form.story_gift_id.data or ""  # None: "No gift" is chosen
-    if site is not None and request.method == "GET":
-        form.origins.data = "\n".join(o.origin for o in site.origins)
     if form.validate_on_submit():
         session, origins = db.session(), form.origins.data.splitlines()
         try:
