@@ -142,7 +142,8 @@ def test_odd_paths_end_on_the_site_or_on_a_404(app, client, make_site, query):
 def test_the_links_are_never_cached_and_send_no_referrer(app, client, make_site, query):
     """Every visit and click must reach the server to be counted, and the share page's
     URL (its token) must not travel on as a Referer: the pages say no-store and
-    no-referrer (core/pages.py: security_headers, for every link path), and so must their redirects."""
+    no-referrer (core/pages.py: security_headers, for every link path), and so must
+    their redirects."""
     site = _site(make_site)
     ann = member(app, client, query, site, "ann@example.com")
     page = share_path(app, ann)
