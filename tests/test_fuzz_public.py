@@ -9,17 +9,18 @@ table as it was; an acceptance leaves exactly the rows docs/api.md promises. The
 of one property share one app and database, so rows are compared before and after each
 request. The profile (tests/helpers/fuzz.py) runs the same examples on every run.
 
-Bugs the fuzzing found are kept below as plain regression tests, marked xfail until the
-code is fixed; the properties skip those inputs (known_bug) so they guard the rest."""
+The inputs the fuzzing found answering 500 (deep nesting, a page address urlsplit
+refuses, lone surrogates, ratings in other digits, event types of other JSON types) are
+kept at the end as plain regression tests."""
 from __future__ import annotations
 
 import json
 from collections import Counter
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import assume, event, given, note
+from hypothesis import event, given, note
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -27,7 +28,7 @@ from widget.core.outbox import mailbox_of
 from widget.models import Consent, OutboxMessage, StatusChange, Story, Subscriber, Widget
 
 from .helpers.fuzz import (ABSENT, CONTROL, FUZZ, JSON_LIKE, ORIGINS, assert_refusal, changes,
-                           content_type, emails, field, has_surrogate, honeypot, hostile_text,
+                           content_type, emails, field, honeypot, hostile_text,
                            is_form, json_bytes, mangled_email, mimetype, mostly, mutated,
                            near_limit, origin_header, raw_json, snapshot, urls, wrong_type)
 from .helpers.gifts import file_gift, make_gift, make_widget
@@ -108,63 +109,6 @@ def clean_text(value: str) -> bool:
     """A story keeps line breaks and tabs, no other C0 control (the story check's rule;
     DEL and C1 controls pass it, unlike a name's)."""
     return not any(ord(c) < 32 and c not in "\n\t" for c in value)
-
-
-# --- known bugs ---------------------------------------------------------------------------
-# Inputs that answer 500 today (the xfail tests at the end pin each one). The properties
-# assume them away so they keep guarding everything else; delete each predicate with the
-# fix that makes its test pass.
-
-def nesting(raw: bytes) -> int:
-    """How deep arrays and objects nest in a JSON text (strings skipped)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (byte == 0x5C, byte != 0x22)
-        elif byte == 0x22:
-            in_string = True
-        elif byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in b"]}":
-            depth -= 1
-    return deepest
-
-
-def unsplittable(value) -> bool:
-    """A page address urlsplit raises on ('http://[')."""
-    try:
-        urlsplit(value.strip()) if isinstance(value, str) else None
-    except ValueError:
-        return True
-    return False
-
-
-def odd_digits(value) -> bool:
-    """A rating str.isdigit accepts and int() refuses ('²', '፩')."""
-    if not isinstance(value, str) or not value.strip().isdigit():
-        return False
-    try:
-        int(value)
-    except ValueError:
-        return True
-    return False
-
-
-def known_bug(body, raw: bytes = b"") -> bool:
-    """Whether a request carries an input of a known 500 (see the xfail tests)."""
-    if nesting(raw) >= 800:  # RecursionError in json.loads
-        return True
-    if not isinstance(body, dict):
-        return False
-    if any(has_surrogate(body.get(name)) for name in ("name", "text", "page_url", "grant")):
-        return True  # UnicodeEncodeError writing the row, or reading the grant token
-    if unsplittable(body.get("page_url")) or odd_digits(body.get("rating")):
-        return True
-    events = body.get("events")  # TypeError: unhashable type, in `type not in EVENTS`
-    return isinstance(events, list) and any(
-        isinstance(e, dict) and isinstance(e.get("type"), (list, dict)) for e in events)
 
 
 def parsed(raw: bytes):
@@ -290,7 +234,6 @@ def test_signups_never_fail_and_never_half_write(client, app, query, signup_site
     def prop(data, site, origin, ctype, multipart):
         body = data.draw(signup_body(signup_sites, site, form), "body")
         raw = body if form else data.draw(json_bytes(body), "raw")
-        assume(not known_bug(body, raw if isinstance(raw, bytes) else b""))
         before = snapshot(query)
         resp = post(client, f"/api/v1/sites/{site}/subscriptions", raw, ctype, origin,
                     multipart)
@@ -338,7 +281,6 @@ def test_gifts_given_first_never_fail_and_never_half_write(client, query, gift_s
         form = how in ("form", "multipart")
         body = data.draw(mutated(good, fields, form=form), "body")
         raw = body if form else data.draw(json_bytes(body), "raw")
-        assume(not known_bug(body, raw if isinstance(raw, bytes) else b""))
         before = snapshot(query)
         resp = post(client, f"/api/v1/sites/{site}/grants", raw, how, origin,
                     multipart=how == "multipart")
@@ -407,7 +349,6 @@ def test_stories_never_fail_and_never_half_write(client, query, story_site):
         form = how in ("form", "multipart")
         body = data.draw(mutated(good, fields, form=form), "body")
         raw = body if form else data.draw(json_bytes(body), "raw")
-        assume(not known_bug(body, raw if isinstance(raw, bytes) else b""))
         before = snapshot(query)
         resp = post(client, f"/api/v1/sites/{site}/stories", raw, how, origin,
                     multipart=how == "multipart")
@@ -508,7 +449,6 @@ def test_events_are_all_or_nothing_and_only_ever_add(client, query, event_site):
     @given(data=st.data(), body=body, origin=origins, ctype=ctypes)
     def prop(data, body, origin, ctype):
         raw = data.draw(json_bytes(body), "raw")
-        assume(not known_bug(body, raw))
         before = snapshot(query)
         resp = post(client, f"/api/v1/sites/{site}/events", raw, ctype, origin)
         after = snapshot(query)
@@ -566,7 +506,6 @@ def test_raw_bodies_are_refused_cleanly_everywhere(client, app, query, signup_si
     def prop(data, name, ctype, origin):
         path, good = endpoints[name]
         raw = data.draw(raw_json(json.dumps(good).encode(), limit), "raw")
-        assume(not known_bug(parsed(raw), raw))
         before = snapshot(query)
         resp = post(client, path, raw, ctype, origin)
         after = snapshot(query)
@@ -597,8 +536,6 @@ def refused_cleanly(client, query, path: str, raw: bytes, ctype: str = "applicat
     return resp
 
 
-@pytest.mark.xfail(strict=True, reason="api/__init__.py:_json_body catches ValueError, but "
-                   "json.loads raises RecursionError for ~1000 nested arrays (2 KB): 500")
 @pytest.mark.parametrize("endpoint", ["subscriptions", "grants", "stories", "events"])
 def test_deeply_nested_json_is_invalid_json(client, make_site, query, endpoint):
     site = make_site(origins=[ORIGIN])
@@ -607,8 +544,6 @@ def test_deeply_nested_json_is_invalid_json(client, make_site, query, endpoint):
     assert resp.json()["error"]["code"] == "invalid_json"
 
 
-@pytest.mark.xfail(strict=True, reason="sites/checks.py:checked_page_url calls urlsplit, which "
-                   "raises ValueError('Invalid IPv6 URL') for 'http://[': 500")
 @pytest.mark.parametrize("endpoint, body, encoding", [
     ("subscriptions", {"email": "reader@example.com", "consent": True}, "json"),
     ("subscriptions", {"email": "reader@example.com", "consent": "on"}, "form"),
@@ -627,9 +562,6 @@ def test_a_page_url_urlsplit_refuses_is_invalid_url(client, make_site, query, en
     assert resp.status_code == 422
 
 
-@pytest.mark.xfail(strict=True, reason="a lone surrogate sent as a JSON \\u escape reaches "
-                   "the database (UnicodeEncodeError on insert) or itsdangerous (the grant "
-                   "token): 500; lang, ref, widget and email with one are handled")
 @pytest.mark.parametrize("endpoint, body", [
     pytest.param("subscriptions", '{"email": "reader@example.com", "consent": true, '
                  '"name": "\\ud800"}', id="signup-name"),
@@ -651,8 +583,6 @@ def test_a_lone_surrogate_is_refused(client, make_site, query, endpoint, body):
                     body.replace("WIDGET", widget).encode())
 
 
-@pytest.mark.xfail(strict=True, reason="giveback/stories.py:_rating: str.isdigit() is true for "
-                   "'²' and '፩', and int() then raises ValueError: 500")
 @pytest.mark.parametrize("rating, encoding", [("²", "json"), ("፩", "form")],
                          ids=["superscript-json", "ethiopic-form"])
 def test_a_rating_of_other_digits_is_invalid(client, make_site, query, rating, encoding):
@@ -666,8 +596,6 @@ def test_a_rating_of_other_digits_is_invalid(client, make_site, query, rating, e
     assert resp.status_code == 422
 
 
-@pytest.mark.xfail(strict=True, reason="insight/counters.py:parse tests `type not in EVENTS` "
-                   "(a dict): a list or object type raises TypeError (unhashable): 500")
 @pytest.mark.parametrize("kind", [["open"], {}], ids=["list", "object"])
 def test_an_event_type_of_another_json_type_is_refused(client, make_site, query, kind):
     site = make_site(origins=[ORIGIN])

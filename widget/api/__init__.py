@@ -133,7 +133,7 @@ def _json_body():
         raise ApiError(415, "unsupported_media_type")
     try:
         return json.loads(request.get_data() or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: RecursionError
         raise ApiError(400, "invalid_json") from None
 
 

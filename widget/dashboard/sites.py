@@ -1,7 +1,7 @@
 """Sites: the list, a new site, its settings, its embed snippet and its sign-ups."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 

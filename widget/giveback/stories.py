@@ -8,6 +8,7 @@ of them a day go to one mailbox, so the form cannot be used to flood someone's i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -24,6 +25,8 @@ from widget.sites.checks import admit, checked_email, consent_value, text_field
 from widget.sites.snapshot import SiteView
 
 MAX_TEXT = 5000
+# Controls but line feed and tab, and lone surrogates (no database can store one).
+STORY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_NAME = 100
 
 
@@ -39,8 +42,8 @@ def _rating(data: dict) -> int | None:
     if value in (None, ""):
         return None
     # A whole number from 1 to 5, as a number or (from a form) a digit: never 2.5 or true.
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value)  # ASCII only: isdigit() also takes '²', which int() refuses
     if isinstance(value, bool) or not isinstance(value, int) or value not in range(1, 6):
         raise ApiError(422, "invalid_rating", field="rating")
     return value
@@ -56,7 +59,7 @@ def _text(data: dict) -> str:
     if len(text) > MAX_TEXT:
         raise ApiError(422, "too_long", f"'text' is longer than {MAX_TEXT} characters.",
                        field="text")
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+    if STORY_CONTROL.search(text):
         raise ApiError(422, "invalid_characters", field="text")
     return text
 

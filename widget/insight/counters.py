@@ -31,7 +31,7 @@ def parse(site: SiteView, data) -> Counter:
     for event in events:
         if not isinstance(event, dict) or not isinstance(event.get("widget"), str):
             raise ApiError(400, "invalid_type", "Each event is {widget, type}.", field="events")
-        if event.get("type") not in EVENTS:
+        if not isinstance(event.get("type"), str) or event["type"] not in EVENTS:
             raise ApiError(422, "invalid_event", f"Event types: {', '.join(EVENTS)}.",
                            field="events")
         if site.widget(event["widget"]) is None:

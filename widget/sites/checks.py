@@ -19,7 +19,9 @@ HONEYPOT = "website"  # a field people never see or fill; bots that fill every f
 MAX_LEN = {"email": 254, "name": 100, "page_url": 2048, "widget": 64, "lang": 16,
            "grant": 300}
 TRUE_WORDS = {"1", "on", "true", "yes"}
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+# Unicode category Cc, and lone surrogates (a JSON \\u escape can carry one; no
+# database or signature can take it).
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 
@@ -93,8 +95,14 @@ def checked_email(raw: str | None) -> tuple[str, str]:
 
 
 def checked_page_url(raw: str | None) -> str | None:
-    if raw is not None and (urlsplit(raw).scheme not in ("http", "https") or
-                            not urlsplit(raw).netloc):
+    """An http(s) page address, or 422 invalid_url."""
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # e.g. 'http://[': an IPv6 host that never closes
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise ApiError(422, "invalid_url", field="page_url")
     return raw
 
