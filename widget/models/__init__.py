@@ -3,6 +3,7 @@ from widget.models.base import Base, public_id, utcnow
 from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
                                 WidgetDay)
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
+from widget.models.keys import ApiKey
 from widget.models.mail import MailTemplate, OutboxMessage
 from widget.models.referrals import Milestone, MilestoneReward, Referral
 from widget.models.stories import Story
@@ -10,4 +11,4 @@ from widget.models.stories import Story
 __all__ = ["Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
-           "Milestone", "MilestoneReward", "Story"]
+           "Milestone", "MilestoneReward", "Story", "ApiKey"]
