@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from widget.core import tokens
 from widget.gifts import grants
 from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Widget
+from widget.sites import keys
 
 from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
 from .helpers.giveback import add_milestone, confirm_path, row, share_path, unsubscribe_path
@@ -42,9 +43,10 @@ ORIGIN = "https://blog.example"  # the sites' allowed origin (make_site's defaul
 LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/")
 ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 # Real answers that change what later requests need come last, in this order: the walk
-# withdraws, deletes and unsubscribes only once every other rule has been seen, and logs
+# revokes, withdraws, deletes and unsubscribes only once every other rule has been seen, and logs
 # the owner out at the very end.
-LAST = ("dashboard.withdraw_grant", "dashboard.delete_milestone", "dashboard.delete_widget",
+LAST = ("dashboard.revoke_key", "dashboard.withdraw_grant", "dashboard.delete_milestone",
+        "dashboard.delete_widget",
         "dashboard.delete_gift", "dashboard.reset_signups", "subscription.unsubscribe",
         "subscription.resubscribe", "dashboard.logout")
 # The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
@@ -164,7 +166,10 @@ def world(app, query, make_site, owner, visitor) -> dict:
         ("giveback.share_page", "token"): token["share"],
         ("giveback.share_click", "token"): token["share"]}
     assert None not in values.values(), values
-    return {**values, "bodies": bodies, "csrf": owner.csrf("/dashboard/sites/new"),
+    made = query(lambda s: keys.create(s, site, "read", "walk"))
+    values["key_id"] = made.row.id
+    return {**values, "bodies": bodies, "api_key": made.key,
+            "csrf": owner.csrf("/dashboard/sites/new"),
             # A confirm link older than the site allows: 410, with a fresh one offered.
             "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
 
@@ -182,6 +187,8 @@ def requests_for(rule, method: str, values: dict, owner, visitor):
     elif method == "GET":
         me = owner if dashboard else visitor
         yield from ((me, path, {}) for path in (real, junk))
+        if rule.endpoint.startswith("owner_api."):  # with the owner's key, for real answers
+            yield visitor, real, {"headers": {"Authorization": f"Bearer {values['api_key']}"}}
         if dashboard:
             yield visitor, real, {}  # to the log-in page
     elif api:

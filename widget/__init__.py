@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["asset"] = assets.url
 
     from widget.api import bp as api_bp
+    from widget.api.owner import bp as owner_api_bp
     from widget.api.static import bp as public_bp
     from widget.dashboard import csrf
     from widget.dashboard import init_app as init_dashboard
@@ -61,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from widget.pages.subscription import bp as subscription_bp
 
     csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
+    csrf.exempt(owner_api_bp)  # cookie-less: the Bearer key is the credential
     csrf.exempt(subscription_bp)  # the signed link is the credential (RFC 8058 one-click)
     csrf.exempt(gift_pages_bp)  # likewise: the gift and rating links
     app.register_blueprint(public_bp)
@@ -68,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(gift_pages_bp)
     app.register_blueprint(giveback_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(owner_api_bp)
     init_dashboard(app)
 
     @app.after_request  # runs after the blueprints' own, for errors and redirects too

@@ -155,6 +155,33 @@ def create_site(owner_email: str, name: str, origins: tuple[str, ...], lang: str
         click.echo(site.id)
 
 
+@main.group("api-key", epilog=EPILOG)
+def api_key():
+    """Owner API keys (sent as Authorization: Bearer <key>); revoke them in the dashboard."""
+
+
+@api_key.command("create", epilog=EPILOG)
+@click.option("--site", "site_id", required=True, help="The site's id (as `create-site` printed).")
+@click.option("--scope", required=True, type=click.Choice(["read", "write"]),
+              help="read: the GET endpoints only; write: every endpoint.")
+@click.option("--name", default="", help="A label to tell the key apart in the dashboard.")
+def api_key_create(site_id: str, scope: str, name: str):
+    """Make an API key for a site; prints the key, shown only this once, as the last line."""
+    from widget.core import db
+    from widget.sites.accounts import AccountError
+    from widget.sites.keys import create
+
+    app = _migrated_app()
+    with app.app_context():
+        try:
+            made = create(db.session(), site_id, scope, name)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"API key {made.row.name!r} ({scope}) created for site {site_id}. "
+                   "Keep it now: it is not shown again.")
+        click.echo(made.key)
+
+
 @main.command(epilog=EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the service.")

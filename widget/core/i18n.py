@@ -131,6 +131,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "nb": "Vi nådde ikke serveren. Prøv igjen.",
         "de": "Der Server ist nicht erreichbar. Bitte versuchen Sie es erneut.",
         "nl": "We konden de server niet bereiken. Probeer het opnieuw."},
+    "error.unauthorized": {
+        "en": "A valid API key is needed: send it as Authorization: Bearer <key>.",
+        "nb": "Det trengs en gyldig API-nøkkel: send den som Authorization: Bearer <nøkkel>.",
+        "de": "Ein gültiger API-Schlüssel ist nötig: senden Sie ihn als "
+              "Authorization: Bearer <Schlüssel>.",
+        "nl": "Een geldige API-sleutel is nodig: stuur hem als Authorization: Bearer <sleutel>."},
+    "error.forbidden_scope": {
+        "en": "This API key may only read. Make a key with the write scope for this.",
+        "nb": "Denne API-nøkkelen kan bare lese. Lag en nøkkel med skrivetilgang for dette.",
+        "de": "Dieser API-Schlüssel darf nur lesen. Erstellen Sie dafür einen Schlüssel "
+              "mit Schreibrecht.",
+        "nl": "Deze API-sleutel mag alleen lezen. Maak hiervoor een sleutel met schrijfrechten."},
     "error.not_found": {
         "en": "This page does not exist.", "nb": "Denne siden finnes ikke.",
         "de": "Diese Seite gibt es nicht.", "nl": "Deze pagina bestaat niet."},

@@ -1,4 +1,4 @@
-"""Per-IP and per-address sign-up limits, on the `limits` library's counters."""
+"""Per-IP, per-address and per-API-key limits, on the `limits` library's counters."""
 from __future__ import annotations
 
 import math
@@ -26,12 +26,13 @@ def init_app(app: Flask) -> None:
         "events": parse_many(app.config["RATE_LIMIT_EVENTS"]),
         "gift": parse_many(app.config["RATE_LIMIT_GIFT"]),
         "story": parse_many(app.config["RATE_LIMIT_STORY"]),
+        "key": parse_many(app.config["RATE_LIMIT_KEY"]),
     }
 
 
 def hit(kind: str, key: str) -> None:
     """Count one attempt under `kind` ('ip', 'email', 'login', 'events', 'gift',
-    'story'); 429 past a limit."""
+    'story', 'key': an owner API key's id); 429 past a limit."""
     limiter = current_app.extensions["widget.limiter"]
     if limiter is None:
         return

@@ -1,0 +1,154 @@
+"""The owner API under /api/v1/sites/<site>/…: for the owner's own servers, not browsers.
+
+Every request names a key (`Authorization: Bearer …`) that must belong to the URL's site;
+the answers carry no CORS headers and no cookies, and are never cached. Lists are newest
+first, a page at a time, with an opaque cursor over (created_at, id)."""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from widget.core import db, ratelimit
+from widget.core.errors import ApiError
+from widget.models import ApiKey, Gift, Grant, Story
+from widget.sites import keys
+
+bp = Blueprint("owner_api", __name__, url_prefix="/api/v1")
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+
+
+@bp.after_request
+def _owner_answers(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    if resp.status_code == 401:  # RFC 6750: say which scheme, and whether a key was sent
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="owner API"' + (
+            ', error="invalid_token"' if g.get("key_sent") else "")
+    return resp
+
+
+def authorize(site_id: str, scope: str = "read") -> ApiKey:
+    """The key the request sends, if it may use `scope` on `site_id`: else 401
+    `unauthorized` (no, unknown or revoked key), 404 `site_not_found` (another site's
+    key: whether that site exists stays unsaid) or 403 `forbidden_scope`. Each use is
+    counted against the key's rate limit and marks it used."""
+    kind, _, key = request.headers.get("Authorization", "").partition(" ")
+    g.key_sent = bool(key.strip())
+    session = db.session()
+    row = keys.find(session, key.strip()) if kind.lower() == "bearer" and g.key_sent else None
+    if row is None:
+        raise ApiError(401, "unauthorized")
+    ratelimit.hit("key", str(row.id))
+    if row.site_id != site_id:
+        raise ApiError(404, "site_not_found")
+    if scope == "write" and row.scope != "write":
+        raise ApiError(403, "forbidden_scope")
+    keys.touch(session, row)
+    return row
+
+
+# The public POST and preflight of this path are the api blueprint's: no OPTIONS here.
+@bp.get("/sites/<site_id>/stories", provide_automatic_options=False)
+def stories(site_id: str):
+    """The site's stories, newest first: `?status=pending|approved|rejected` to filter."""
+    authorize(site_id)
+    status = request.args.get("status")
+    query = select(Story).where(Story.site_id == site_id)
+    if status is not None:
+        if status not in ("pending", "approved", "rejected"):
+            raise ApiError(400, "bad_request", "'status' must be pending, approved or "
+                           "rejected.", field="status")
+        query = query.where(Story.status == status)
+    rows, after = _page(query, Story)
+    return jsonify(stories=[_story(s) for s in rows], next=after)
+
+
+@bp.get("/sites/<site_id>/gifts/<gift_id>/grants")
+def grants(site_id: str, gift_id: str):
+    """A gift's ledger, newest first: who got it, when, their downloads and rating."""
+    authorize(site_id)
+    gift = db.session().get(Gift, gift_id) if len(gift_id) <= 64 else None
+    if gift is None or gift.site_id != site_id:
+        raise ApiError(404, "not_found")
+    rows, after = _page(select(Grant).where(Grant.gift_id == gift.id)
+                        .options(selectinload(Grant.subscriber)), Grant)
+    return jsonify(grants=[_grant(r) for r in rows], next=after)
+
+
+def _page(query, model) -> tuple[list, str | None]:
+    """One page of `query` (newest first) after the request's cursor, and the next cursor
+    (None on the last page)."""
+    limit = request.args.get("limit", DEFAULT_LIMIT)
+    if not str(limit).isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+        raise ApiError(400, "bad_request", f"'limit' must be 1 to {MAX_LIMIT}.", field="limit")
+    limit = int(limit)
+    cursor = request.args.get("cursor")
+    if cursor is not None:
+        moment, number = _read_cursor(cursor)
+        query = query.where(or_(model.created_at < moment,
+                                and_(model.created_at == moment, model.id < number)))
+    rows = list(db.session().scalars(
+        query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _cursor(last.created_at, last.id)
+
+
+def _cursor(moment: datetime, number: int) -> str:
+    raw = f"{_utc(moment).isoformat()}|{number}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (time, id) a cursor holds; 400 for one this API did not make."""
+    try:
+        moment, _, number = base64.urlsafe_b64decode(
+            cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
+        found = datetime.fromisoformat(moment), int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        found = None
+    if len(cursor) > 100 or found is None or found[0].tzinfo is None \
+            or not 0 < found[1] < 2**31:
+        raise ApiError(400, "bad_request", "'cursor' is not one this API gave.",
+                       field="cursor")
+    return found[0].astimezone(timezone.utc), found[1]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite gives naive datetimes back; every stored time is UTC.
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else \
+        moment.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC, with a Z."""
+    found = _utc(moment)
+    return found.isoformat().replace("+00:00", "Z") if found else None
+
+
+def _story(story: Story) -> dict:
+    return {"id": story.id, "status": story.status, "name": story.name,
+            "email": story.email, "text": story.text, "rating": story.rating,
+            "consent_publish": story.consent_publish, "consent_text": story.consent_text,
+            "lang": story.lang, "page_url": story.page_url, "widget": story.widget_id,
+            "reply": story.reply, "created_at": _iso(story.created_at),
+            "decided_at": _iso(story.decided_at)}
+
+
+def _grant(grant: Grant) -> dict:
+    person = grant.subscriber
+    return {"id": grant.id, "email": person.email if person else None,
+            "name": person.name if person else None, "widget": grant.widget_id,
+            "page_url": grant.page_url, "created_at": _iso(grant.created_at),
+            "released_at": _iso(grant.released_at), "expires_at": _iso(grant.expires_at),
+            "revoked_at": _iso(grant.revoked_at), "downloads": grant.downloads,
+            "download_limit": grant.download_limit,
+            "last_download_at": _iso(grant.last_download_at), "rating": grant.rating,
+            "comment": grant.comment, "rated_at": _iso(grant.rated_at)}
