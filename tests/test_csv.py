@@ -20,6 +20,7 @@ from sqlalchemy import select
 from widget.core import export
 from widget.dashboard import ledger as dashboard_ledger
 from widget.models import Coupon, Grant, Subscriber, Widget
+from widget.subscribers import contacts
 
 from .helpers.dashboard import gifts_path, make_gift
 from .helpers.gifts import rating_link
@@ -165,7 +166,7 @@ def test_file_names_in_content_disposition():
 # Every CSV route, over real HTTP ------------------------------------------------------
 
 # The text/csv routes this module puts the corpus into; a new one must join it.
-DRIVEN = {"dashboard.ledger_csv"}
+DRIVEN = {"dashboard.ledger_csv", "dashboard.contacts_csv"}
 # Email heads a sign-up takes: RFC 5322 allows = + - | ' ! in the part before the @.
 EMAIL_HEADS = ["=cmd|'/Ccalc'!A0", "+1+1", "-2+3", "=1+1", "reader"]
 CODE_HEADS = ["+2+5+cmd", "-2+3+cmd", "+SUM", "-A1"]  # what a coupon import takes
@@ -242,6 +243,7 @@ def test_every_csv_route_neutralises_the_corpus(ann, app, make_client, make_site
             "message_id": "1", "token": "x", "ticket": "x", "code": "x", "network": "x",
             "name": "embed.js"}
     monkeypatch.setattr(dashboard_ledger, "CSV_BATCH", 7)  # many batches, a rollback each
+    monkeypatch.setattr(contacts, "EXPORT_BATCH", 7)
     exports = {}
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods:
@@ -282,3 +284,14 @@ def test_every_csv_route_neutralises_the_corpus(ann, app, make_client, make_site
         assert row["code"] == "'" + stored[grant_id]
         assert (row["rating"], row["downloads"], row["status"]) == ("5", "", "Active")
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["given_at"])
+
+    # The contacts carried every payload in the name and the widget's name.
+    rows = list(csv.DictReader(io.StringIO(
+        exports["dashboard.contacts_csv"].content.decode("utf-8-sig"), newline="")))
+    by_email = {row["email"].removeprefix("'"): row for row in rows}
+    for n, (email, (text, quoted)) in enumerate(zip(emails, CORPUS)):
+        row = by_email[email]
+        want = expected(storable(text), quoted)
+        assert (row["name"], row["widget"]) == (want, want), text
+        assert row["email"] == ("" if n % len(EMAIL_HEADS) == 4 else "'") + email
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["signed_up"])

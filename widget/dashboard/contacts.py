@@ -1,18 +1,20 @@
-"""A contact's page: status and since when, how it changed, consents, gifts, friends
-referred and e-mails."""
+"""The contacts: the list with search, filters and keyset pages, its CSV and JSON Lines
+exports, and a contact's page (status and since when, how it changed, consents, gifts,
+friends referred and e-mails)."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import Response, render_template, request
 from flask_login import login_required
 from sqlalchemy import select
 
-from widget.core import db
+from widget.core import db, export
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS
 from widget.dashboard.mail import NOT_MAIL, OUTBOX_WORDS
 from widget.dashboard.owned import owned, owned_site
 from widget.dashboard.referrals import contact_referrals
 from widget.models import Consent, Grant, OutboxMessage, StatusChange, Subscriber
+from widget.subscribers import contacts as found
 
 STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
                 "unsubscribed": "Unsubscribed"}
@@ -31,6 +33,50 @@ def status_label(status: str) -> str:
 @bp.app_template_filter("via_label")
 def via_label(via: str) -> str:
     return VIA_WORDS.get(via, via.replace("_", " "))
+
+
+@bp.get("/sites/<site_id>/contacts")
+@login_required
+def contacts(site_id: str):
+    """The site's contacts newest first, fifty a page, narrowed by the filters in the URL
+    (so a view can be bookmarked or shared); a filter not understood is explained (400)."""
+    site = owned_site(site_id)
+    filters = found.Filters.parse(request.args)
+    if filters.errors:
+        return _page(site, filters, None), 400
+    return _page(site, filters, found.page(db.session(), site.id, filters,
+                                           request.args.get("after")))
+
+
+def _page(site, filters: found.Filters, shown: found.Page | None) -> str:
+    return render_template("dashboard/contacts.html", site=site, filters=filters,
+                           shown=shown, statuses=found.STATUSES, langs=LANG_NAMES,
+                           first=bool(request.args.get("after")))
+
+
+@bp.get("/sites/<site_id>/contacts.csv")
+@login_required
+def contacts_csv(site_id: str):
+    """The filtered contacts (all of them without filters) as a spreadsheet, read in
+    batches as it is sent (core/export.py: UTF-8 with a BOM, no formula cells)."""
+    return _export(site_id, export.lines, "csv", export.CSV)
+
+
+@bp.get("/sites/<site_id>/contacts.jsonl")
+@login_required
+def contacts_jsonl(site_id: str):
+    """The same rows as JSON Lines: one object a contact, the CSV's columns as keys."""
+    return _export(site_id, export.json_lines, "jsonl", export.JSON_LINES)
+
+
+def _export(site_id: str, write, extension: str, content_type: str):
+    site = owned_site(site_id)
+    filters = found.Filters.parse(request.args)
+    if filters.errors:
+        return Response(" ".join(filters.errors), 400, content_type="text/plain; charset=utf-8")
+    rows = found.export_batches(db.session(), site.id, filters)
+    return export.download(write(found.COLUMNS, rows), f"contacts-{site.id}.{extension}",
+                           content_type)
 
 
 @bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")

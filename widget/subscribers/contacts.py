@@ -1,0 +1,247 @@
+"""A site's contacts found by the owner's filters: one Filters parsed from query
+arguments, one query builder for the contacts page, the exports (and the owner API
+next), keyset pages newest first with an opaque cursor, and the export's rows in batches.
+
+Keyset, not OFFSET: a page is `WHERE (created_at, id) < cursor ORDER BY created_at
+DESC, id DESC LIMIT n`, which the (site_id, created_at) index answers as fast on page
+2,000 as on page 1. Everything here is ORM, so SQLAlchemy writes each database's SQL."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from widget.core.i18n import LANGS
+from widget.models import Consent, Gift, Grant, Referral, StatusChange, Subscriber, Widget
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 1000
+STATUSES = ("pending", "confirmed", "unsubscribed")
+YES_NO = ("yes", "no")
+DAY = re.compile(r"\d{4}-\d\d-\d\d")
+MAX_SEARCH = 254  # the longest address; a longer search finds nothing anyway
+# The export's columns, in order: the CSV header and the JSON Lines keys. Tags (issue 13,
+# part 2) are not built yet, so they have no column.
+COLUMNS = ("email", "name", "status", "language", "signed_up", "confirmed", "unsubscribed",
+           "widget", "page", "consent_text", "consent_at", "referral_code",
+           "friends_counted", "gifts")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the owner looks for; an empty field filters nothing. `errors` says, in the
+    owner's words, which arguments were not understood (they filter nothing either)."""
+    q: str = ""
+    status: str = ""
+    widget: str = ""
+    lang: str = ""
+    gift: str = ""  # yes / no: a gift was given to them (gift_grants)
+    referred: str = ""  # yes / no: a friend's link brought them (referrals)
+    since: date | None = None  # signed up on or after this UTC day
+    until: date | None = None  # signed up on or before this UTC day
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> "Filters":
+        """The filters in query arguments (q, status, widget, lang, gift, referred, from,
+        to; dates as YYYY-MM-DD); anything else is ignored."""
+        errors = []
+
+        def arg(name: str) -> str:
+            # PostgreSQL text holds no NUL: dropped, as a search can't mean it.
+            return (args.get(name) or "").replace("\0", "").strip()
+
+        def choice(name: str, allowed: tuple[str, ...], what: str) -> str:
+            value = arg(name)
+            if value and value not in allowed:
+                errors.append(f"Unknown {what} “{value[:40]}”: choose one from the list.")
+                return ""
+            return value
+
+        def day(name: str, what: str) -> date | None:
+            value = arg(name)
+            if not value:
+                return None
+            try:
+                if DAY.fullmatch(value):
+                    return date.fromisoformat(value)
+            except ValueError:
+                pass  # 2025-02-30: the form, but no day
+            errors.append(f"“{value[:40]}” is no date for {what}: write it as YYYY-MM-DD.")
+            return None
+
+        widget = arg("widget")
+        if len(widget) > 64:  # no widget id is longer
+            errors.append("Unknown widget: choose one from the list.")
+            widget = ""
+        return cls(q=arg("q")[:MAX_SEARCH],
+                   status=choice("status", STATUSES, "status"), widget=widget,
+                   lang=choice("lang", LANGS, "language"),
+                   gift=choice("gift", YES_NO, "gift choice"),
+                   referred=choice("referred", YES_NO, "referral choice"),
+                   since=day("from", "“signed up from”"), until=day("to", "“signed up to”"),
+                   errors=tuple(errors))
+
+    def args(self) -> dict[str, str]:
+        """The filters as query arguments (only those set): for links that keep the view."""
+        found = {"q": self.q, "status": self.status, "widget": self.widget, "lang": self.lang,
+                 "gift": self.gift, "referred": self.referred,
+                 "from": self.since.isoformat() if self.since else "",
+                 "to": self.until.isoformat() if self.until else ""}
+        return {name: value for name, value in found.items() if value}
+
+    @property
+    def any(self) -> bool:
+        return bool(self.args())
+
+
+def conditions(site_id: str, filters: Filters) -> list:
+    """The WHERE terms of the site's contacts that match `filters`."""
+    terms = [Subscriber.site_id == site_id]
+    if filters.q:
+        # icontains escapes % and _ (autoescape), so they are searched for as written.
+        terms.append(or_(Subscriber.email.icontains(filters.q, autoescape=True),
+                         Subscriber.name.icontains(filters.q, autoescape=True)))
+    if filters.status:
+        terms.append(Subscriber.status == filters.status)
+    if filters.widget:
+        terms.append(Subscriber.widget_id == filters.widget)
+    if filters.lang:
+        terms.append(Subscriber.lang == filters.lang)
+    if filters.gift:
+        given = exists().where(Grant.subscriber_id == Subscriber.id)
+        terms.append(given if filters.gift == "yes" else ~given)
+    if filters.referred:
+        brought = exists().where(Referral.referred_id == Subscriber.id)
+        terms.append(brought if filters.referred == "yes" else ~brought)
+    if filters.since:
+        terms.append(Subscriber.created_at >= _midnight(filters.since))
+    if filters.until and filters.until < date.max:  # no day after 9999-12-31
+        terms.append(Subscriber.created_at < _midnight(filters.until + timedelta(days=1)))
+    return terms
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=timezone.utc)
+
+
+def count(session: Session, site_id: str, filters: Filters) -> int:
+    """How many contacts match (the whole filtered set, not one page)."""
+    return session.scalar(select(func.count(Subscriber.id)).where(
+        *conditions(site_id, filters)))
+
+
+# The cursor ------------------------------------------------------------------------
+
+def cursor_of(created_at: datetime, subscriber_id: int) -> str:
+    """The opaque cursor after this row: its time (UTC) and id, base64 for a URL."""
+    moment = _aware(created_at).astimezone(timezone.utc).isoformat()
+    return base64.urlsafe_b64encode(f"{moment}|{subscriber_id}".encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The (time, id) a cursor holds, or None for none or one that was tampered with
+    (which then shows the first page)."""
+    if not cursor or len(cursor) > 100:
+        return None
+    try:
+        moment, _, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)
+                                                     ).decode().partition("|")
+        found = datetime.fromisoformat(moment), int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if found[0].tzinfo is None or not 0 < found[1] < 2**31:
+        return None
+    return found[0].astimezone(timezone.utc), found[1]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives naive datetimes back; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _after(position: tuple[datetime, int] | None) -> list:
+    if position is None:
+        return []
+    moment, number = position
+    return [or_(Subscriber.created_at < moment,
+                and_(Subscriber.created_at == moment, Subscriber.id < number))]
+
+
+NEWEST_FIRST = (Subscriber.created_at.desc(), Subscriber.id.desc())
+
+
+# The page --------------------------------------------------------------------------
+
+@dataclass
+class Page:
+    """One page of contacts: (Subscriber, widget name) rows, the filtered count and the
+    cursor of the next page (None on the last)."""
+    rows: list
+    total: int
+    next: str | None
+
+
+def page(session: Session, site_id: str, filters: Filters, cursor: str | None = None,
+         size: int = PAGE_SIZE) -> Page:
+    """The page after `cursor` (the first for none or a tampered one)."""
+    found = session.execute(
+        select(Subscriber, Widget.name).outerjoin(Widget, Widget.id == Subscriber.widget_id)
+        .where(*conditions(site_id, filters), *_after(read_cursor(cursor)))
+        .order_by(*NEWEST_FIRST).limit(size + 1)).all()
+    rows, more = found[:size], len(found) > size
+    last = rows[-1][0] if rows else None
+    return Page(rows, count(session, site_id, filters),
+                cursor_of(last.created_at, last.id) if more else None)
+
+
+# The export ------------------------------------------------------------------------
+
+def _latest_change(status: str):
+    return (select(func.max(StatusChange.created_at))
+            .where(StatusChange.subscriber_id == Subscriber.id, StatusChange.status == status)
+            .scalar_subquery())
+
+
+def _latest_consent(column):
+    return (select(column).where(Consent.subscriber_id == Subscriber.id)
+            .order_by(Consent.created_at.desc(), Consent.id.desc()).limit(1).scalar_subquery())
+
+
+def export_batches(session: Session, site_id: str, filters: Filters,
+                   size: int | None = None) -> Iterator[list[tuple]]:
+    """The matching contacts newest first, as rows of COLUMNS' values, `size` (by
+    default EXPORT_BATCH) at a time:
+    one query for the contacts (status times and latest consent as correlated subqueries)
+    and one for their gifts per batch. Each batch ends the session's transaction before
+    it is yielded, so no transaction is held while the client reads."""
+    query = (select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.status,
+                    Subscriber.lang, Subscriber.created_at, _latest_change("confirmed"),
+                    _latest_change("unsubscribed"), Widget.name, Subscriber.page_url,
+                    _latest_consent(Consent.text), _latest_consent(Consent.created_at),
+                    Subscriber.ref_code, Subscriber.ref_count)
+             .outerjoin(Widget, Widget.id == Subscriber.widget_id)
+             .where(*conditions(site_id, filters)).order_by(*NEWEST_FIRST)
+             .limit(size or EXPORT_BATCH))
+    position = None
+    while found := session.execute(query.where(*_after(position))).all():
+        gifts = _gift_titles(session, [row[0] for row in found])
+        rows = [(*row[1:], "; ".join(gifts.get(row[0], ()))) for row in found]
+        position = (_aware(found[-1][5]), found[-1][0])
+        session.rollback()
+        yield rows
+
+
+def _gift_titles(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    titles: dict[int, list[str]] = {}
+    for subscriber_id, title in session.execute(
+            select(Grant.subscriber_id, Gift.title).join(Gift, Gift.id == Grant.gift_id)
+            .where(Grant.subscriber_id.in_(ids)).order_by(Grant.created_at, Grant.id)):
+        titles.setdefault(subscriber_id, []).append(title)
+    return titles
