@@ -252,3 +252,18 @@ def test_each_key_has_its_own_rate_limit(client, make_site, query):
     limited = client.get(path, **bearer(one))
     assert limited.json()["error"]["code"] == "rate_limited" and "Retry-After" in limited.headers
     assert client.get(path, **bearer(two)).status_code == 200
+
+
+def test_the_keys_page_refuses_a_long_name_and_anothers_key(ann, make_site, query):
+    site, theirs = make_site("ann@example.com"), make_site("bob@example.com")
+    resp = csrf_post(ann, f"/dashboard/sites/{site}/keys", {"name": "x" * 101, "scope": "read"})
+    assert resp.status_code == 422 and "rw_live_" not in resp.text
+    assert query(lambda s: s.scalar(select(ApiKey.id))) is None
+    their_key = make_key(query, theirs)
+    their_id = query(lambda s: s.scalar(select(ApiKey.id)))
+    token = ann.csrf(f"/dashboard/sites/{site}/keys")
+    for owner_site in (site, theirs):  # their key under my site, and their site
+        resp = ann.post(f"/dashboard/sites/{owner_site}/keys/{their_id}/revoke",
+                        data={"csrf_token": token})
+        assert resp.status_code == 404
+    assert ann.get(f"/api/v1/sites/{theirs}/stories", **bearer(their_key)).status_code == 200
