@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 
 from widget.models import Gift, Referral, Subscriber
 from widget.subscribers import contacts
-from widget.subscribers.contacts import COLUMNS, cursor_of
+from widget.core.keyset import cursor_of
+from widget.subscribers.contacts import COLUMNS
 
 from .helpers.gifts import file_gift
 from .helpers.giveback import confirm, join, row, unsubscribe_path

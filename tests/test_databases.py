@@ -15,6 +15,8 @@ import ast
 import re
 from pathlib import Path
 
+from .helpers.source import parse
+
 WIDGET = Path(__file__).resolve().parent.parent / "widget"
 
 # Modules that write SQL by hand or choose by database; their tests run on both.
@@ -34,7 +36,7 @@ def storage_traits(source: str) -> list[str]:
     """What in `source` depends on the database: hand-written SQL, plain-SQL helpers,
     dialect-specific constructs, or a branch on the dialect's name."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module:
             # as_datetime is the one neutral helper: it makes either driver's datetime equal.
             plain = [a.name for a in node.names if a.name != "as_datetime"]

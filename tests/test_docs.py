@@ -15,6 +15,8 @@ from widget import settings
 from widget.cli import main
 from widget.core import i18n
 
+from .helpers.source import parse
+
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = ROOT / "widget"
 DOCS = ROOT / "docs"
@@ -157,7 +159,7 @@ def prose_paths(markdown: str) -> list[str]:
 
 def defined_names(source: Path) -> set[str]:
     names = set()
-    for node in ast.parse(source.read_text(encoding="utf-8")).body:
+    for node in parse(source.read_text(encoding="utf-8")).body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
             if isinstance(node, ast.ClassDef):
@@ -208,7 +210,7 @@ def floors(markdown: str) -> list[list[str]]:
 def layout_floors() -> list[list[str]]:
     """FLOORS as tests/test_layout.py holds it, read from its source (not imported)."""
     source = (ROOT / "tests" / "test_layout.py").read_text(encoding="utf-8")
-    for node in ast.parse(source).body:
+    for node in parse(source).body:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "FLOORS" for t in node.targets):
             return [rooms for _, rooms in ast.literal_eval(node.value)]

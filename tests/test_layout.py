@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers.source import parse
+
 WIDGET = Path(__file__).resolve().parent.parent / "widget"
 
 # From the top floor down. A module may import its own room and any room on a lower
@@ -46,7 +48,7 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     that submodule when it is one)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.split(".")[0] == "widget"}
         elif isinstance(node, ast.ImportFrom):

@@ -5,15 +5,13 @@ the answers carry no CORS headers and no cookies, and are never cached. Lists ar
 first, a page at a time, with an opaque cursor over (created_at, id)."""
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from widget.core import db, ratelimit
+from widget.core import db, export, keyset, ratelimit
 from widget.core.errors import ApiError
 from widget.models import ApiKey, Gift, Grant, Story
 from widget.sites import keys
@@ -87,50 +85,21 @@ def _page(query, model) -> tuple[list, str | None]:
         raise ApiError(400, "bad_request", f"'limit' must be 1 to {MAX_LIMIT}.", field="limit")
     limit = int(limit)
     cursor = request.args.get("cursor")
-    if cursor is not None:
-        moment, number = _read_cursor(cursor)
-        query = query.where(or_(model.created_at < moment,
-                                and_(model.created_at == moment, model.id < number)))
-    rows = list(db.session().scalars(
-        query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
+    position = keyset.read_cursor(cursor)
+    if cursor is not None and position is None:
+        raise ApiError(400, "bad_request", "'cursor' is not one this API gave.",
+                       field="cursor")
+    rows = list(db.session().scalars(query.where(*keyset.after(model, position))
+                                     .order_by(*keyset.newest_first(model)).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], _cursor(last.created_at, last.id)
+    return rows[:limit], keyset.cursor_of(last.created_at, last.id)
 
 
-def _cursor(moment: datetime, number: int) -> str:
-    raw = f"{_utc(moment).isoformat()}|{number}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (time, id) a cursor holds; 400 for one this API did not make."""
-    try:
-        moment, _, number = base64.urlsafe_b64decode(
-            cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
-        found = datetime.fromisoformat(moment), int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        found = None
-    if len(cursor) > 100 or found is None or found[0].tzinfo is None \
-            or not 0 < found[1] < 2**31:
-        raise ApiError(400, "bad_request", "'cursor' is not one this API gave.",
-                       field="cursor")
-    return found[0].astimezone(timezone.utc), found[1]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; every stored time is UTC.
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc) if moment.tzinfo else \
-        moment.replace(tzinfo=timezone.utc)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC, with a Z."""
-    found = _utc(moment)
-    return found.isoformat().replace("+00:00", "Z") if found else None
+def _time(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as every export writes it; null when there is none."""
+    return export.iso(moment) or None
 
 
 def _story(story: Story) -> dict:
@@ -138,17 +107,18 @@ def _story(story: Story) -> dict:
             "email": story.email, "text": story.text, "rating": story.rating,
             "consent_publish": story.consent_publish, "consent_text": story.consent_text,
             "lang": story.lang, "page_url": story.page_url, "widget": story.widget_id,
-            "reply": story.reply, "created_at": _iso(story.created_at),
-            "decided_at": _iso(story.decided_at)}
+            "reply": story.reply, "created_at": _time(story.created_at),
+            "decided_at": _time(story.decided_at)}
 
 
 def _grant(grant: Grant) -> dict:
     person = grant.subscriber
     return {"id": grant.id, "email": person.email if person else None,
             "name": person.name if person else None, "widget": grant.widget_id,
-            "page_url": grant.page_url, "created_at": _iso(grant.created_at),
-            "released_at": _iso(grant.released_at), "expires_at": _iso(grant.expires_at),
-            "revoked_at": _iso(grant.revoked_at), "downloads": grant.downloads,
+            "page_url": grant.page_url, "created_at": _time(grant.created_at),
+            "released_at": _time(grant.released_at),
+            "expires_at": _time(grant.expires_at),
+            "revoked_at": _time(grant.revoked_at), "downloads": grant.downloads,
             "download_limit": grant.download_limit,
-            "last_download_at": _iso(grant.last_download_at), "rating": grant.rating,
-            "comment": grant.comment, "rated_at": _iso(grant.rated_at)}
+            "last_download_at": _time(grant.last_download_at), "rating": grant.rating,
+            "comment": grant.comment, "rated_at": _time(grant.rated_at)}

@@ -7,17 +7,17 @@ DESC, id DESC LIMIT n`, which the (site_id, created_at) index answers as fast on
 2,000 as on page 1. Everything here is ORM, so SQLAlchemy writes each database's SQL."""
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from widget.core import keyset
 from widget.core.i18n import LANGS
+from widget.core.rawsql import as_datetime
 from widget.models import Consent, Gift, Grant, Referral, StatusChange, Subscriber, Widget
 
 PAGE_SIZE = 50
@@ -137,44 +137,7 @@ def count(session: Session, site_id: str, filters: Filters) -> int:
         *conditions(site_id, filters)))
 
 
-# The cursor ------------------------------------------------------------------------
-
-def cursor_of(created_at: datetime, subscriber_id: int) -> str:
-    """The opaque cursor after this row: its time (UTC) and id, base64 for a URL."""
-    moment = _aware(created_at).astimezone(timezone.utc).isoformat()
-    return base64.urlsafe_b64encode(f"{moment}|{subscriber_id}".encode()).decode().rstrip("=")
-
-
-def read_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    """The (time, id) a cursor holds, or None for none or one that was tampered with
-    (which then shows the first page)."""
-    if not cursor or len(cursor) > 100:
-        return None
-    try:
-        moment, _, number = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)
-                                                     ).decode().partition("|")
-        found = datetime.fromisoformat(moment), int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-    if found[0].tzinfo is None or not 0 < found[1] < 2**31:
-        return None
-    return found[0].astimezone(timezone.utc), found[1]
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives naive datetimes back; every stored time is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _after(position: tuple[datetime, int] | None) -> list:
-    if position is None:
-        return []
-    moment, number = position
-    return [or_(Subscriber.created_at < moment,
-                and_(Subscriber.created_at == moment, Subscriber.id < number))]
-
-
-NEWEST_FIRST = (Subscriber.created_at.desc(), Subscriber.id.desc())
+NEWEST_FIRST = keyset.newest_first(Subscriber)
 
 
 # The page --------------------------------------------------------------------------
@@ -193,12 +156,12 @@ def page(session: Session, site_id: str, filters: Filters, cursor: str | None = 
     """The page after `cursor` (the first for none or a tampered one)."""
     found = session.execute(
         select(Subscriber, Widget.name).outerjoin(Widget, Widget.id == Subscriber.widget_id)
-        .where(*conditions(site_id, filters), *_after(read_cursor(cursor)))
+        .where(*conditions(site_id, filters), *keyset.after(Subscriber, keyset.read_cursor(cursor)))
         .order_by(*NEWEST_FIRST).limit(size + 1)).all()
     rows, more = found[:size], len(found) > size
     last = rows[-1][0] if rows else None
     return Page(rows, count(session, site_id, filters),
-                cursor_of(last.created_at, last.id) if more else None)
+                keyset.cursor_of(last.created_at, last.id) if more else None)
 
 
 # The export ------------------------------------------------------------------------
@@ -230,10 +193,10 @@ def export_batches(session: Session, site_id: str, filters: Filters,
              .where(*conditions(site_id, filters)).order_by(*NEWEST_FIRST)
              .limit(size or EXPORT_BATCH))
     position = None
-    while found := session.execute(query.where(*_after(position))).all():
+    while found := session.execute(query.where(*keyset.after(Subscriber, position))).all():
         gifts = _gift_titles(session, [row[0] for row in found])
         rows = [(*row[1:], "; ".join(gifts.get(row[0], ()))) for row in found]
-        position = (_aware(found[-1][5]), found[-1][0])
+        position = (as_datetime(found[-1][5]), found[-1][0])
         session.rollback()
         yield rows
 
