@@ -1,0 +1,433 @@
+"""Benchmark the contacts page and its CSV export over many contacts (issue 13).
+
+One run per database (SQLite in a temp folder; with --database-url also PostgreSQL, in a
+throw-away database created on that server and dropped after) seeds N contacts straight
+into the database (not through the API), serves the app with gunicorn, logs in as the
+owner and measures:
+
+- p50/p95 of the contacts page: the first page, page 2,000 (its cursor is computed from
+  the database with core/keyset.py's cursor_of, not walked to) and a search that
+  matches a few rows, each as sequential requests;
+- rows/s of GET contacts.csv (everything) against the database's own bulk dump of the
+  same rows and columns in the same run (`sqlite3 -csv` on the instance's file, or
+  `COPY (SELECT ...) TO STDOUT WITH CSV` through psycopg).
+
+Targets (issue 13): page p95 <= 150 ms; export >= 0.5x the dump. Import is not built yet.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))  # run.py's (and gifts.py's) helpers, wherever this starts
+from gifts import pg_database  # noqa: E402
+from run import ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready, widget_cli  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from widget.core.keyset import cursor_of  # noqa: E402
+
+PAGE_SIZE = 50  # widget/subscribers/contacts.py PAGE_SIZE
+PAGE_P95_MS = 150
+EXPORT_RATIO = 0.5
+OWNER, PASSWORD = "bench@example.com", "bench-password-123"
+SEARCH = "quetzal"  # in the names of every SEARCH_EVERY-th contact only
+SEARCH_EVERY = 50_000
+BATCH = 50_000
+FIRST = ("Ada", "Bjørn", "Chloé", "Dev", "Emma", "Farid", "Greta", "Hiro", "Ines", "Jonas",
+         "Kari", "Liam", "Mei", "Nils", "Olga", "Pedro", "Rut", "Sven", "Tove", "Yusuf")
+LAST = ("Berg", "Dahl", "Eriksen", "Fischer", "Garcia", "Haugen", "Jansen", "Kowalski",
+        "Larsen", "Moreau", "Nakamura", "Olsen", "Rossi", "Silva", "Smith", "Visser")
+DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "post.example")
+LANGS = ("en", "en", "en", "nb", "de", "nl")
+PAGES = ("https://blog.example/post", "https://blog.example/", "https://blog.example/about")
+CONSENT = "Yes, send me the newsletter. I can unsubscribe at any time."
+COLUMN_LIST = ("id, site_id, email, email_normalized, name, status, lang, widget_id, "
+               "page_url, created_at, updated_at, status_at, confirm_sent_at, ref_code, "
+               "ref_count, ref_visits, share_clicks")
+
+# The export's rows, as contacts.py builds them, in one statement for the database's own
+# dump: widget name, latest confirmed/unsubscribed change, latest consent, gift titles.
+DUMP_SQL = """
+SELECT s.email, s.name, s.status, s.lang AS language, s.created_at AS signed_up,
+  (SELECT max(c.created_at) FROM status_changes c
+    WHERE c.subscriber_id = s.id AND c.status = 'confirmed') AS confirmed,
+  (SELECT max(c.created_at) FROM status_changes c
+    WHERE c.subscriber_id = s.id AND c.status = 'unsubscribed') AS unsubscribed,
+  w.name AS widget, s.page_url AS page,
+  (SELECT k.text FROM consents k WHERE k.subscriber_id = s.id
+    ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS consent_text,
+  (SELECT k.created_at FROM consents k WHERE k.subscriber_id = s.id
+    ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS consent_at,
+  s.ref_code AS referral_code, s.ref_count AS friends_counted,
+  (SELECT {concat} FROM gift_grants gg JOIN gifts g ON g.id = gg.gift_id
+    WHERE gg.subscriber_id = s.id) AS gifts
+FROM subscribers s LEFT JOIN widgets w ON w.id = s.widget_id
+WHERE s.site_id = '{site}'
+ORDER BY s.created_at DESC, s.id DESC
+"""
+
+
+def contacts(n: int, site: str, widget: str, now: datetime):
+    """N realistic rows, oldest first (ids grow with time), created over the past year:
+    distinct addresses, names (some none), 60 % confirmed, 25 % pending, 15 %
+    unsubscribed, four languages. Yields (row, status) per contact."""
+    rnd = random.Random(13)
+    step = timedelta(days=365) / n
+    start = now - timedelta(days=365)
+    for i in range(1, n + 1):
+        first, last = rnd.choice(FIRST), rnd.choice(LAST)
+        name = None if i % 7 == 0 else f"{first} {last}"
+        if i % SEARCH_EVERY == 0:
+            name = f"{first} Quetzalcoatl"
+        email = f"{first.lower()}.{last.lower()}{i}@{rnd.choice(DOMAINS)}"
+        draw = rnd.random()
+        status = "confirmed" if draw < 0.60 else "pending" if draw < 0.85 else "unsubscribed"
+        created = start + step * i
+        changed = created + timedelta(minutes=rnd.randrange(1, 600)) \
+            if status != "pending" else created
+        yield (i, site, email, email.lower(), name, status, rnd.choice(LANGS),
+               widget if i % 10 else None, rnd.choice(PAGES), created, changed, changed,
+               created, f"r{i:x}" if status != "pending" else None,
+               rnd.randrange(3) if status != "pending" else 0, 0, 0), status
+
+
+def seed(kind: str, dsn, n: int, site: str, widget: str) -> float:
+    """Insert the contacts, a consent each and their status changes (signup, plus the
+    confirmation, plus the unsubscription); seconds taken."""
+    began = time.monotonic()
+    now = datetime.now(timezone.utc)
+    rows = contacts(n, site, widget, now)
+    if kind == "sqlite":
+        conn = sqlite3.connect(dsn)
+        conn.execute("PRAGMA synchronous = OFF")
+        fmt = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
+        marks = ", ".join("?" * 17)
+        while batch := [r for r, _ in _take(rows, BATCH)]:
+            conn.executemany(f"INSERT INTO subscribers ({COLUMN_LIST}) VALUES ({marks})",
+                             [(*r[:9], *(v.astimezone(timezone.utc).strftime(fmt)
+                                         for v in r[9:13]), *r[13:]) for r in batch])
+        run = conn.execute
+        yes = 1
+    else:
+        import psycopg
+        conn = psycopg.connect(dsn)
+        with conn.cursor() as cur, cur.copy(
+                f"COPY subscribers ({COLUMN_LIST}) FROM STDIN") as copy:
+            for row, _ in rows:
+                copy.write_row(row)
+        run = conn.execute
+        yes = True
+        conn.execute("SELECT setval('subscribers_id_seq', %s)", (n,))
+    p = "?" if kind == "sqlite" else "%s"
+    run("INSERT INTO consents (subscriber_id, given, text, lang, widget_id, page_url, "
+        f"created_at) SELECT id, {p}, {p}, lang, widget_id, page_url, created_at "
+        f"FROM subscribers WHERE site_id = {p}", (yes, CONSENT, site))
+    run("INSERT INTO status_changes (subscriber_id, status, via, created_at) "
+        f"SELECT id, 'pending', 'signup', created_at FROM subscribers WHERE site_id = {p}",
+        (site,))
+    run("INSERT INTO status_changes (subscriber_id, status, via, created_at) "
+        "SELECT id, 'confirmed', 'confirm_page', status_at FROM subscribers "
+        f"WHERE site_id = {p} AND status IN ('confirmed', 'unsubscribed')", (site,))
+    run("INSERT INTO status_changes (subscriber_id, status, via, created_at) "
+        "SELECT id, 'unsubscribed', 'unsubscribe_page', status_at FROM subscribers "
+        f"WHERE site_id = {p} AND status = 'unsubscribed'", (site,))
+    conn.commit()
+    if kind != "sqlite":  # autovacuum would soon do this after a bulk load; don't wait
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+    conn.close()
+    return time.monotonic() - began
+
+
+def _take(iterator, size: int):
+    for _, item in zip(range(size), iterator):
+        yield item
+
+
+def query_one(kind: str, dsn, sql: str, params=()):
+    if kind == "sqlite":
+        conn = sqlite3.connect(dsn)
+        try:
+            return conn.execute(sql, params).fetchone()
+        finally:
+            conn.close()
+    import psycopg
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql.replace("?", "%s"), params).fetchone()
+
+
+def login(app_url: str):
+    """An opener carrying the owner's session cookie, from a real login POST."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = opener.open(f"{app_url}/dashboard/login", timeout=30).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form) \
+        or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', form)
+    if not token:
+        raise BenchError("no csrf_token on the login form")
+    body = urllib.parse.urlencode({"csrf_token": token.group(1), "email": OWNER,
+                                   "password": PASSWORD}).encode()
+    with opener.open(f"{app_url}/dashboard/login", body, timeout=30) as resp:
+        if "/dashboard/login" in resp.url:
+            raise BenchError("login failed")
+    return opener
+
+
+def latency(opener, url: str, requests: int, must: list[str]) -> dict:
+    """Sequential GETs (after 3 warm-ups); each must be 200 and contain `must`."""
+    times = []
+    for i in range(requests + 3):
+        began = time.perf_counter()
+        with opener.open(url, timeout=60) as resp:
+            body = resp.read()
+            status = resp.status
+        took = (time.perf_counter() - began) * 1000
+        if status != 200 or "/dashboard/login" in resp.url:
+            raise BenchError(f"{url}: {status} {resp.url}")
+        if i == 0:
+            text = body.decode()
+            missing = [m for m in must if m not in text]
+            if missing:
+                raise BenchError(f"{url}: the page lacks {missing}")
+        if i >= 3:
+            times.append(took)
+    times.sort()
+    return {"requests": requests, "p50_ms": statistics.median(times),
+            "p95_ms": times[min(len(times) - 1, round(0.95 * len(times)) - 1)],
+            "max_ms": times[-1]}
+
+
+def export_rate(opener, url: str, n: int) -> dict:
+    began = time.perf_counter()
+    lines = size = 0
+    with opener.open(url, timeout=600) as resp:
+        while chunk := resp.read(1 << 16):
+            lines += chunk.count(b"\n")
+            size += len(chunk)
+    took = time.perf_counter() - began
+    if lines - 1 != n:  # the header line
+        raise BenchError(f"contacts.csv had {lines - 1} rows, not {n}")
+    return {"rows": n, "seconds": took, "rows_per_s": n / took, "bytes": size}
+
+
+def dump_rate(kind: str, dsn, site: str, n: int, tmp: Path) -> dict:
+    """The database's own CSV of the same rows and columns, to a file (SQLite) or read
+    through psycopg's COPY (PostgreSQL)."""
+    if kind == "sqlite":
+        sql = DUMP_SQL.format(site=site, concat="group_concat(g.title, '; ')")
+        out = tmp / "dump.csv"
+        began = time.perf_counter()
+        with open(out, "wb") as f:
+            subprocess.run(["sqlite3", "-csv", "-header", str(dsn), sql], stdout=f, check=True)
+        took = time.perf_counter() - began
+        lines = out.read_bytes().count(b"\n")
+        size = out.stat().st_size
+        out.unlink()
+        how = "sqlite3 -csv"
+    else:
+        import psycopg
+        sql = DUMP_SQL.format(site=site, concat="string_agg(g.title, '; ')")
+        lines = size = 0
+        with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+            began = time.perf_counter()
+            with cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                for data in copy:
+                    lines += bytes(data).count(b"\n")
+                    size += len(data)
+            took = time.perf_counter() - began
+        how = "COPY (SELECT ...) TO STDOUT WITH CSV"
+    if lines - 1 != n:
+        raise BenchError(f"the dump had {lines - 1} rows, not {n}")
+    return {"how": how, "rows": n, "seconds": took, "rows_per_s": n / took, "bytes": size}
+
+
+def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list) -> dict:
+    tmp.mkdir(parents=True)
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("WIDGET_") and k != "DATABASE_URL"}
+    env.update(WIDGET_INSTANCE_PATH=str(tmp / "instance"), WIDGET_RATE_LIMITS="off",
+               WIDGET_BASE_URL=app_url, WIDGET_WORKER="off")
+    if db_url:
+        env["DATABASE_URL"] = db_url
+    widget_cli(env, "migrate")
+    widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
+    site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
+                      "--origin", ORIGIN).strip().splitlines()[-1]
+    if kind == "sqlite":
+        dsn = tmp / "instance" / "widget.sqlite3"
+    else:
+        from sqlalchemy.engine import make_url
+        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+    widget = query_one(kind, dsn, "SELECT id FROM widgets WHERE site_id = ?", (site,))[0]
+
+    print(f"  {kind}: seeding {args.contacts:,} contacts ...", flush=True)
+    seconds = seed(kind, dsn, args.contacts, site, widget)
+    print(f"  {kind}: seeded in {seconds:.1f}s", flush=True)
+
+    log = tmp / "app.log"
+    servers.append(gunicorn("widget:create_app()", port, ROOT, env, log, args.workers))
+    wait_ready(servers[-1], f"{app_url}/healthz", log)
+    opener = login(app_url)
+
+    page_no = min(args.page, args.contacts // PAGE_SIZE)
+    position = (page_no - 1) * PAGE_SIZE  # page N starts after this many rows
+    newest = "ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?"
+    first_row = query_one(kind, dsn, f"SELECT email FROM subscribers WHERE site_id = ? {newest}",
+                          (site, 0))[0]
+    at, row_id = query_one(kind, dsn, "SELECT created_at, id FROM subscribers "
+                           f"WHERE site_id = ? {newest}", (site, position - 1))
+    page_first = query_one(kind, dsn, "SELECT email FROM subscribers "
+                           f"WHERE site_id = ? {newest}", (site, position))[0]
+    cursor = cursor_of(at, row_id)
+    matches = args.contacts // SEARCH_EVERY
+    base = f"{app_url}/dashboard/sites/{site}/contacts"
+    total = f"{args.contacts} contacts"
+    pages = {
+        "first page": (base, [total, first_row]),
+        f"page {page_no:,}": (f"{base}?after={cursor}", [total, page_first]),
+        f"search ?q={SEARCH}": (f"{base}?q={SEARCH}",
+                                [f"{matches} contact" if matches else "0 contacts"]),
+    }
+    print(f"  {kind}: page {page_no:,} is requested with ?after= the cursor of row "
+          f"{position:,} (newest first), computed from the database with "
+          "core/keyset.py cursor_of, not by walking the pages", flush=True)
+    lat = {}
+    for name, (url, must) in pages.items():
+        print(f"  {kind}: {name}: {args.requests} sequential requests ...", flush=True)
+        lat[name] = latency(opener, url, args.requests, must)
+    print(f"  {kind}: export and dump ...", flush=True)
+    exp = export_rate(opener, f"{base}.csv", args.contacts)
+    dump = dump_rate(kind, dsn, site, args.contacts, tmp)
+    problems = [line for line in log.read_text(errors="replace").splitlines()
+                if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
+    return {"contacts": args.contacts, "seed_seconds": seconds, "search_matches": matches,
+            "page": page_no, "cursor_row": position, "latency": lat, "export": exp,
+            "dump": dump, "export_vs_dump": exp["rows_per_s"] / dump["rows_per_s"],
+            "server_log_problems": problems}
+
+
+def report(figures: dict) -> None:
+    print(f"\n{'database':<12}{'page':<22}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    for kind, fig in figures.items():
+        for name, r in fig["latency"].items():
+            print(f"{kind:<12}{name:<22}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}"
+                  f"{r['max_ms']:>10.1f}")
+    print(f"\n{'database':<12}{'rows':>10}{'export rows/s':>15}{'dump rows/s':>13}"
+          f"{'ratio':>8}  dump")
+    for kind, fig in figures.items():
+        print(f"{kind:<12}{fig['contacts']:>10,}{fig['export']['rows_per_s']:>15,.0f}"
+              f"{fig['dump']['rows_per_s']:>13,.0f}{fig['export_vs_dump']:>8.2f}  "
+              f"{fig['dump']['how']}")
+    print("\nimport: not built yet")
+    print("\ntargets")
+    for kind, fig in figures.items():
+        fig["targets"] = {}
+        checks = [(f"{name} p95 <= {PAGE_P95_MS} ms", r["p95_ms"] <= PAGE_P95_MS,
+                   f"{r['p95_ms']:.0f} ms") for name, r in fig["latency"].items()]
+        checks.append((f"export >= {EXPORT_RATIO}x the dump",
+                       fig["export_vs_dump"] >= EXPORT_RATIO, f"{fig['export_vs_dump']:.2f}x"))
+        for label, ok, got in checks:
+            fig["targets"][label] = {"pass": ok, "value": got}
+            print(f"  {'PASS' if ok else 'MISS'}  {kind:<11} {label:<36} ({got})")
+        if fig["server_log_problems"]:
+            print(f"\n{kind} server log problems:", *fig["server_log_problems"][:20],
+                  sep="\n  ")
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--contacts", type=int, default=1_000_000,
+                   help="contacts to seed (1,000,000)")
+    p.add_argument("--requests", type=int, default=50,
+                   help="sequential requests per page, after 3 warm-ups (50)")
+    p.add_argument("--page", type=int, default=2000,
+                   help="the deep page measured (2000; the last page if there are fewer)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    p.add_argument("--database-url", "--postgres", metavar="URL", dest="postgres",
+                   help="also on PostgreSQL, in a throw-away database made on this server "
+                        "(needs CREATEDB), e.g. "
+                        "postgresql+psycopg://postgres@127.0.0.1:5433/postgres")
+    p.add_argument("--no-sqlite", action="store_true", help="with --database-url, skip SQLite")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    args = p.parse_args()
+    if args.no_sqlite and not args.postgres:
+        p.error("--no-sqlite needs --database-url")
+    if args.contacts < PAGE_SIZE * 2:
+        p.error(f"--contacts must be at least {PAGE_SIZE * 2}")
+    return args
+
+
+def stop(servers: list) -> None:
+    for proc in servers:  # SIGTERM: gunicorn stops its workers gracefully
+        proc.terminate()
+    for proc in servers:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    servers.clear()
+
+
+def main() -> int:
+    args = parse_args()
+    if not args.no_sqlite and not shutil.which("sqlite3"):
+        print("error: the sqlite3 program is missing (Debian: apt-get install sqlite3)",
+              file=sys.stderr)
+        return 1
+    tmp = Path(tempfile.mkdtemp(prefix="widget-contacts-bench-"))
+    servers: list[subprocess.Popen] = []
+    figures = {}
+    try:
+        print(f"contacts benchmark, {args.contacts:,} contacts")
+        if not args.no_sqlite:
+            try:
+                figures["sqlite"] = bench_database("sqlite", args, tmp / "sqlite", None, servers)
+            finally:
+                stop(servers)
+        if args.postgres:
+            with pg_database(args.postgres) as url:
+                try:
+                    figures["postgresql"] = bench_database("postgresql", args, tmp / "pg",
+                                                           url, servers)
+                finally:
+                    stop(servers)
+        report(figures)
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for log in tmp.glob("*/app.log"):
+            print(f"{log}, last lines:\n" + log.read_text()[-3000:], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        stop(servers)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
