@@ -13,11 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from widget.core import db, export, keyset, ratelimit
 from widget.core.errors import ApiError
-from widget.models import ApiKey, Gift, Grant, Story
+from widget.models import ApiKey, Consent, Gift, Grant, StatusChange, Story, Subscriber
 from widget.sites import keys
+from widget.subscribers import contacts as found
 
 bp = Blueprint("owner_api", __name__, url_prefix="/api/v1")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one in a URL is no row of ours
 
 
 @bp.after_request
@@ -77,6 +79,61 @@ def grants(site_id: str, gift_id: str):
     return jsonify(grants=[_grant(r) for r in rows], next=after)
 
 
+@bp.get("/sites/<site_id>/contacts")
+def contacts(site_id: str):
+    """The site's contacts newest first, narrowed by the contacts page's filters (q,
+    status, widget, lang, gift, referred, from, to); one not understood is 400."""
+    authorize(site_id)
+    filters = _filters()
+    rows, after = _page(select(Subscriber).where(*found.conditions(site_id, filters)),
+                        Subscriber)
+    times = found.status_times(db.session(), [person.id for person in rows])
+    return jsonify(contacts=[_contact(p, times.get(p.id, {})) for p in rows], next=after)
+
+
+@bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
+def contact(site_id: str, subscriber_id: int):
+    """One contact, with their consents and status history, oldest first."""
+    authorize(site_id)
+    session = db.session()
+    person = session.get(Subscriber, subscriber_id) if 0 < subscriber_id <= MAX_ID else None
+    if person is None or person.site_id != site_id:
+        raise ApiError(404, "not_found")
+    history = session.scalars(select(StatusChange).where(
+        StatusChange.subscriber_id == person.id)
+        .order_by(StatusChange.created_at, StatusChange.id)).all()
+    consents = session.scalars(select(Consent).where(Consent.subscriber_id == person.id)
+                               .order_by(Consent.created_at, Consent.id)).all()
+    times = found.status_times(session, [person.id]).get(person.id, {})
+    return jsonify({**_contact(person, times), "consents": [
+        {"given": c.given, "text": c.text, "lang": c.lang, "widget": c.widget_id,
+         "page_url": c.page_url, "created_at": _time(c.created_at)} for c in consents],
+        "history": [{"status": h.status, "via": h.via, "created_at": _time(h.created_at)}
+                    for h in history]})
+
+
+@bp.get("/sites/<site_id>/contacts.csv")
+def contacts_csv(site_id: str):
+    """The filtered contacts as the dashboard's CSV, streamed."""
+    authorize(site_id)
+    return found.download(db.session(), site_id, _filters(), "csv")
+
+
+@bp.get("/sites/<site_id>/contacts.jsonl")
+def contacts_jsonl(site_id: str):
+    """The same rows as JSON Lines, as the dashboard's."""
+    authorize(site_id)
+    return found.download(db.session(), site_id, _filters(), "jsonl")
+
+
+def _filters() -> found.Filters:
+    """The contacts page's filters in the query; the first not understood is 400."""
+    filters = found.Filters.parse(request.args)
+    if filters.errors:
+        raise ApiError(400, "bad_request", filters.errors[0], field=filters.fields[0])
+    return filters
+
+
 def _page(query, model) -> tuple[list, str | None]:
     """One page of `query` (newest first) after the request's cursor, and the next cursor
     (None on the last page)."""
@@ -109,6 +166,16 @@ def _story(story: Story) -> dict:
             "lang": story.lang, "page_url": story.page_url, "widget": story.widget_id,
             "reply": story.reply, "created_at": _time(story.created_at),
             "decided_at": _time(story.decided_at)}
+
+
+def _contact(person: Subscriber, times: dict) -> dict:
+    """A contact as the owner API shows it; `times` from contacts.status_times."""
+    return {"id": person.id, "email": person.email, "name": person.name,
+            "status": person.status, "lang": person.lang, "widget": person.widget_id,
+            "page_url": person.page_url, "created_at": _time(person.created_at),
+            "confirmed_at": _time(times.get("confirmed")),
+            "unsubscribed_at": _time(times.get("unsubscribed")),
+            "ref_code": person.ref_code, "ref_count": person.ref_count}
 
 
 def _grant(grant: Grant) -> dict:

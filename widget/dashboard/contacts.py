@@ -7,7 +7,7 @@ from flask import Response, render_template, request
 from flask_login import login_required
 from sqlalchemy import select
 
-from widget.core import db, export
+from widget.core import db
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS
 from widget.dashboard.mail import NOT_MAIL, OUTBOX_WORDS
@@ -59,24 +59,22 @@ def _page(site, filters: found.Filters, shown: found.Page | None) -> str:
 def contacts_csv(site_id: str):
     """The filtered contacts (all of them without filters) as a spreadsheet, read in
     batches as it is sent (core/export.py: UTF-8 with a BOM, no formula cells)."""
-    return _export(site_id, export.lines, "csv", export.CSV)
+    return _export(site_id, "csv")
 
 
 @bp.get("/sites/<site_id>/contacts.jsonl")
 @login_required
 def contacts_jsonl(site_id: str):
     """The same rows as JSON Lines: one object a contact, the CSV's columns as keys."""
-    return _export(site_id, export.json_lines, "jsonl", export.JSON_LINES)
+    return _export(site_id, "jsonl")
 
 
-def _export(site_id: str, write, extension: str, content_type: str):
+def _export(site_id: str, kind: str):
     site = owned_site(site_id)
     filters = found.Filters.parse(request.args)
     if filters.errors:
         return Response(" ".join(filters.errors), 400, content_type="text/plain; charset=utf-8")
-    rows = found.export_batches(db.session(), site.id, filters)
-    return export.download(write(found.COLUMNS, rows), f"contacts-{site.id}.{extension}",
-                           content_type)
+    return found.download(db.session(), site.id, filters, kind)
 
 
 @bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")

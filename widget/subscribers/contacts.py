@@ -1,6 +1,6 @@
 """A site's contacts found by the owner's filters: one Filters parsed from query
-arguments, one query builder for the contacts page, the exports (and the owner API
-next), keyset pages newest first with an opaque cursor, and the export's rows in batches.
+arguments, one query builder for the contacts page, the exports and the owner API,
+keyset pages newest first with an opaque cursor, and the export's rows in batches.
 
 Keyset, not OFFSET: a page is `WHERE (created_at, id) < cursor ORDER BY created_at
 DESC, id DESC LIMIT n`, which the (site_id, created_at) index answers as fast on page
@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from widget.core import keyset
+from widget.core import export, keyset
 from widget.core.i18n import LANGS
 from widget.core.rawsql import as_datetime
 from widget.models import Consent, Gift, Grant, Referral, StatusChange, Subscriber, Widget
@@ -36,7 +36,8 @@ COLUMNS = ("email", "name", "status", "language", "signed_up", "confirmed", "uns
 @dataclass(frozen=True)
 class Filters:
     """What the owner looks for; an empty field filters nothing. `errors` says, in the
-    owner's words, which arguments were not understood (they filter nothing either)."""
+    owner's words, which arguments were not understood (they filter nothing either), and
+    `fields` names those arguments, in the same order."""
     q: str = ""
     status: str = ""
     widget: str = ""
@@ -46,12 +47,13 @@ class Filters:
     since: date | None = None  # signed up on or after this UTC day
     until: date | None = None  # signed up on or before this UTC day
     errors: tuple[str, ...] = field(default=(), compare=False)
+    fields: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> "Filters":
         """The filters in query arguments (q, status, widget, lang, gift, referred, from,
         to; dates as YYYY-MM-DD); anything else is ignored."""
-        errors = []
+        errors, fields = [], []
 
         def arg(name: str) -> str:
             # PostgreSQL text holds no NUL: dropped, as a search can't mean it.
@@ -61,6 +63,7 @@ class Filters:
             value = arg(name)
             if value and value not in allowed:
                 errors.append(f"Unknown {what} “{value[:40]}”: choose one from the list.")
+                fields.append(name)
                 return ""
             return value
 
@@ -74,11 +77,13 @@ class Filters:
             except ValueError:
                 pass  # 2025-02-30: the form, but no day
             errors.append(f"“{value[:40]}” is no date for {what}: write it as YYYY-MM-DD.")
+            fields.append(name)
             return None
 
         widget = arg("widget")
         if len(widget) > 64:  # no widget id is longer
             errors.append("Unknown widget: choose one from the list.")
+            fields.append("widget")
             widget = ""
         return cls(q=arg("q")[:MAX_SEARCH],
                    status=choice("status", STATUSES, "status"), widget=widget,
@@ -86,7 +91,7 @@ class Filters:
                    gift=choice("gift", YES_NO, "gift choice"),
                    referred=choice("referred", YES_NO, "referral choice"),
                    since=day("from", "“signed up from”"), until=day("to", "“signed up to”"),
-                   errors=tuple(errors))
+                   errors=tuple(errors), fields=tuple(fields))
 
     def args(self) -> dict[str, str]:
         """The filters as query arguments (only those set): for links that keep the view."""
@@ -199,6 +204,30 @@ def export_batches(session: Session, site_id: str, filters: Filters,
         position = (as_datetime(found[-1][5]), found[-1][0])
         session.rollback()
         yield rows
+
+
+def download(session: Session, site_id: str, filters: Filters, kind: str):
+    """The streamed export of the matching contacts as a response: `kind` "csv" (the one
+    CSV writer) or "jsonl" (JSON Lines, COLUMNS as keys). The dashboard and the owner API
+    both answer with this."""
+    write, content_type = {"csv": (export.lines, export.CSV),
+                           "jsonl": (export.json_lines, export.JSON_LINES)}[kind]
+    return export.download(write(COLUMNS, export_batches(session, site_id, filters)),
+                           f"contacts-{site_id}.{kind}", content_type)
+
+
+def status_times(session: Session, ids: list[int]) -> dict[int, dict[str, datetime]]:
+    """When each of these contacts last became each status (one query for them all):
+    {id: {"confirmed": time, "unsubscribed": time, …}}."""
+    found: dict[int, dict[str, datetime]] = {}
+    if ids:
+        for subscriber_id, status, moment in session.execute(
+                select(StatusChange.subscriber_id, StatusChange.status,
+                       func.max(StatusChange.created_at))
+                .where(StatusChange.subscriber_id.in_(ids))
+                .group_by(StatusChange.subscriber_id, StatusChange.status)):
+            found.setdefault(subscriber_id, {})[status] = as_datetime(moment)
+    return found
 
 
 def _gift_titles(session: Session, ids: list[int]) -> dict[int, list[str]]:
