@@ -17,6 +17,7 @@ Targets (issue 13): page p95 <= 150 ms; export >= 0.5x the dump. Import is not b
 from __future__ import annotations
 
 import argparse
+import http.client
 import http.cookiejar
 import json
 import os
@@ -216,10 +217,17 @@ def latency(opener, url: str, requests: int, must: list[str]) -> dict:
 def export_rate(opener, url: str, n: int) -> dict:
     began = time.perf_counter()
     lines = size = 0
-    with opener.open(url, timeout=600) as resp:
-        while chunk := resp.read(1 << 16):
-            lines += chunk.count(b"\n")
-            size += len(chunk)
+    try:
+        with opener.open(url, timeout=600) as resp:
+            while chunk := resp.read(1 << 16):
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+    except (http.client.HTTPException, OSError) as exc:
+        raise BenchError(
+            f"contacts.csv broke off after {max(lines - 1, 0):,} rows and "
+            f"{time.perf_counter() - began:.1f}s ({exc!r}); a WORKER TIMEOUT in the log "
+            "below means gunicorn's --timeout (30 s unless --timeout is given here) "
+            "killed the worker while it streamed") from None
     took = time.perf_counter() - began
     if lines - 1 != n:  # the header line
         raise BenchError(f"contacts.csv had {lines - 1} rows, not {n}")
@@ -267,6 +275,9 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
                WIDGET_BASE_URL=app_url, WIDGET_WORKER="off")
     if db_url:
         env["DATABASE_URL"] = db_url
+    env.pop("GUNICORN_CMD_ARGS", None)  # the shell's gunicorn settings stay out too
+    if args.timeout:  # gunicorn reads it; run.py's command line sets no --timeout
+        env["GUNICORN_CMD_ARGS"] = f"--timeout {args.timeout}"
     widget_cli(env, "migrate")
     widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
     site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
@@ -319,7 +330,8 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
     dump = dump_rate(kind, dsn, site, args.contacts, tmp)
     problems = [line for line in log.read_text(errors="replace").splitlines()
                 if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
-    return {"contacts": args.contacts, "seed_seconds": seconds, "search_matches": matches,
+    return {"contacts": args.contacts, "gunicorn_timeout": args.timeout or 30,
+            "seed_seconds": seconds, "search_matches": matches,
             "page": page_no, "cursor_row": position, "latency": lat, "export": exp,
             "dump": dump, "export_vs_dump": exp["rows_per_s"] / dump["rows_per_s"],
             "server_log_problems": problems}
@@ -363,6 +375,10 @@ def parse_args():
     p.add_argument("--page", type=int, default=2000,
                    help="the deep page measured (2000; the last page if there are fewer)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    p.add_argument("--timeout", type=int, metavar="SECONDS",
+                   help="gunicorn's worker timeout (gunicorn's default, 30 s, as "
+                        "docs/production.md runs it): a sync worker still streaming "
+                        "contacts.csv after it is killed")
     p.add_argument("--database-url", "--postgres", metavar="URL", dest="postgres",
                    help="also on PostgreSQL, in a throw-away database made on this server "
                         "(needs CREATEDB), e.g. "
