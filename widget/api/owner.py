@@ -13,13 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from widget.core import db, export, keyset, ratelimit
 from widget.core.errors import ApiError
-from widget.models import ApiKey, Consent, Gift, Grant, StatusChange, Story, Subscriber
+from widget.models import (MAX_ID, ApiKey, Consent, Gift, Grant, StatusChange, Story,
+                           Subscriber)
 from widget.sites import keys
 from widget.subscribers import contacts as found
 
 bp = Blueprint("owner_api", __name__, url_prefix="/api/v1")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one in a URL is no row of ours
 
 
 @bp.after_request

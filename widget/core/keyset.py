@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, or_
 
 from widget.core.rawsql import as_datetime
+from widget.models import MAX_ID
 
 MAX_CURSOR = 100  # characters: a cursor we made is about 50
 
@@ -31,7 +32,7 @@ def read_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         found = datetime.fromisoformat(moment), int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    if found[0].tzinfo is None or not 0 < found[1] < 2**31:
+    if found[0].tzinfo is None or not 0 < found[1] <= MAX_ID:
         return None
     return found[0].astimezone(timezone.utc), found[1]
 

@@ -9,10 +9,9 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
 from widget.core import db
-from widget.models import Site
+from widget.models import MAX_ID, Site
 
 PAGE_SIZE = 50
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger one in a URL is no row of ours
 Row = TypeVar("Row")
 
 

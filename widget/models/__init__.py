@@ -1,5 +1,5 @@
 """The tables every capability shares, one module per area; import them from here."""
-from widget.models.base import Base, public_id, utcnow
+from widget.models.base import MAX_ID, Base, public_id, utcnow
 from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
                                 WidgetDay)
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
@@ -8,7 +8,7 @@ from widget.models.mail import MailTemplate, OutboxMessage
 from widget.models.referrals import Milestone, MilestoneReward, Referral
 from widget.models.stories import Story
 
-__all__ = ["Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
+__all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey"]

@@ -6,6 +6,10 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import DeclarativeBase
 
+# Numeric ids are INTEGER columns: a larger id (from a URL or a cursor) is no row of ours,
+# and PostgreSQL would refuse to compare with it.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
