@@ -38,7 +38,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's (and gifts.py's) helpers, wherever this starts
 from gifts import pg_database  # noqa: E402
-from run import ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready, widget_cli  # noqa: E402
+from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, stop, wait_ready,  # noqa: E402
+                 widget_cli)
 
 sys.path.insert(0, str(ROOT))
 from widget.core.keyset import cursor_of  # noqa: E402
@@ -391,18 +392,6 @@ def parse_args():
     if args.contacts < PAGE_SIZE * 2:
         p.error(f"--contacts must be at least {PAGE_SIZE * 2}")
     return args
-
-
-def stop(servers: list) -> None:
-    for proc in servers:  # SIGTERM: gunicorn stops its workers gracefully
-        proc.terminate()
-    for proc in servers:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    servers.clear()
 
 
 def main() -> int:

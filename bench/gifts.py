@@ -37,6 +37,7 @@ from run import (  # noqa: E402
     BenchError,
     free_port,
     gunicorn,
+    stop,
     wait_ready,
     widget_cli,
     wrk,
@@ -224,14 +225,7 @@ def servers(env: dict, tmp: Path, ports: dict, workers: int):
             wait_ready(procs[-1], f"http://127.0.0.1:{ports[name]}{ready}", logs[name])
         yield logs
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(procs)
 
 
 def bench_database(label: str, args, tmp: Path, data: bytes, db_url: str | None) -> dict:

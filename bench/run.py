@@ -65,6 +65,19 @@ def widget_cli(env: dict, *args: str) -> str:
     return done.stdout
 
 
+def stop(servers: list) -> None:
+    """Stop gunicorn servers (SIGTERM: they stop their workers gracefully), and forget them."""
+    for proc in servers:
+        proc.terminate()
+    for proc in servers:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    servers.clear()
+
+
 def gunicorn(app: str, port: int, chdir: Path, env: dict, log: Path, workers: int):
     """Start gunicorn; stdout and stderr (the apps' own tracebacks too) go to `log`."""
     cmd = [sys.executable, "-m", "gunicorn", app, "--chdir", str(chdir), "--workers",
@@ -329,14 +342,7 @@ def main() -> int:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
-        for proc in servers:  # SIGTERM: gunicorn stops its workers gracefully
-            proc.terminate()
-        for proc in servers:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(servers)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
