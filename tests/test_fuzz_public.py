@@ -80,6 +80,17 @@ def foreign(origin: str | None) -> bool:
     return origin in FOREIGN
 
 
+def drawn_post(client, query, data, good: dict, fields: dict, how: str, origin, path: str):
+    """Draw a body from `good` and `fields` (as a form, or as JSON bytes), post it as
+    `how`; the body, the answer and the table counts before and after."""
+    form = how in ("form", "multipart")
+    body = data.draw(mutated(good, fields, form=form), "body")
+    raw = body if form else data.draw(json_bytes(body), "raw")
+    before = snapshot(query)
+    resp = post(client, path, raw, how, origin, multipart=how == "multipart")
+    return body, resp, before, snapshot(query)
+
+
 def answer(resp, origin: str | None, form: bool, before: Counter, after: Counter) -> str:
     """What every answer must be: never a 5xx; to a foreign origin never a 2xx nor CORS
     headers; a refusal documented and without a trace in any table. Returns "refused" or
@@ -279,12 +290,8 @@ def test_gifts_given_first_never_fail_and_never_half_write(client, query, gift_s
            how=st.sampled_from(["application/json", "text/plain", "form", "multipart"]))
     def prop(data, origin, how):
         form = how in ("form", "multipart")
-        body = data.draw(mutated(good, fields, form=form), "body")
-        raw = body if form else data.draw(json_bytes(body), "raw")
-        before = snapshot(query)
-        resp = post(client, f"/api/v1/sites/{site}/grants", raw, how, origin,
-                    multipart=how == "multipart")
-        after = snapshot(query)
+        body, resp, before, after = drawn_post(client, query, data, good, fields, how, origin,
+                                               f"/api/v1/sites/{site}/grants")
         if answer(resp, origin, form, before, after) == "refused":
             if resp.status_code == 409:  # only the coupon runs out
                 assert body.get("widget") == widgets["coupon"], body
@@ -347,12 +354,8 @@ def test_stories_never_fail_and_never_half_write(client, query, story_site):
            how=st.sampled_from(["application/json", "text/plain", "form", "multipart"]))
     def prop(data, origin, how):
         form = how in ("form", "multipart")
-        body = data.draw(mutated(good, fields, form=form), "body")
-        raw = body if form else data.draw(json_bytes(body), "raw")
-        before = snapshot(query)
-        resp = post(client, f"/api/v1/sites/{site}/stories", raw, how, origin,
-                    multipart=how == "multipart")
-        after = snapshot(query)
+        body, resp, before, after = drawn_post(client, query, data, good, fields, how, origin,
+                                               f"/api/v1/sites/{site}/stories")
         if answer(resp, origin, form, before, after) == "refused":
             seen["refused"] += 1
             return
