@@ -1,7 +1,7 @@
 """Delivery to an SMTP server (smtplib), and what it can deliver to: every address's
 domain goes out IDNA-encoded (xn--); an address with letters beyond ASCII before the @
 needs a server that offers SMTPUTF8 (RFC 6531), which sign-ups ask before they accept
-one (`accepts`), so no row waits for a server that can never take it.
+one (`carries_utf8`), so no row waits for a server that can never take it.
 
 In core, not in mail/, because the sign-up checks (sites/) ask it too."""
 from __future__ import annotations
@@ -112,15 +112,15 @@ def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
 _probe_lock = threading.Lock()
 
 
-def accepts(address: str, config, seen: dict) -> bool:
-    """Whether the app's mail (its `config`) can carry `address`: always with the dev
-    outbox (no SMTP_URL) or an ASCII address; else what the operator declared
-    (WIDGET_SMTPUTF8 on or off), or, with auto, whether the server offers SMTPUTF8,
-    asked at most every ten minutes and remembered in `seen` (one dict per app). A
-    server that cannot be reached gets the benefit of the doubt: its answer at sending
-    time decides, at once."""
+def carries_utf8(config, seen: dict) -> bool:
+    """Whether the app's mail (its `config`) can carry an address with letters beyond
+    ASCII before the @: always with the dev outbox (no SMTP_URL); else what the operator
+    declared (WIDGET_SMTPUTF8 on or off), or, with auto, whether the server offers
+    SMTPUTF8, asked at most every ten minutes and remembered in `seen` (one dict per
+    app). A server that cannot be reached gets the benefit of the doubt: its answer at
+    sending time decides, at once."""
     smtp_url, declared = config["SMTP_URL"], config["SMTPUTF8"]
-    if not smtp_url or not mailbox(address).utf8 or declared == "on":
+    if not smtp_url or declared == "on":
         return True
     if declared == "off":
         return False

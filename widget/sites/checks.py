@@ -89,7 +89,7 @@ def checked_email(raw: str | None) -> tuple[str, str]:
         raise ApiError(422, "invalid_email", "The address is longer than e-mail allows.",
                        field="email")
     seen = current_app.extensions.setdefault("widget.smtp_offers", {})
-    if not smtp.accepts(checked.normalized, current_app.config, seen):
+    if checked.ascii_email is None and not smtp.carries_utf8(current_app.config, seen):
         raise ApiError(422, "email_unsupported", field="email")
     return checked.normalized, checked.normalized.lower()
 
