@@ -2,6 +2,7 @@
 from widget.models.base import MAX_ID, Base, public_id, utcnow
 from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
                                 WidgetDay)
+from widget.models.contacts import AuditEntry, ContactImport, ContactTag, ImportChunk
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.keys import ApiKey
 from widget.models.mail import MailTemplate, OutboxMessage
@@ -11,4 +12,5 @@ from widget.models.stories import Story
 __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
-           "Milestone", "MilestoneReward", "Story", "ApiKey"]
+           "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
+           "ContactImport", "ImportChunk"]

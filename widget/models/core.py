@@ -57,6 +57,8 @@ class Site(Base):
     ref_landing: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     # Social proof: "Join N readers" once N (confirmed subscribers) reaches this; None: off.
     count_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Sign-ups still unconfirmed after this many days are deleted (the worker's sweep).
+    unconfirmed_days: Mapped[int] = mapped_column(Integer, default=30)
     story_gift_id: Mapped[str | None] = mapped_column(
         ForeignKey("gifts.id", ondelete="SET NULL", use_alter=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -121,6 +123,8 @@ class Widget(Base):
     gift_id: Mapped[str | None] = mapped_column(
         ForeignKey("gifts.id", ondelete="SET NULL"), nullable=True)
     gift_mode: Mapped[str] = mapped_column(String(8), default="first")
+    # Tags its sign-ups get, comma-separated (e.g. "checklist-gift").
+    tags: Mapped[str | None] = mapped_column(String(300), nullable=True)
     # kind 'proof' (approved stories, inline): 'list' or 'carousel' (one at a time).
     style: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -170,6 +174,9 @@ class Consent(Base):
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
     given: Mapped[bool] = mapped_column(Boolean)
+    # signup (the widget's consent text), owner (added by hand) or import; for the last
+    # two, `text` is the basis the owner stated.
+    basis: Mapped[str] = mapped_column(String(16), default="signup")
     text: Mapped[str] = mapped_column(Text)
     lang: Mapped[str] = mapped_column(String(8))
     widget_id: Mapped[str | None] = mapped_column(
@@ -201,6 +208,7 @@ class StatusChange(Base):
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
-    # signup, confirm_page, one_click, unsubscribe_page, resubscribe_page
+    # signup, confirm_page, one_click, unsubscribe_page, resubscribe_page, owner (the
+    # dashboard), api (the owner API), import
     via: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,6 +41,7 @@ class WidgetView:
     gift_id: str | None
     gift_mode: str  # first, gated
     style: str = "list"  # kind 'proof': list or carousel
+    tags: tuple[str, ...] = ()  # put on its sign-ups (stored clean, comma-separated)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def _snapshot(site: Site, codes: dict[str, int], count: int | None,
                          w.quiet_days_after_close,
                          w.quiet_days_after_signup, _theme(w), targeting.compile_widget(w),
                          frozenset(filter(None, (w.page_langs or "").split(","))),
-                         w.gift_id, w.gift_mode, w.style or "list")
+                         w.gift_id, w.gift_mode, w.style or "list",
+                         tuple(filter(None, (w.tags or "").split(","))))
               for w in site.widgets),
         tuple(_gift(g, codes) for g in site.gifts), count, stories)
 

@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session
 from widget.core import export, keyset
 from widget.core.i18n import LANGS
 from widget.core.rawsql import as_datetime
-from widget.models import Consent, Gift, Grant, Referral, StatusChange, Subscriber, Widget
+from widget.models import (Consent, ContactTag, Gift, Grant, Referral, StatusChange,
+                           Subscriber, Widget)
+from widget.models.contacts import TAG_LENGTH
+from widget.subscribers import tags
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
@@ -26,9 +29,8 @@ STATUSES = ("pending", "confirmed", "unsubscribed")
 YES_NO = ("yes", "no")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 MAX_SEARCH = 254  # the longest address; a longer search finds nothing anyway
-# The export's columns, in order: the CSV header and the JSON Lines keys. Tags (issue 13,
-# part 2) are not built yet, so they have no column.
-COLUMNS = ("email", "name", "status", "language", "signed_up", "confirmed", "unsubscribed",
+# The export's columns, in order: the CSV header and the JSON Lines keys.
+COLUMNS = ("email", "name", "status", "language", "tags", "signed_up", "confirmed", "unsubscribed",
            "widget", "page", "consent_text", "consent_at", "referral_code",
            "friends_counted", "gifts")
 
@@ -42,6 +44,7 @@ class Filters:
     status: str = ""
     widget: str = ""
     lang: str = ""
+    tag: str = ""
     gift: str = ""  # yes / no: a gift was given to them (gift_grants)
     referred: str = ""  # yes / no: a friend's link brought them (referrals)
     since: date | None = None  # signed up on or after this UTC day
@@ -51,8 +54,8 @@ class Filters:
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> "Filters":
-        """The filters in query arguments (q, status, widget, lang, gift, referred, from,
-        to; dates as YYYY-MM-DD); anything else is ignored."""
+        """The filters in query arguments (q, status, widget, lang, tag, gift, referred,
+        from, to; dates as YYYY-MM-DD); anything else is ignored."""
         errors, fields = [], []
 
         def arg(name: str) -> str:
@@ -87,7 +90,7 @@ class Filters:
             widget = ""
         return cls(q=arg("q")[:MAX_SEARCH],
                    status=choice("status", STATUSES, "status"), widget=widget,
-                   lang=choice("lang", LANGS, "language"),
+                   lang=choice("lang", LANGS, "language"), tag=tags.clean(arg("tag"))[:TAG_LENGTH],
                    gift=choice("gift", YES_NO, "gift choice"),
                    referred=choice("referred", YES_NO, "referral choice"),
                    since=day("from", "“signed up from”"), until=day("to", "“signed up to”"),
@@ -96,7 +99,7 @@ class Filters:
     def args(self) -> dict[str, str]:
         """The filters as query arguments (only those set): for links that keep the view."""
         found = {"q": self.q, "status": self.status, "widget": self.widget, "lang": self.lang,
-                 "gift": self.gift, "referred": self.referred,
+                 "tag": self.tag, "gift": self.gift, "referred": self.referred,
                  "from": self.since.isoformat() if self.since else "",
                  "to": self.until.isoformat() if self.until else ""}
         return {name: value for name, value in found.items() if value}
@@ -119,6 +122,9 @@ def conditions(site_id: str, filters: Filters) -> list:
         terms.append(Subscriber.widget_id == filters.widget)
     if filters.lang:
         terms.append(Subscriber.lang == filters.lang)
+    if filters.tag:
+        terms.append(exists().where(ContactTag.subscriber_id == Subscriber.id,
+                                    ContactTag.site_id == site_id, ContactTag.tag == filters.tag))
     if filters.gift:
         given = exists().where(Grant.subscriber_id == Subscriber.id)
         terms.append(given if filters.gift == "yes" else ~given)
@@ -199,8 +205,10 @@ def export_batches(session: Session, site_id: str, filters: Filters,
              .limit(size or EXPORT_BATCH))
     position = None
     while found := session.execute(query.where(*keyset.after(Subscriber, position))).all():
-        gifts = _gift_titles(session, [row[0] for row in found])
-        rows = [(*row[1:], "; ".join(gifts.get(row[0], ()))) for row in found]
+        ids = [row[0] for row in found]
+        gifts, tagged = _gift_titles(session, ids), tags_of(session, ids)
+        rows = [(*row[1:5], ", ".join(tagged.get(row[0], ())), *row[5:],
+                 "; ".join(gifts.get(row[0], ()))) for row in found]
         position = (as_datetime(found[-1][5]), found[-1][0])
         session.rollback()
         yield rows
@@ -228,6 +236,23 @@ def status_times(session: Session, ids: list[int]) -> dict[int, dict[str, dateti
                 .group_by(StatusChange.subscriber_id, StatusChange.status)):
             found.setdefault(subscriber_id, {})[status] = as_datetime(moment)
     return found
+
+
+def tags_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """Each of these contacts' tags, alphabetical (one query for them all)."""
+    found: dict[int, list[str]] = {}
+    if ids:
+        for subscriber_id, tag in session.execute(
+                select(ContactTag.subscriber_id, ContactTag.tag)
+                .where(ContactTag.subscriber_id.in_(ids)).order_by(ContactTag.tag)):
+            found.setdefault(subscriber_id, []).append(tag)
+    return found
+
+
+def site_tags(session: Session, site_id: str, limit: int = 500) -> list[str]:
+    """The tags in use on a site's contacts, alphabetical (for the filter's list)."""
+    return list(session.scalars(select(ContactTag.tag).where(ContactTag.site_id == site_id)
+                                .distinct().order_by(ContactTag.tag).limit(limit)))
 
 
 def _gift_titles(session: Session, ids: list[int]) -> dict[int, list[str]]:

@@ -65,7 +65,7 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
                               cfg["CONFIRM_RESEND_MINUTES"], cfg["MAIL_PER_ADDRESS_DAY"]),
         gift=ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
         if gift else None,
-        given_first=given_first, ref=ref)
+        given_first=given_first, ref=ref, tags=widget.tags if widget else ())
     try:
         queued = store.write(db.engine(), signup)
     except ledger.GiftGone:

@@ -17,7 +17,7 @@ from widget.core.rawsql import Tx, transaction
 from widget.gifts import ledger
 from widget.giveback import referrals
 from widget.models import utcnow
-from widget.subscribers import confirmation
+from widget.subscribers import confirmation, tags
 
 # A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
 # keeps the status it has, except that an unsubscribed address signing up again starts
@@ -46,9 +46,10 @@ ON CONFLICT (site_id, email_normalized) DO UPDATE SET
 RETURNING id, status, status_at, created_at"""
 
 CONSENT = """
-INSERT INTO consents (subscriber_id, given, text, lang, widget_id, page_url, ip, user_agent,
-                      created_at)
-VALUES (:subscriber_id, :given, :text, :lang, :widget_id, :page_url, :ip, :user_agent, :now)"""
+INSERT INTO consents (subscriber_id, given, basis, text, lang, widget_id, page_url, ip,
+                      user_agent, created_at)
+VALUES (:subscriber_id, :given, 'signup', :text, :lang, :widget_id, :page_url, :ip, :user_agent,
+        :now)"""
 
 STATUS_CHANGE = """
 INSERT INTO status_changes (subscriber_id, status, via, created_at)
@@ -94,11 +95,12 @@ class Signup:
     gift: ledger.Terms | None = None  # what a gated gift widget gives with it
     given_first: tuple[int, str] | None = None  # a gift given first: grant id and nonce
     ref: str | None = None  # the code of the friend's link that brought them
+    tags: tuple[str, ...] = ()  # the widget's tags for its sign-ups
 
 
 def write(engine: Engine, signup: Signup) -> bool:
-    """Upsert the subscriber, add its consent row, give the gated gift (released at once
-    for a confirmed address, else when it is confirmed), put a gift given first on their
+    """Upsert the subscriber, add its consent row and the widget's tags, give the gated
+    gift (released at once for a confirmed address, else when it is confirmed), put a gift given first on their
     ledger, note the friend whose link brought a new subscriber, and queue the e-mail
     that is due, all in one committed transaction. Returns whether an e-mail was queued.
 
@@ -126,6 +128,7 @@ def _write(tx: Tx, s: Signup, now) -> bool:
     ids = {"subscriber_id": subscriber_id, "now": now}
     tx.run(CONSENT, **ids, given=s.consent_given, text=s.consent_text, lang=s.lang,
            widget_id=s.widget_id, page_url=s.page_url, ip=s.ip, user_agent=s.user_agent)
+    tags.add(tx, s.site_id, subscriber_id, s.tags)
     if changed:
         tx.run(STATUS_CHANGE, **ids, status=status)
     to = outbox.Recipient(s.site_id, subscriber_id, s.email_normalized, s.lang)
