@@ -13,9 +13,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from widget.core import headers
 from widget.core.i18n import LANGS, PLACEHOLDER
+from widget.models import Widget
 from widget.sites import colors
 from widget.sites.accounts import AccountError, parse_origins
 from widget.sites.origins import normalize_origin
+from widget.subscribers.tags import BadTags, parse as parse_tags
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
 LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]
@@ -57,6 +59,22 @@ def mail_address(form, field) -> None:
         raise ValidationError("Use an address without accents or other non-ASCII "
                               "letters before the @: not every mail server accepts them.")
     field.data = checked.ascii_email
+
+
+WIDGET_TAGS_LENGTH = Widget.__table__.c.tags.type.length
+
+
+def tag_list(form, field) -> None:
+    """Comma-separated tags, through the one rule of subscribers/tags: stored clean and
+    joined by bare commas (None for none), as the sign-up path splits them."""
+    try:
+        found = ",".join(parse_tags(field.data or ""))
+    except BadTags as exc:
+        raise ValidationError(str(exc)) from None
+    if len(found) > WIDGET_TAGS_LENGTH:
+        raise ValidationError(f"A widget's tags fit in {WIDGET_TAGS_LENGTH} characters "
+                              f"together: use fewer or shorter ones.")
+    field.data = found or None
 
 
 DOMAIN = re.compile(r"(?:[^\s@/:\\.]+\.)+[^\s@/:\\.]+")  # labels with dots between
@@ -109,6 +127,14 @@ class SiteForm(FlaskForm):
         "Confirmation links work for this many days", default=7,
         validators=[NumberRange(1, 90)],
         description="After that the link offers to send a fresh one.")
+    unconfirmed_days = IntegerField(
+        "Delete sign-ups never confirmed after this many days", default=30,
+        validators=[NumberRange(1, 365, message="A number of days from 1 to 365.")],
+        description="Only double opt-in leaves sign-ups unconfirmed. One still waiting "
+                    "for its confirmation after this many days is deleted, and everything "
+                    "kept about that person goes with it: consent, e-mails, tags, their "
+                    "place on the gift ledger. Confirmed and unsubscribed contacts are "
+                    "never touched.")
     sender_name = StringField(
         "Sender name", validators=[Optional(), Length(max=100), one_line],
         description="Shown as the sender of your e-mails. Empty: the site's name.")
@@ -281,6 +307,11 @@ class WidgetForm(FlaskForm):
     color_accent = ColorField("Button", default=colors.DEFAULT["accent"],
                               description="The button's text turns white or black, "
                                           "whichever reads better.")
+    tags = StringField(
+        "Tags for its sign-ups", validators=[Length(max=2000), tag_list],
+        description="Comma-separated, e.g. checklist-gift, spring-sale: every sign-up "
+                    "through this widget gets them, to find them on the Contacts page "
+                    "and in its export. Tags are stored in lower case.")
     quiet_days_after_close = IntegerField(
         "Days of quiet after a visitor closes it", validators=[NumberRange(0, 3650)], default=14)
     quiet_days_after_signup = IntegerField(

@@ -14,7 +14,7 @@ from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
 from widget.insight import counters
 from widget.models import OutboxMessage, Site, Subscriber
-from widget.sites import snapshot
+from widget.sites import audit, snapshot
 from widget.sites.accounts import AccountError, create_site, set_origins
 
 
@@ -74,6 +74,7 @@ def _site_form(site: Site | None):
             site.consent_text = (form.consent_text.data or "").strip() or None
             site.double_opt_in = form.double_opt_in.data
             site.confirm_days = form.confirm_days.data
+            site.unconfirmed_days = form.unconfirmed_days.data
             site.sender_name = " ".join((form.sender_name.data or "").split()) or None
             site.sender_email = form.sender_email.data or None  # normalized by the form
             site.reply_to = form.reply_to.data or None
@@ -128,4 +129,5 @@ def site(site_id: str):
                            signups=[row[0] for row in found.rows], total=found.total,
                            page=found.number, pages=found.count, failed_mail=failed,
                            gifts=gift_rows(site), held=held_referrals(site),
-                           to_moderate=pending_stories(site))
+                           to_moderate=pending_stories(site),
+                           audit=audit.recent(db.session(), site.id), actions=audit.ACTIONS)

@@ -71,6 +71,7 @@ def _widget_form(site, widget: Widget):
     if request.method == "GET":
         form.own_colors.data = widget.color_bg is not None
         form.page_langs.data = [c for c in (widget.page_langs or "").split(",") if c]
+        form.tags.data = ", ".join((widget.tags or "").split(",")) or None
         for name, default in colors.DEFAULT.items():
             form[f"color_{name}"].data = getattr(widget, f"color_{name}") or default
         current = dict(widget.triggers)
