@@ -23,7 +23,7 @@ WIDGET = Path(__file__).resolve().parent.parent / "widget"
 STORAGE = {
     "core/db.py", "core/rawsql.py", "core/outbox.py", "migrations/env.py",
     "subscribers/store.py", "subscribers/lifecycle.py", "subscribers/confirmation.py",
-    "subscribers/tags.py",
+    "subscribers/tags.py", "subscribers/import_run.py",
     "gifts/ledger.py", "gifts/files.py", "gifts/coupons.py", "gifts/grants.py", "gifts/claim.py",
     "giveback/referrals.py", "giveback/stories.py",
     "insight/counters.py", "mail/worker.py",

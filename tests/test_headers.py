@@ -47,7 +47,8 @@ ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 # the owner out at the very end.
 LAST = ("dashboard.revoke_key", "dashboard.withdraw_grant", "dashboard.delete_milestone",
         "dashboard.delete_widget",
-        "dashboard.delete_gift", "dashboard.reset_signups", "subscription.unsubscribe",
+        "dashboard.delete_gift", "dashboard.discard_import", "dashboard.reset_signups",
+        "subscription.unsubscribe",
         "subscription.resubscribe", "dashboard.logout")
 # The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
 # editor's preview is shown in an iframe on the editor's page; the outbox's is opened.
@@ -168,6 +169,10 @@ def world(app, query, make_site, owner, visitor) -> dict:
     assert None not in values.values(), values
     made = query(lambda s: keys.create(s, site, "read", "walk"))
     values["key_id"] = made.row.id
+    upload = owner.post(f"/dashboard/sites/{site}/imports",
+                        data={"csrf_token": owner.csrf(f"/dashboard/sites/{site}/imports")},
+                        files={"csv_file": ("list.csv", b"email\nkari@example.com\n")})
+    values["import_id"] = int(upload.headers["Location"].rsplit("/", 1)[1])
     return {**values, "bodies": bodies, "api_key": made.key,
             "csrf": owner.csrf("/dashboard/sites/new"),
             # A confirm link older than the site allows: 410, with a fresh one offered.

@@ -10,8 +10,8 @@ from widget.dashboard.blueprint import bp, csrf, login_manager
 def init_app(app: Flask) -> None:
     """Register the dashboard routes, the login manager and CSRF protection."""
     # Each module's routes attach to bp as it is imported.
-    from widget.dashboard import (auth, contacts, gifts, keys, ledger,  # noqa: F401
-                                  mail, referrals, sites, stories, widgets)
+    from widget.dashboard import (auth, contacts, gifts, imports, keys,  # noqa: F401
+                                  ledger, mail, referrals, sites, stories, widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -18,6 +18,7 @@ from widget.core.rawsql import Tx
 from widget.giveback import referrals
 from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
+from widget.subscribers import import_run
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -123,7 +124,8 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
 
 
 def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
-    """Deliver until `stop` is set (or, with once, until nothing is due)."""
+    """Deliver, and run contact imports, until `stop` is set (or, with once, until
+    nothing is due)."""
     wake = outbox.wake_event(app)
     worker = worker_name()
     while not stop.is_set():
@@ -132,6 +134,10 @@ def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False
         except Exception:  # the database is away for a moment: wait, then try again
             log.exception("outbox worker could not claim messages")
             claimed = 0
+        try:  # a slice of a contact import's check or run between batches of mail
+            claimed += import_run.step(app, worker)
+        except Exception:
+            log.exception("outbox worker could not claim an import")
         if claimed:
             continue
         if once:
