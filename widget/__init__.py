@@ -53,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["asset"] = assets.url
 
     from widget.api import bp as api_bp
+    from widget.api.openapi import bp as openapi_bp
     from widget.api.owner import bp as owner_api_bp
     from widget.api.static import bp as public_bp
     from widget.dashboard import csrf
@@ -71,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(giveback_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(owner_api_bp)
+    app.register_blueprint(openapi_bp)
     init_dashboard(app)
 
     @app.after_request  # runs after the blueprints' own, for errors and redirects too
