@@ -156,7 +156,7 @@ def test_a_key_of_one_site_reads_nothing_of_another(client, app, make_site, quer
     b_contact = add_contacts(query, b, 1)[0]
     key = make_key(query, a, "write")
     owner_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("owner_api.")]
-    assert len(owner_rules) == 6
+    assert len(owner_rules) == 12  # reads, writes, exports, referrals: every one walked
     for rule in owner_rules:
         path = (rule.rule.replace("<site_id>", b).replace("<gift_id>", b_gift)
                 .replace("<int:subscriber_id>", str(b_contact)))
@@ -307,8 +307,8 @@ def test_contacts_page_by_cursor_every_row_once_and_filter(client, make_site, qu
         .order_by(Subscriber.created_at.desc(), Subscriber.id.desc())).all())
     assert sorted(r["id"] for r in rows) == sorted(ids + nb)
     assert rows[-1] == {"id": ids[0], "email": f"r000.{site}@example.com", "name": "Reader 0",
-                        "status": "confirmed", "lang": "en", "widget": None, "page_url": None,
-                        "created_at": "2026-11-01T12:00:00Z", "confirmed_at": None,
+                        "status": "confirmed", "lang": "en", "tags": [], "widget": None,
+                        "page_url": None, "created_at": "2026-11-01T12:00:00Z", "confirmed_at": None,
                         "unsubscribed_at": None, "ref_code": None, "ref_count": 0}
     filtered = walk(client, f"{path}?lang=nb&status=pending", key, "contacts", 3)
     assert sorted(r["id"] for r in filtered) == sorted(nb)
@@ -355,7 +355,7 @@ def test_one_contact_with_consents_and_history(client, make_site, query):
     assert {k: v for k, v in body.items() if k not in ("consents", "history")} == listed[0]
     assert (body["confirmed_at"], body["unsubscribed_at"]) == (
         "2026-11-01T12:01:00Z", "2026-11-01T12:02:00Z")
-    assert body["consents"] == [{"given": True, "text": "Yes, mail me", "lang": "de",
+    assert body["consents"] == [{"given": True, "basis": "signup", "text": "Yes, mail me", "lang": "de",
                                  "widget": None, "page_url": None,
                                  "created_at": "2026-11-01T12:00:00Z"}]
     assert [(h["status"], h["via"]) for h in body["history"]] == [

@@ -30,6 +30,12 @@ class HttpClient:
     def post(self, path, **kw):
         return self.request("POST", path, **kw)
 
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
     def csrf(self, path: str) -> str:
         """The CSRF token of the form on the page at `path`."""
         page = self.get(path)

@@ -1,10 +1,9 @@
 """The public embed API under /api/v1: widget config and sign-ups, CORS per site."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
 
+from widget.api.body import json_body
 from widget.api.widget_json import config_headers, gift_success, site_config
 from widget.core import i18n, ratelimit
 from widget.core.errors import FORM_TYPES, ApiError
@@ -16,8 +15,6 @@ from widget.sites.checks import check_origin, find_site
 from widget.subscribers.signup import subscribe
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-JSON_TYPES = ("application/json", "text/plain")  # text/plain: CORS-simple, no preflight
-MAX_DEPTH = 32  # our bodies nest two levels; anything far deeper is not ours
 
 
 @bp.before_request
@@ -66,7 +63,7 @@ def subscriptions(site_id: str):
     site = _site(site_id)
     if request.mimetype in FORM_TYPES:
         return _thanks_page(subscribe(site, request.form.to_dict(), is_form=True))
-    subscribe(site, _json_body())
+    subscribe(site, json_body())
     resp = jsonify(ok=True)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -82,7 +79,7 @@ def give(site_id: str):
         token = grants.token_of(claimed.given.grant_id, claimed.gift.id, None,
                                 claimed.given.nonce)
         return redirect(grants.page_url(token), 303)
-    resp = jsonify(grant=claim.as_json(claim.give_first(site, _json_body())))
+    resp = jsonify(grant=claim.as_json(claim.give_first(site, json_body())))
     resp.status_code = 201
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -100,7 +97,7 @@ def stories(site_id: str):
                                         message=i18n.text("story.thanks", told.lang),
                                         t=i18n.translator(told.lang)))
     else:
-        giveback_stories.tell(site, _json_body())
+        giveback_stories.tell(site, json_body())
         resp = jsonify(ok=True)
         resp.status_code = 201
     resp.headers["Cache-Control"] = "no-store"
@@ -124,45 +121,8 @@ def events(site_id: str):
     site = _site(site_id)
     check_origin(site)
     ratelimit.hit("events", request.remote_addr or "-")
-    counters.record(counters.parse(site, _json_body()))
+    counters.record(counters.parse(site, json_body()))
     return Response(status=204, headers={"Cache-Control": "no-store"})
-
-
-def _json_body():
-    """The request body as JSON (sent as application/json or text/plain), or a 400/415."""
-    if request.mimetype not in JSON_TYPES:
-        raise ApiError(415, "unsupported_media_type")
-    raw = request.get_data() or b"null"
-    if _depth(raw) > MAX_DEPTH:
-        raise ApiError(400, "invalid_json", "The JSON is nested too deeply.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "invalid_json") from None
-
-
-def _depth(raw: bytes) -> int:
-    """How deep arrays and objects nest (strings skipped), counted before parsing: json
-    would recurse once a level (a RecursionError past ~1,000, in 2 KB), and no body of
-    ours nests more than two."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in b"]}":
-            depth -= 1
-    return deepest
 
 
 def _thanks_page(result):

@@ -1,25 +1,32 @@
 """The owner API under /api/v1/sites/<site>/…: for the owner's own servers, not browsers.
 
 Every request names a key (`Authorization: Bearer …`) that must belong to the URL's site;
-the answers carry no CORS headers and no cookies, and are never cached. Lists are newest
-first, a page at a time, with an opaque cursor over (created_at, id)."""
+writes need a key with the write scope. The answers carry no CORS headers and no cookies,
+and are never cached. Lists are newest first, a page at a time, with an opaque cursor
+over (created_at, id). Writes check their fields as the dashboard's forms do
+(subscribers/manage.py) and are committed before the answer."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from widget.api.body import json_body
 from widget.core import db, export, keyset, ratelimit
 from widget.core.errors import ApiError
-from widget.models import (MAX_ID, ApiKey, Consent, Gift, Grant, StatusChange, Story,
-                           Subscriber)
-from widget.sites import keys
+from widget.models import (MAX_ID, ApiKey, Consent, Gift, Grant, Referral, Site, StatusChange,
+                           Story, Subscriber)
+from widget.sites import audit, keys
 from widget.subscribers import contacts as found
+from widget.subscribers import manage, privacy
 
 bp = Blueprint("owner_api", __name__, url_prefix="/api/v1")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+NEW_FIELDS = ("email", "name", "lang", "tags", "basis", "confirm")
+EDIT_FIELDS = ("name", "lang", "tags")
+REFERRAL_STATUSES = ("pending", "waiting", "held", "counted", "rejected")
 
 
 @bp.after_request
@@ -87,8 +94,7 @@ def contacts(site_id: str):
     filters = _filters()
     rows, after = _page(select(Subscriber).where(*found.conditions(site_id, filters)),
                         Subscriber)
-    times = found.status_times(db.session(), [person.id for person in rows])
-    return jsonify(contacts=[_contact(p, times.get(p.id, {})) for p in rows], next=after)
+    return jsonify(contacts=_contacts(rows), next=after)
 
 
 @bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
@@ -96,20 +102,97 @@ def contact(site_id: str, subscriber_id: int):
     """One contact, with their consents and status history, oldest first."""
     authorize(site_id)
     session = db.session()
-    person = session.get(Subscriber, subscriber_id) if 0 < subscriber_id <= MAX_ID else None
-    if person is None or person.site_id != site_id:
-        raise ApiError(404, "not_found")
+    person = _person(site_id, subscriber_id)
     history = session.scalars(select(StatusChange).where(
         StatusChange.subscriber_id == person.id)
         .order_by(StatusChange.created_at, StatusChange.id)).all()
     consents = session.scalars(select(Consent).where(Consent.subscriber_id == person.id)
                                .order_by(Consent.created_at, Consent.id)).all()
-    times = found.status_times(session, [person.id]).get(person.id, {})
-    return jsonify({**_contact(person, times), "consents": [
-        {"given": c.given, "text": c.text, "lang": c.lang, "widget": c.widget_id,
-         "page_url": c.page_url, "created_at": _time(c.created_at)} for c in consents],
+    return jsonify({**_contacts([person])[0], "consents": [
+        {"given": c.given, "basis": c.basis, "text": c.text, "lang": c.lang,
+         "widget": c.widget_id, "page_url": c.page_url, "created_at": _time(c.created_at)}
+        for c in consents],
         "history": [{"status": h.status, "via": h.via, "created_at": _time(h.created_at)}
                     for h in history]})
+
+
+@bp.post("/sites/<site_id>/contacts", provide_automatic_options=False)
+def create_contact(site_id: str):
+    """Add a contact with the basis of their consent: confirmed at once, or with
+    "confirm": true pending until they press the button in a confirmation e-mail."""
+    key = authorize(site_id, "write")
+    data = _object(NEW_FIELDS)
+    session = db.session()
+    person = manage.add(session, session.get(Site, site_id), manage.NewContact(
+        email=data.get("email"), name=data.get("name"), lang=data.get("lang"),
+        tags=_tag_list(data), basis=data.get("basis"), confirm=data.get("confirm", False)),
+        audit.actor_of_key(key), "api")
+    resp = jsonify(_contacts([person])[0])
+    resp.status_code = 201
+    resp.headers["Location"] = url_for(".contact", site_id=site_id, subscriber_id=person.id)
+    return resp
+
+
+@bp.patch("/sites/<site_id>/contacts/<int:subscriber_id>")
+def edit_contact(site_id: str, subscriber_id: int):
+    """Change a contact's name (null clears it), lang or tags (the new set)."""
+    authorize(site_id, "write")
+    person = _person(site_id, subscriber_id)
+    data = _object(EDIT_FIELDS)
+    if "tags" in data:
+        data["tags"] = _tag_list(data)
+    return jsonify(_contacts([manage.edit(db.session(), person, data)])[0])
+
+
+@bp.delete("/sites/<site_id>/contacts/<int:subscriber_id>")
+def erase_contact(site_id: str, subscriber_id: int):
+    """Erase the person everywhere (subscribers/privacy.py); it cannot be undone."""
+    key = authorize(site_id, "write")
+    manage.erase(db.session(), _person(site_id, subscriber_id), audit.actor_of_key(key))
+    return Response(status=204)
+
+
+@bp.post("/sites/<site_id>/contacts/<int:subscriber_id>/unsubscribe")
+def unsubscribe_contact(site_id: str, subscriber_id: int):
+    """Unsubscribe on the person's behalf; one already unsubscribed stays as they are."""
+    authorize(site_id, "write")
+    person = _person(site_id, subscriber_id)
+    manage.unsubscribe(db.session(), person, "api")
+    return jsonify(_contacts([person])[0])
+
+
+@bp.get("/sites/<site_id>/contacts/<int:subscriber_id>/data")
+def contact_data(site_id: str, subscriber_id: int):
+    """Everything held about the person, as the dashboard's download (logged)."""
+    key = authorize(site_id)
+    session = db.session()
+    held = privacy.everything(session, _person(site_id, subscriber_id))
+    audit.record(session, site_id, audit.actor_of_key(key), "export", 1,
+                 "one contact’s data")
+    session.commit()
+    return jsonify(held)
+
+
+@bp.get("/sites/<site_id>/referrals")
+def referrals(site_id: str):
+    """The site's referrals, newest first: `?status=` pending, waiting, held, counted
+    or rejected."""
+    authorize(site_id)
+    status = request.args.get("status")
+    query = select(Referral).where(Referral.site_id == site_id).options(
+        selectinload(Referral.referrer), selectinload(Referral.referred))
+    if status is not None:
+        if status not in REFERRAL_STATUSES:
+            raise ApiError(400, "bad_request", "'status' must be one of "
+                           f"{', '.join(REFERRAL_STATUSES)}.", field="status")
+        query = query.where(Referral.status == status)
+    rows, after = _page(query, Referral)
+    return jsonify(referrals=[{
+        "id": r.id, "status": r.status, "reason": r.reason,
+        "referrer": {"id": r.referrer.id, "email": r.referrer.email},
+        "friend": {"id": r.referred.id, "email": r.referred.email},
+        "created_at": _time(r.created_at), "confirmed_at": _time(r.confirmed_at),
+        "decided_at": _time(r.decided_at)} for r in rows], next=after)
 
 
 @bp.get("/sites/<site_id>/contacts.csv")
@@ -124,6 +207,35 @@ def contacts_jsonl(site_id: str):
     """The same rows as JSON Lines, as the dashboard's."""
     authorize(site_id)
     return found.download(db.session(), site_id, _filters(), "jsonl")
+
+
+def _person(site_id: str, subscriber_id: int) -> Subscriber:
+    """The site's contact with this id, or 404 not_found."""
+    person = db.session().get(Subscriber, subscriber_id) if 0 < subscriber_id <= MAX_ID \
+        else None
+    if person is None or person.site_id != site_id:
+        raise ApiError(404, "not_found")
+    return person
+
+
+def _object(fields: tuple[str, ...]) -> dict:
+    """The JSON object of a write, naming only `fields` (a misspelt field is an error,
+    not a change quietly skipped)."""
+    data = json_body()
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    for name in data:
+        if name not in fields:
+            raise ApiError(400, "bad_request", f"Unknown field '{name[:40]}': use "
+                           f"{', '.join(fields)}.", field=name[:40])
+    return data
+
+
+def _tag_list(data: dict) -> list | None:
+    tags = data.get("tags")
+    if tags is not None and not isinstance(tags, list):
+        raise ApiError(400, "invalid_type", "'tags' must be a list of strings.", field="tags")
+    return tags
 
 
 def _filters() -> found.Filters:
@@ -168,10 +280,19 @@ def _story(story: Story) -> dict:
             "decided_at": _time(story.decided_at)}
 
 
-def _contact(person: Subscriber, times: dict) -> dict:
-    """A contact as the owner API shows it; `times` from contacts.status_times."""
+def _contacts(people: list[Subscriber]) -> list[dict]:
+    """Contacts as the owner API shows them (their tags and status times read in one
+    query each)."""
+    ids = [person.id for person in people]
+    session = db.session()
+    times, tags = found.status_times(session, ids), found.tags_of(session, ids)
+    return [_contact(p, times.get(p.id, {}), tags.get(p.id, [])) for p in people]
+
+
+def _contact(person: Subscriber, times: dict, tags: list[str]) -> dict:
     return {"id": person.id, "email": person.email, "name": person.name,
-            "status": person.status, "lang": person.lang, "widget": person.widget_id,
+            "status": person.status, "lang": person.lang, "tags": tags,
+            "widget": person.widget_id,
             "page_url": person.page_url, "created_at": _time(person.created_at),
             "confirmed_at": _time(times.get("confirmed")),
             "unsubscribed_at": _time(times.get("unsubscribed")),

@@ -143,6 +143,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "de": "Dieser API-Schlüssel darf nur lesen. Erstellen Sie dafür einen Schlüssel "
               "mit Schreibrecht.",
         "nl": "Deze API-sleutel mag alleen lezen. Maak hiervoor een sleutel met schrijfrechten."},
+    "error.contact_exists": {
+        "en": "This address is already a contact of the site.",
+        "nb": "Denne adressen er allerede en kontakt på nettstedet.",
+        "de": "Diese Adresse ist bereits ein Kontakt der Website.",
+        "nl": "Dit adres is al een contact van de site."},
+    "error.invalid_tags": {
+        "en": "Tags are text of at most 64 characters, without commas, at most 20 at once.",
+        "nb": "Merkelapper er tekst på høyst 64 tegn, uten komma, høyst 20 om gangen.",
+        "de": "Schlagwörter sind Text mit höchstens 64 Zeichen, ohne Komma, höchstens 20 "
+              "auf einmal.",
+        "nl": "Labels zijn tekst van hoogstens 64 tekens, zonder komma's, hoogstens 20 "
+              "tegelijk."},
     "error.not_found": {
         "en": "This page does not exist.", "nb": "Denne siden finnes ikke.",
         "de": "Diese Seite gibt es nicht.", "nl": "Deze pagina bestaat niet."},

@@ -10,8 +10,9 @@ from widget.dashboard.blueprint import bp, csrf, login_manager
 def init_app(app: Flask) -> None:
     """Register the dashboard routes, the login manager and CSRF protection."""
     # Each module's routes attach to bp as it is imported.
-    from widget.dashboard import (auth, contacts, gifts, imports, keys,  # noqa: F401
-                                  ledger, mail, referrals, sites, stories, widgets)
+    from widget.dashboard import (auth, contact_actions, contacts, gifts,  # noqa: F401
+                                  imports, keys, ledger, mail, referrals, sites, stories,
+                                  widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

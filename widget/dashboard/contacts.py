@@ -1,20 +1,23 @@
 """The contacts: the list with search, filters and keyset pages, its CSV and JSON Lines
-exports, and a contact's page (status and since when, how it changed, consents, gifts,
-friends referred and e-mails)."""
+exports (each logged), and a contact's page (status and since when, how it changed,
+consents, tags, gifts, friends referred and e-mails, and what the owner can do)."""
 from __future__ import annotations
 
 from flask import Response, render_template, request
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
+from widget.dashboard.contact_forms import EditForm
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS
 from widget.dashboard.mail import NOT_MAIL, OUTBOX_WORDS
 from widget.dashboard.owned import owned, owned_site
 from widget.dashboard.referrals import contact_referrals
 from widget.models import Consent, Grant, OutboxMessage, StatusChange, Subscriber
+from widget.sites import audit
 from widget.subscribers import contacts as found
+from widget.subscribers.manage import BULK_ACTIONS
 
 STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
                 "unsubscribed": "Unsubscribed"}
@@ -22,7 +25,18 @@ VIA_WORDS = {"signup": "signed up on your site",
              "confirm_page": "pressed the confirm button from the e-mail",
              "one_click": "unsubscribed with one click in their mail program",
              "unsubscribe_page": "unsubscribed on the page linked from an e-mail",
-             "resubscribe_page": "subscribed again from the unsubscribe page"}
+             "resubscribe_page": "subscribed again from the unsubscribe page",
+             "owner": "changed by you in the dashboard", "api": "changed through the API",
+             "import": "imported"}
+NOTICES = {"saved": "Saved.", "unsubscribed": "Unsubscribed: no more e-mails go to them.",
+           "already": "Nothing changed: they were unsubscribed already.",
+           "resent": "A fresh confirmation e-mail is on its way.",
+           "not_resent": "No e-mail sent: one went out a moment ago, they are no longer "
+                         "waiting, or this address reached today's limit.",
+           "added": "Contact added."}
+DONE = {"erased": "Erased: nothing about them is kept.",
+        "tag": "{n} contacts tagged.", "untag": "The tag was taken off {n} contacts.",
+        "unsubscribe": "{n} contacts unsubscribed.", "delete": "{n} contacts deleted and erased."}
 
 
 @bp.app_template_filter("status_label")
@@ -49,9 +63,14 @@ def contacts(site_id: str):
 
 
 def _page(site, filters: found.Filters, shown: found.Page | None) -> str:
-    return render_template("dashboard/contacts.html", site=site, filters=filters,
-                           shown=shown, statuses=found.STATUSES, langs=LANG_NAMES,
-                           first=bool(request.args.get("after")))
+    session = db.session()
+    done = DONE.get(request.args.get("done", ""), "").format(
+        n=request.args.get("changed", 0, type=int))
+    return render_template(
+        "dashboard/contacts.html", site=site, filters=filters, shown=shown,
+        statuses=found.STATUSES, langs=LANG_NAMES, first=bool(request.args.get("after")),
+        tags=found.tags_of(session, [p.id for p, _ in shown.rows]) if shown else {},
+        site_tags=found.site_tags(session, site.id), actions=BULK_ACTIONS, done=done)
 
 
 @bp.get("/sites/<site_id>/contacts.csv")
@@ -74,7 +93,12 @@ def _export(site_id: str, kind: str):
     filters = found.Filters.parse(request.args)
     if filters.errors:
         return Response(" ".join(filters.errors), 400, content_type="text/plain; charset=utf-8")
-    return found.download(db.session(), site.id, filters, kind)
+    session = db.session()
+    audit.record(session, site.id, audit.actor_of_owner(current_user), "export",
+                 found.count(session, site.id, filters), f"{kind.upper()} · "
+                 + found.describe(filters))
+    session.commit()
+    return found.download(session, site.id, filters, kind)
 
 
 @bp.get("/sites/<site_id>/contacts/<int:subscriber_id>")
@@ -82,8 +106,15 @@ def _export(site_id: str, kind: str):
 def contact(site_id: str, subscriber_id: int):
     """One contact: status and since when, how it changed, consents, gifts and e-mails."""
     site = owned_site(site_id)
+    return contact_page(site, owned(site, Subscriber, subscriber_id))
+
+
+def contact_page(site, person: Subscriber, form=None) -> str:
+    """A contact's page; `form`: the edit form as posted, with its errors."""
     session = db.session()
-    person = owned(site, Subscriber, subscriber_id)
+    tags = found.tags_of(session, [person.id]).get(person.id, [])
+    form = form or EditForm(formdata=None, name=person.name, lang=person.lang,
+                            tags=", ".join(tags))
     history = session.scalars(select(StatusChange).where(
         StatusChange.subscriber_id == person.id)
         .order_by(StatusChange.created_at, StatusChange.id)).all()
@@ -99,4 +130,5 @@ def contact(site_id: str, subscriber_id: int):
     return render_template("dashboard/contact.html", site=site, person=person,
                            history=history, consents=consents, messages=messages, grants=given,
                            kinds=MAIL_KINDS, words=OUTBOX_WORDS, langs=LANG_NAMES,
-                           referrals=contact_referrals(person))
+                           referrals=contact_referrals(person), tags=tags, form=form,
+                           notice=NOTICES.get(request.args.get("done", "")))

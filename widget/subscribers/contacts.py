@@ -109,6 +109,12 @@ class Filters:
         return bool(self.args())
 
 
+def describe(filters: Filters, tag: str | None = None) -> str:
+    """A selection in words for the audit log: its filters, or "all contacts"."""
+    shown = "; ".join(f"{name}: {value}" for name, value in filters.args().items())
+    return (f"tag “{tag}” · " if tag else "") + (shown or "all contacts")
+
+
 def conditions(site_id: str, filters: Filters) -> list:
     """The WHERE terms of the site's contacts that match `filters`."""
     terms = [Subscriber.site_id == site_id]
