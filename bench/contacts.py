@@ -12,7 +12,12 @@ owner and measures:
   same rows and columns in the same run (`sqlite3 -csv` on the instance's file, or
   `COPY (SELECT ...) TO STDOUT WITH CSV` through psycopg).
 
-Targets (issue 13): page p95 <= 150 ms; export >= 0.5x the dump. Import is not built yet.
+- rows/s of a contact import of --import-rows rows (a generated CSV: mostly new
+  addresses, one in ten already on the list, one in a hundred invalid) uploaded through
+  the dashboard, checked (the dry run) and imported with a stated basis by a separate
+  `widget worker` process: each timed from its POST until its status says it ended.
+
+Targets (issue 13): page p95 <= 150 ms; export >= 0.5x the dump.
 """
 from __future__ import annotations
 
@@ -51,6 +56,8 @@ OWNER, PASSWORD = "bench@example.com", "bench-password-123"
 SEARCH = "quetzal"  # in the names of every SEARCH_EVERY-th contact only
 SEARCH_EVERY = 50_000
 BATCH = 50_000
+IMPORT_BASIS = "Ticked 'Send me the newsletter' when ordering in the shop (bench)."
+IMPORT_EVERY_KNOWN, IMPORT_EVERY_INVALID = 10, 100  # one row in 10 known, in 100 invalid
 FIRST = ("Ada", "Bjørn", "Chloé", "Dev", "Emma", "Farid", "Greta", "Hiro", "Ines", "Jonas",
          "Kari", "Liam", "Mei", "Nils", "Olga", "Pedro", "Rut", "Sven", "Tove", "Yusuf")
 LAST = ("Berg", "Dahl", "Eriksen", "Fischer", "Garcia", "Haugen", "Jansen", "Kowalski",
@@ -266,6 +273,97 @@ def dump_rate(kind: str, dsn, site: str, n: int, tmp: Path) -> dict:
     return {"how": how, "rows": n, "seconds": took, "rows_per_s": n / took, "bytes": size}
 
 
+def import_csv(rows: int, seeded: int) -> bytes:
+    """The CSV the import bench uploads: email, name, language, tags; one row in ten an
+    address of the seeded contacts (as contacts() made them), one in a hundred none."""
+    known = [row[2] for row, _ in _take(contacts(seeded, "", "", datetime.now(timezone.utc)),
+                                        rows // IMPORT_EVERY_KNOWN)]
+    rnd = random.Random(4)
+    lines = ["Email,Name,Language,Tags"]
+    for i in range(1, rows + 1):
+        if i % IMPORT_EVERY_INVALID == 0:
+            email = f"not-an-address-{i}"
+        elif i % IMPORT_EVERY_KNOWN == 0 and known:
+            email = known.pop()
+        else:
+            email = f"imported{i}@{rnd.choice(DOMAINS)}"
+        lines.append(f"{email},{rnd.choice(FIRST)} {rnd.choice(LAST)},"
+                     f"{rnd.choice(LANGS)},{'customers' if i % 3 else 'customers;vip'}")
+    return ("\n".join(lines) + "\n").replace(";vip", ", vip").encode()
+
+
+def _csrf(opener, url: str) -> str:
+    page = opener.open(url, timeout=60).read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) \
+        or re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if not token:
+        raise BenchError(f"no csrf_token on {url}")
+    return token.group(1)
+
+
+def _post(opener, url: str, fields: dict, upload: tuple[str, bytes] | None = None):
+    """POST a dashboard form (multipart with a file); the response after redirects."""
+    if upload is None:
+        body = urllib.parse.urlencode(fields).encode()
+        kind = "application/x-www-form-urlencoded"
+    else:
+        boundary = f"bench{random.getrandbits(64):x}"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
+                 f"{v}\r\n".encode() for k, v in fields.items()]
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="csv_file"; '
+                     f'filename="{upload[0]}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                     + upload[1] + f"\r\n--{boundary}--\r\n".encode())
+        body, kind = b"".join(parts), f"multipart/form-data; boundary={boundary}"
+    request = urllib.request.Request(url, body, {"Content-Type": kind})
+    with opener.open(request, timeout=300) as resp:
+        resp.read()
+        return resp
+
+
+def _until(opener, url: str, statuses: tuple[str, ...], timeout: float = 3600) -> dict:
+    """Poll an import's status endpoint until it is one of `statuses`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with opener.open(url, timeout=60) as resp:
+            state = json.loads(resp.read())
+        if state["status"] == "failed":
+            raise BenchError(f"the import stopped: {state['error']}")
+        if state["status"] in statuses:
+            return state
+        time.sleep(0.05)
+    raise BenchError(f"{url} was not {statuses} within {timeout:.0f}s")
+
+
+def import_rate(opener, app_url: str, site: str, content: bytes, rows: int) -> dict:
+    """Upload, check and import `content` through the dashboard while a `widget worker`
+    runs; the dry run's and the import's rows/s, each from its POST to its end."""
+    base = f"{app_url}/dashboard/sites/{site}/imports"
+    began = time.perf_counter()
+    page = _post(opener, base, {"csrf_token": _csrf(opener, base)}, ("bench.csv", content))
+    upload = time.perf_counter() - began
+    if not re.search(r"/imports/\d+$", page.url):
+        raise BenchError(f"the upload was not taken (ended on {page.url})")
+    status = f"{page.url}/status"
+    fields = {"csrf_token": _csrf(opener, page.url), "header": "y", "email": "0", "name": "1",
+              "last_name": "", "lang": "2", "tags": "3", "consent": "stated",
+              "basis": IMPORT_BASIS, "pace": "600", "extra": "bench import"}
+    began = time.perf_counter()
+    _post(opener, f"{page.url}/check", fields)
+    checked = _until(opener, status, ("checked",))
+    check = time.perf_counter() - began
+    began = time.perf_counter()
+    _post(opener, f"{page.url}/start", {"csrf_token": _csrf(opener, page.url)})
+    done = _until(opener, status, ("done",))
+    run = time.perf_counter() - began
+    if done["done"] != rows or checked["rows"] != rows:
+        raise BenchError(f"the import handled {done['done']} rows, not {rows}")
+    return {"rows": rows, "bytes": len(content), "upload_seconds": upload,
+            "check_seconds": check, "check_rows_per_s": rows / check,
+            "import_seconds": run, "import_rows_per_s": rows / run,
+            "dry_run": {k: checked[k] for k in ("new", "updated", "unchanged", "invalid")},
+            "imported": {k: done[k] for k in ("new", "updated", "unchanged", "invalid")}}
+
+
 def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list) -> dict:
     tmp.mkdir(parents=True)
     port = free_port()
@@ -329,13 +427,25 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
     print(f"  {kind}: export and dump ...", flush=True)
     exp = export_rate(opener, f"{base}.csv", args.contacts)
     dump = dump_rate(kind, dsn, site, args.contacts, tmp)
-    problems = [line for line in log.read_text(errors="replace").splitlines()
-                if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
+    imp = None
+    if args.import_rows:
+        print(f"  {kind}: import of {args.import_rows:,} rows (a `widget worker` runs it) ...",
+              flush=True)
+        worker_log = tmp / "worker.log"
+        with open(worker_log, "wb") as out:
+            servers.append(subprocess.Popen([sys.executable, "-m", "widget", "worker"],
+                                            cwd=ROOT, env=env, stdout=out,
+                                            stderr=subprocess.STDOUT))
+        imp = import_rate(opener, app_url, site, import_csv(args.import_rows, args.contacts),
+                          args.import_rows)
+    logs = [log, *([tmp / "worker.log"] if imp else [])]
+    problems = [line for path in logs for line in path.read_text(errors="replace").splitlines()
+                if re.search(r"ERROR|CRITICAL|Traceback|WORKER TIMEOUT", line)]
     return {"contacts": args.contacts, "gunicorn_timeout": args.timeout or 30,
             "seed_seconds": seconds, "search_matches": matches,
             "page": page_no, "cursor_row": position, "latency": lat, "export": exp,
             "dump": dump, "export_vs_dump": exp["rows_per_s"] / dump["rows_per_s"],
-            "server_log_problems": problems}
+            "import": imp, "server_log_problems": problems}
 
 
 def report(figures: dict) -> None:
@@ -350,7 +460,15 @@ def report(figures: dict) -> None:
         print(f"{kind:<12}{fig['contacts']:>10,}{fig['export']['rows_per_s']:>15,.0f}"
               f"{fig['dump']['rows_per_s']:>13,.0f}{fig['export_vs_dump']:>8.2f}  "
               f"{fig['dump']['how']}")
-    print("\nimport: not built yet")
+    imported = {kind: fig["import"] for kind, fig in figures.items() if fig["import"]}
+    if imported:
+        print(f"\n{'database':<12}{'rows':>10}{'MB':>6}{'upload s':>10}{'check rows/s':>14}"
+              f"{'import rows/s':>15}  imported (new/updated/unchanged/invalid)")
+    for kind, r in imported.items():
+        counts = "/".join(f"{r['imported'][k]:,}" for k in ("new", "updated", "unchanged",
+                                                            "invalid"))
+        print(f"{kind:<12}{r['rows']:>10,}{r['bytes'] / 1e6:>6.1f}{r['upload_seconds']:>10.1f}"
+              f"{r['check_rows_per_s']:>14,.0f}{r['import_rows_per_s']:>15,.0f}  {counts}")
     print("\ntargets")
     for kind, fig in figures.items():
         fig["targets"] = {}
@@ -376,6 +494,8 @@ def parse_args():
     p.add_argument("--page", type=int, default=2000,
                    help="the deep page measured (2000; the last page if there are fewer)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    p.add_argument("--import-rows", type=int, default=100_000,
+                   help="rows of the CSV the import is timed with (100,000; 0: no import)")
     p.add_argument("--timeout", type=int, metavar="SECONDS",
                    help="gunicorn's worker timeout (gunicorn's default, 30 s, as "
                         "docs/production.md runs it): a sync worker still streaming "

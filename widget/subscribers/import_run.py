@@ -29,15 +29,16 @@ from itertools import islice
 
 from flask import Flask, current_app
 from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from widget.core import db, outbox
 from widget.core.rawsql import Tx, as_datetime
 from widget.giveback.referrals import new_code
 from widget.models import (ContactImport, ContactTag, Consent, ImportChunk, OutboxMessage,
-                           Site, StatusChange, utcnow)
+                           Site, StatusChange, Subscriber, utcnow)
 from widget.sites import audit
-from widget.subscribers import imports, store, tags
+from widget.subscribers import imports, tags
 from widget.subscribers.imports import Contact, ImportRefused
 
 log = logging.getLogger(__name__)
@@ -49,14 +50,10 @@ LIVE = ("checking", "queued", "running")
 TRANSIENT = (OperationalError, InterfaceError)
 FAILED = "An internal error stopped it (the server's log has the details)."
 
-INSERT_CONTACT = """
-INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at,
-                         confirm_sent_at, lang, ref_code, created_at, updated_at, ref_count,
-                         ref_visits, share_clicks)
-VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :confirm_sent_at, :lang,
-        :ref_code, :now, :now, 0, 0, 0)
-ON CONFLICT (site_id, email_normalized) DO NOTHING
-RETURNING id"""
+# PostgreSQL: the batch's mailboxes locked in one statement, in the (sorted) order given,
+# as a sign-up locks its one (store.LOCK_MAILBOX), so concurrent counts take turns.
+LOCK_MAILBOXES = """
+SELECT pg_advisory_xact_lock(hashtext(m)) FROM unnest(CAST(:mailboxes AS text[])) AS m"""
 
 # Never touches one who unsubscribed, even in the moment since the batch looked.
 UPDATE_CONTACT = """
@@ -240,67 +237,82 @@ def _write(session, job: _Job, valid: list[Contact], people: dict, counts: Count
            now: datetime) -> bool:
     """Write the batch's contacts in the session's transaction; count each. Returns
     whether confirmations were queued."""
-    tx, cfg = Tx.on_session(session), current_app.config
-    room = _mail_room(tx, session, [c for c in valid if c.normalized not in people]
-                      if job.basis is None else [], now, cfg["MAIL_PER_ADDRESS_DAY"])
-    rows: dict[type, list[dict]] = {StatusChange: [], Consent: [], ContactTag: [],
-                                    OutboxMessage: []}
+    tx = Tx.on_session(session)
+    fresh = [c for c in valid if c.normalized not in people]
+    added, mail = _insert(tx, session, job, fresh, counts["new"], now)
+    counts["new"] += len(added)
+    raced = [c.normalized for c in fresh if c.normalized not in added]
+    people = {**people, **imports.known(session, job.site_id, raced)}  # signed up meanwhile
     for contact in valid:
-        person = people.get(contact.normalized)
-        if person is None:
-            if _insert(tx, job, contact, room, rows, counts["new"], now, cfg["MAIL_FROM"]):
-                counts["new"] += 1
-                continue
-            # Signed up since the batch looked: an update like any known contact's.
-            person = imports.known(session, job.site_id, [contact.normalized])[
-                contact.normalized]
-        name, lang, added = imports.changes(contact, person)
+        if contact.normalized in added:
+            continue
+        person = people[contact.normalized]
+        name, lang, tagged = imports.changes(contact, person)
         if person.status == "unsubscribed":
             _left(job, contact.line, counts)
-        elif not (name or lang or added):
+        elif not (name or lang or tagged):
             counts["unchanged"] += 1
         elif tx.run(UPDATE_CONTACT, id=person.id, name=name, lang=lang, now=now).rowcount != 1:
             _left(job, contact.line, counts)  # unsubscribed since the batch looked
         else:
-            tags.add(tx, job.site_id, person.id, added)
+            tags.add(tx, job.site_id, person.id, tagged)
             counts["updated"] += 1
-    for model, found in rows.items():
+    return mail
+
+
+def _insert(tx: Tx, session, job: _Job, fresh: list[Contact], new_before: int,
+            now: datetime) -> tuple[set[str], bool]:
+    """The batch's new contacts, in one statement, and what comes with each: a status
+    change, a consent or a confirmation, tags. Returns the addresses added (one that
+    signed up since the batch looked is not) and whether confirmations were queued."""
+    if not fresh:
+        return set(), False
+    cfg = current_app.config
+    room = _mail_room(tx, session, fresh if job.basis is None else [], now,
+                      cfg["MAIL_PER_ADDRESS_DAY"])
+    status = "pending" if job.basis is None else "confirmed"
+    due: dict[str, datetime] = {}
+    rows = []
+    for k, contact in enumerate(fresh, start=job.counts["new"] + new_before):
+        mailbox = outbox.mailbox_of(contact.normalized)
+        if job.basis is None and room[mailbox] > 0:
+            # The k-th new contact's confirmation is due k hours/pace after the start.
+            room[mailbox] -= 1
+            due[contact.normalized] = job.started_at + timedelta(seconds=k * 3600 / job.pace)
+        rows.append({"site_id": job.site_id, "email": contact.email,
+                     "email_normalized": contact.normalized, "name": contact.name,
+                     "status": status, "status_at": now, "lang": contact.lang or job.default_lang,
+                     "confirm_sent_at": due.get(contact.normalized),
+                     "ref_code": None if job.basis is None else new_code(),
+                     "created_at": now, "updated_at": now, "ref_count": 0, "ref_visits": 0,
+                     "share_clicks": 0})
+    table = Subscriber.__table__
+    insert_of = postgresql.insert if tx.postgres else sqlite.insert
+    ids = dict(session.execute(
+        insert_of(table).on_conflict_do_nothing(index_elements=["site_id", "email_normalized"])
+        .returning(table.c.email_normalized, table.c.id), rows).all())
+    extra: dict[type, list[dict]] = {StatusChange: [], Consent: [], ContactTag: [],
+                                     OutboxMessage: []}
+    for contact, row in zip(fresh, rows):
+        subscriber_id = ids.get(contact.normalized)
+        if subscriber_id is None:
+            continue
+        extra[StatusChange].append({"subscriber_id": subscriber_id, "status": status,
+                                    "via": "import", "created_at": now})
+        if job.basis is not None:
+            extra[Consent].append({"subscriber_id": subscriber_id, "given": True,
+                                   "basis": "import", "text": job.basis, "lang": row["lang"],
+                                   "created_at": now})
+        extra[ContactTag] += [{"site_id": job.site_id, "subscriber_id": subscriber_id,
+                               "tag": tag} for tag in contact.tags]
+        if contact.normalized in due:
+            to = outbox.Recipient(job.site_id, subscriber_id, contact.normalized, row["lang"])
+            extra[OutboxMessage].append(outbox.new_row("confirm", to, cfg["MAIL_FROM"],
+                                                       due=due[contact.normalized]))
+    for model, found in extra.items():
         if found:
-            session.execute(insert(model), found)
-    return bool(rows[OutboxMessage])
-
-
-def _insert(tx: Tx, job: _Job, contact: Contact, room: dict[str, int], rows: dict,
-            new_before: int, now: datetime, mail_from: str) -> bool:
-    """A new contact and what comes with it; False when the address is on the list now."""
-    lang = contact.lang or job.default_lang
-    mailbox = outbox.mailbox_of(contact.normalized)
-    due = None
-    if job.basis is None and room.get(mailbox, 0) > 0:
-        # The k-th new contact's confirmation is due k hours/pace after the start.
-        k = job.counts["new"] + new_before
-        due = job.started_at + timedelta(seconds=k * 3600 / job.pace)
-    found = tx.one(INSERT_CONTACT, site_id=job.site_id, email=contact.email,
-                   email_normalized=contact.normalized, name=contact.name,
-                   status="pending" if job.basis is None else "confirmed", now=now,
-                   confirm_sent_at=due, lang=lang,
-                   ref_code=None if job.basis is None else new_code())
-    if found is None:
-        return False
-    subscriber_id = found[0]
-    rows[StatusChange].append({"subscriber_id": subscriber_id, "via": "import",
-                               "status": "pending" if job.basis is None else "confirmed",
-                               "created_at": now})
-    if job.basis is not None:
-        rows[Consent].append({"subscriber_id": subscriber_id, "given": True, "basis": "import",
-                              "text": job.basis, "lang": lang, "created_at": now})
-    rows[ContactTag] += [{"site_id": job.site_id, "subscriber_id": subscriber_id, "tag": tag}
-                         for tag in contact.tags]
-    if due is not None:
-        room[mailbox] -= 1
-        to = outbox.Recipient(job.site_id, subscriber_id, contact.normalized, lang)
-        rows[OutboxMessage].append(outbox.new_row("confirm", to, mail_from, due=due))
-    return True
+            session.execute(insert(model.__table__), found)
+    return set(ids), bool(extra[OutboxMessage])
 
 
 def _mail_room(tx: Tx, session, pending: list[Contact], now: datetime,
@@ -312,8 +324,7 @@ def _mail_room(tx: Tx, session, pending: list[Contact], now: datetime,
     if not mailboxes:
         return {}
     if tx.postgres:
-        for mailbox in mailboxes:
-            tx.run(store.LOCK_MAILBOX, mailbox=mailbox)
+        tx.run(LOCK_MAILBOXES, mailboxes=mailboxes)
     sent = dict(session.execute(
         select(OutboxMessage.mailbox, func.count(OutboxMessage.id))
         .where(OutboxMessage.mailbox.in_(mailboxes), OutboxMessage.kind == "confirm",
