@@ -61,7 +61,9 @@ GROUPS = {group: sorted((op for op in OPERATIONS if is_owner(*op) == (group == "
           for group in ("public", "owner")}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
-EXAMPLES = 20  # per operation and database: ~460 requests each, well under a minute
+# Per operation and database: ~460 requests each, well under a minute; FUZZ_PROFILE=fuzz-deep
+# (tests/helpers/fuzz.py) sends ten times as many, random ones.
+EXAMPLES = 20 if FUZZ.derandomize else 200
 FRESH = itertools.count()  # new addresses, unique in the process
 PROFILE = settings(FUZZ, max_examples=EXAMPLES, suppress_health_check=[
     *FUZZ.suppress_health_check, HealthCheck.filter_too_much])

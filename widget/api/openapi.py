@@ -49,6 +49,9 @@ HEADERS = {
     429: {"Retry-After": {"required": True, "description": "Seconds to wait.",
                           "schema": integer(minimum=1)}},
 }
+CACHED = {"ETag": {"required": True, "schema": text(pattern='^"[0-9a-f]+"$')},
+          "Cache-Control": {"required": True, "schema": text(pattern="^public, max-age=")}}
+NOT_MODIFIED = {"description": "Not modified (If-None-Match): send the ETag back."}
 PAGE_BODY = {"text/html": {"schema": text("A page, when the body was sent as a form.")}}
 
 
@@ -138,15 +141,15 @@ PATHS = {
     "/api/v1/openapi.json": {"get": {
         "operationId": "openapi", "summary": "This document", "tags": ["public"],
         "security": [], "parameters": [], "responses": {"200": json_answer(
-            "OpenAPI 3.1; cached for five minutes, with an ETag.", {
+            "OpenAPI 3.1, cached for five minutes.", {
                 "type": "object", "required": ["openapi", "info", "paths", "components"],
-                "properties": {"openapi": {"const": "3.1.0"}}}),
-            "304": {"description": "Not modified (If-None-Match)."}}}},
+                "properties": {"openapi": {"const": "3.1.0"}}}, headers=CACHED),
+            "304": NOT_MODIFIED}}},
     "/api/v1/sites/{site}/widgets": {"get": operation(
         "widgets", "Live widgets for a page, with triggers, targeting and UI strings", {
-            "200": json_answer("Cacheable for a minute at most, with an ETag.",
-                               ref("WidgetConfig")),
-            "304": {"description": "Not modified (If-None-Match)."}, **errors(404, 422)},
+            "200": json_answer("Cacheable for a minute at most.",
+                               ref("WidgetConfig"), headers=CACHED),
+            "304": NOT_MODIFIED, **errors(404, 422)},
         params=[param("lang", "query", text(), "The page's language."),
                 param("url", "query", text(maxLength=2048), "Accepted, not needed.")])},
     "/api/v1/sites/{site}/subscriptions": {"post": operation(

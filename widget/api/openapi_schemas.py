@@ -20,15 +20,15 @@ ERROR_CODES = {
     429: ("rate_limited",),
 }
 ERROR_WHEN = {
-    400: "Not JSON, a field of the wrong type, or a query argument not understood",
-    401: "No key, or an unknown or revoked one",
-    403: "An origin the site does not allow, or a read key on a write endpoint",
-    404: "No such site (or another site's key), or no such row of the site",
-    409: "The state does not allow it: none of the gift left, an address already a contact",
-    413: "The body is too large",
-    415: "A content type the endpoint does not take",
-    422: "A field's value is refused; `field` names it",
-    429: "Too many requests; `Retry-After` says when to try again",
+    400: "Not JSON, a field of the wrong type, or a query argument not understood.",
+    401: "No key, or an unknown or revoked one.",
+    403: "An origin the site does not allow, or a read key on a write endpoint.",
+    404: "No such site (or another site's key), or no such row of the site.",
+    409: "Not now: none of the gift is left, or the address is already a contact.",
+    413: "The body is too large.",
+    415: "A content type the endpoint does not take.",
+    422: "A field's value is refused; `field` names it.",
+    429: "Too many requests; try again in `Retry-After` seconds.",
 }
 
 

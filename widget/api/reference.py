@@ -131,7 +131,9 @@ def operation(method: str, path: str, op: dict, components: dict) -> list[str]:
         if status.startswith(("4", "5")):
             body = "[error](#errors)" + (", or a page for a form" if "text/html" in
                                          answer["content"] else "")
-        lines.append(f"| {status} | {cell(answer['description'])} | {cell(body)} |")
+        headers = ", ".join(f"`{name}`" for name in answer.get("headers", {}))
+        when = answer["description"] + (f" Headers: {headers}." if headers else "")
+        lines.append(f"| {status} | {cell(when)} | {cell(body)} |")
     return lines + [""]
 
 
