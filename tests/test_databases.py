@@ -21,9 +21,9 @@ WIDGET = Path(__file__).resolve().parent.parent / "widget"
 
 # Modules that write SQL by hand or choose by database; their tests run on both.
 STORAGE = {
-    "core/db.py", "core/rawsql.py", "core/outbox.py", "migrations/env.py",
+    "core/db.py", "core/rawsql.py", "core/outbox.py", "core/export.py", "migrations/env.py",
     "subscribers/store.py", "subscribers/lifecycle.py", "subscribers/confirmation.py",
-    "subscribers/tags.py", "subscribers/import_run.py",
+    "subscribers/tags.py", "core/events.py", "subscribers/import_run.py",
     "gifts/ledger.py", "gifts/files.py", "gifts/coupons.py", "gifts/grants.py", "gifts/claim.py",
     "giveback/referrals.py", "giveback/stories.py",
     "insight/counters.py", "mail/worker.py",

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from widget.core.rawsql import Tx
 from widget.models import OutboxMessage as OB
 from widget.models import utcnow
 
-# E-mails, and "referral": no e-mail but the due time of a referral's waiting period,
-# which the worker settles (the outbox is the durable queue of things due later).
+# E-mails; "referral": no e-mail but the due time of a referral's waiting period, which
+# the worker settles; "webhook" and "sync": an event's delivery to a webhook or a
+# connector (core/events.py). The outbox is the one durable queue of outbound work.
+NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
-         "referral")
+         "referral", "webhook", "sync")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",
@@ -105,9 +107,21 @@ def sent_since(session: Session, email_normalized: str, kind: str, hours: int = 
         OB.created_at > utcnow() - timedelta(hours=hours)))
 
 
+KINDS_IN_ORDER = ("webhook", "sync")  # deliveries about one contact keep their order
+_EARLIER = aliased(OB)
+
+
 def _due(now):
-    return or_(and_(OB.status == "queued", OB.next_attempt_at <= now),
-               and_(OB.status == "sending", OB.lease_until < now))
+    due = or_(and_(OB.status == "queued", OB.next_attempt_at <= now),
+              and_(OB.status == "sending", OB.lease_until < now))
+    # An event about a contact waits while an earlier one about them to the same
+    # receiver is still to be delivered (queued, being retried, or being sent).
+    earlier = exists().where(
+        _EARLIER.contact_id == OB.contact_id, _EARLIER.id < OB.id,
+        _EARLIER.status.in_(("queued", "sending")),
+        or_(and_(OB.webhook_id.is_not(None), _EARLIER.webhook_id == OB.webhook_id),
+            and_(OB.connector_id.is_not(None), _EARLIER.connector_id == OB.connector_id)))
+    return and_(due, or_(OB.contact_id.is_(None), ~earlier))
 
 
 def claim(engine: Engine, worker: str, limit: int, lease_seconds: int) -> list[int]:

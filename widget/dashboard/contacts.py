@@ -7,11 +7,11 @@ from flask import Response, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from widget.core import db
+from widget.core import db, outbox
 from widget.dashboard.blueprint import bp
 from widget.dashboard.contact_forms import EditForm
 from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS
-from widget.dashboard.mail import NOT_MAIL, OUTBOX_WORDS
+from widget.dashboard.mail import OUTBOX_WORDS
 from widget.dashboard.owned import owned, owned_site
 from widget.dashboard.referrals import contact_referrals
 from widget.models import Consent, Grant, OutboxMessage, StatusChange, Subscriber
@@ -122,7 +122,7 @@ def contact_page(site, person: Subscriber, form=None) -> str:
                                .order_by(Consent.created_at, Consent.id)).all()
     messages = session.scalars(select(OutboxMessage).where(
         OutboxMessage.subscriber_id == person.id, OutboxMessage.site_id == site.id,
-        OutboxMessage.kind.not_in(NOT_MAIL))
+        OutboxMessage.kind.not_in(outbox.NOT_MAIL))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())).all()
     given = session.scalars(select(Grant).where(
         Grant.subscriber_id == person.id, Grant.site_id == site.id)

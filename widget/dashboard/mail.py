@@ -31,7 +31,6 @@ SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came ou
                 "right, and now the whole family asks for it every weekend.")
 SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
 # Outbox rows that are no e-mail: the due time of a referral's waiting period.
-NOT_MAIL = ("referral",)
 OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                 "skipped": "Not sent"}
 
@@ -71,10 +70,10 @@ def outbox_list(site_id: str):
         select(OutboxMessage, Subscriber.email)
         .outerjoin(Subscriber, (Subscriber.id == OutboxMessage.subscriber_id)
                    & (Subscriber.site_id == OutboxMessage.site_id))
-        .where(OutboxMessage.site_id == site.id, OutboxMessage.kind.not_in(NOT_MAIL))
+        .where(OutboxMessage.site_id == site.id, OutboxMessage.kind.not_in(outbox.NOT_MAIL))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
         select(func.count(OutboxMessage.id)).where(OutboxMessage.site_id == site.id,
-                                                   OutboxMessage.kind.not_in(NOT_MAIL)))
+                                                   OutboxMessage.kind.not_in(outbox.NOT_MAIL)))
     return render_template("dashboard/outbox.html", site=site, rows=found.rows,
                            total=found.total, page=found.number, pages=found.count,
                            kinds=MAIL_KINDS, words=OUTBOX_WORDS,

@@ -4,6 +4,7 @@ from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, 
                                 WidgetDay)
 from widget.models.contacts import AuditEntry, ContactImport, ContactTag, ImportChunk
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
+from widget.models.hooks import Connector, Event, Webhook
 from widget.models.keys import ApiKey
 from widget.models.mail import MailTemplate, OutboxMessage
 from widget.models.referrals import Milestone, MilestoneReward, Referral
@@ -13,4 +14,4 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
-           "ContactImport", "ImportChunk"]
+           "ContactImport", "ImportChunk", "Event", "Webhook", "Connector"]

@@ -18,7 +18,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
                       Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
-                      Index("ix_outbox_site_created", "site_id", "created_at"))
+                      Index("ix_outbox_site_created", "site_id", "created_at"),
+                      # a receiver's deliveries about one contact go out in order
+                      Index("ix_outbox_webhook_contact", "webhook_id", "contact_id", "id"),
+                      Index("ix_outbox_connector_contact", "connector_id", "contact_id", "id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(
@@ -35,6 +38,18 @@ class OutboxMessage(Base):
         ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
     referral_id: Mapped[int | None] = mapped_column(
         ForeignKey("referrals.id", ondelete="SET NULL"), nullable=True)
+    # kind "webhook" / "sync": the event and the endpoint or connector it goes to, and
+    # the contact it is about (kept when the contact is erased: see models/hooks.py).
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), nullable=True)
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=True)
+    connector_id: Mapped[int | None] = mapped_column(
+        ForeignKey("connectors.id", ondelete="CASCADE"), nullable=True)
+    contact_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The receiver's answer to the last attempt: its status and the start of its body.
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Words of the owner's that this message carries (a reply to a story), as they were
     # when it was queued.
     body: Mapped[str | None] = mapped_column(Text, nullable=True)

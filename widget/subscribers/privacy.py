@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from widget.core import export
+from widget.core import export, outbox
 from widget.models import (Consent, ContactTag, Gift, Grant, OutboxMessage,
                            Referral, StatusChange, Story, Subscriber, utcnow)
 
@@ -77,7 +77,7 @@ def everything(session: Session, person: Subscriber) -> dict:
                    .order_by(StatusChange.created_at, StatusChange.id))
     mails = rows(select(OutboxMessage).where(OutboxMessage.subscriber_id == person.id,
                                              OutboxMessage.site_id == person.site_id,
-                                             OutboxMessage.kind != "referral")
+                                             OutboxMessage.kind.not_in(outbox.NOT_MAIL))
                  .order_by(OutboxMessage.created_at, OutboxMessage.id))
     gifts = rows(select(Grant, Gift.title).join(Gift, Gift.id == Grant.gift_id)
                  .where(Grant.subscriber_id == person.id)

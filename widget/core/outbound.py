@@ -1,0 +1,124 @@
+"""Outbound HTTP to addresses owners type in (webhooks, a self-hosted listmonk): one
+requests session that refuses loopback, private, link-local, shared, reserved and
+metadata addresses, checked on the address it is about to connect to.
+
+Written here because no maintained library does it for requests: checking a URL's
+host before the request is not enough (a name can resolve to a public address for the
+check and to 127.0.0.1 a moment later: DNS rebinding), so the check sits in urllib3's
+connection itself. Each resolved address is checked, and the socket is opened to the
+address that passed, never resolved again. Redirects are not followed, proxies from the
+environment are not used, and an answer is read to MAX_BODY bytes at most."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+TIMEOUT = 10  # seconds, to connect and between bytes of the answer
+MAX_BODY = 64 * 1024
+# Cloud metadata services: refused even where private targets are allowed.
+METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"),
+            ipaddress.ip_network("fd00:ec2::254/128"), ipaddress.ip_network("100.100.100.200/32"))
+
+
+class Refused(Exception):
+    """The target's address is one outbound requests may not reach."""
+
+
+def refusal(address: str, allow_private: bool = False) -> str | None:
+    """Why `address` (an IP as text) may not be reached, or None when it may. With
+    `allow_private`, loopback and private networks are allowed (a service on the
+    operator's LAN), metadata and link-local addresses still are not."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    if any(ip in net for net in METADATA if net.version == ip.version):
+        return f"{ip} is a link-local or metadata address"
+    if ip.is_multicast or ip.is_unspecified:
+        return f"{ip} is not a host address"
+    if ip.is_loopback or (ip.is_private and not ip.is_reserved):  # ::1 counts as reserved
+        return None if allow_private else f"{ip} is a loopback or private address"
+    if not ip.is_global:
+        return f"{ip} is a reserved or otherwise internal address"
+    return None
+
+
+def _guarded(base):
+    class Guarded(base):
+        allow_private = False
+
+        def _new_conn(self) -> socket.socket:
+            # Resolve once, check every answer, connect to one that passed.
+            reasons = []
+            for family, kind, proto, _, sockaddr in socket.getaddrinfo(
+                    self._dns_host, self.port, type=socket.SOCK_STREAM):
+                reason = refusal(sockaddr[0], self.allow_private)
+                if reason:
+                    reasons.append(reason)
+                    continue
+                sock = socket.socket(family, kind, proto)
+                sock.settimeout(self.timeout if isinstance(self.timeout, (int, float))
+                                else TIMEOUT)
+                try:
+                    sock.connect(sockaddr)
+                except OSError:
+                    sock.close()
+                    raise
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return sock
+            raise Refused("; ".join(dict.fromkeys(reasons)) or "no address")
+    return Guarded
+
+
+def _pool(base, connection, allow_private: bool):
+    conn = type(connection.__name__, (connection,), {"allow_private": allow_private})
+    return type(base.__name__, (base,), {"ConnectionCls": conn})
+
+
+class _Adapter(HTTPAdapter):
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _pool(HTTPConnectionPool, _guarded(HTTPConnection), self.allow_private),
+            "https": _pool(HTTPSConnectionPool, _guarded(HTTPSConnection), self.allow_private)}
+        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
+
+
+def session(allow_private: bool = False) -> requests.Session:
+    """A requests session whose every connection passes the address check."""
+    made = requests.Session()
+    made.trust_env = False  # no proxy from the environment: it would do the connecting
+    adapter = _Adapter(allow_private)
+    made.mount("http://", adapter)
+    made.mount("https://", adapter)
+    return made
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict
+    body: bytes  # at most MAX_BODY
+
+
+def post(http: requests.Session, url: str, body: bytes, headers: dict,
+         method: str = "POST") -> Answer:
+    """Send `body` and read the answer's first MAX_BODY bytes. Raises Refused, or
+    requests.RequestException for a network error or a timeout."""
+    with http.request(method, url, data=body, headers=headers, timeout=TIMEOUT,
+                      allow_redirects=False, stream=True) as resp:
+        read = b""
+        for chunk in resp.iter_content(8192):
+            read += chunk
+            if len(read) >= MAX_BODY:
+                break
+        return Answer(resp.status_code, dict(resp.headers), read[:MAX_BODY])
