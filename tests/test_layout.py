@@ -129,4 +129,5 @@ def test_the_check_catches_a_circle():
     g = graph()
     g["widget.core.db"] = g["widget.core.db"] | {"widget.core.errors"}
     g["widget.core.errors"] = g["widget.core.errors"] | {"widget.core.db"}
-    assert ["widget.core.db", "widget.core.errors", "widget.core.db"] in circles(g)
+    # Either module may be where the walk entered the circle.
+    assert [c for c in circles(g) if set(c) == {"widget.core.db", "widget.core.errors"}]

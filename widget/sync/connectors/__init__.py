@@ -1,0 +1,1 @@
+"""Connectors to e-mail services, one module a service."""
