@@ -77,12 +77,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_OUTBOX_LEASE_SECONDS", "300",
             "How long a worker holds a claimed message; after that (a worker died) another "
             "worker takes it over."),
+    Setting("WIDGET_WEBHOOK_RETRY_HOURS", "72",
+            "How long a webhook delivery is retried (back-off up to an hour) before the "
+            "endpoint is switched off and its owner told by e-mail."),
+    Setting("WIDGET_WEBHOOK_ALLOW_PRIVATE", "off",
+            "'on' lets webhooks and self-hosted services reach loopback and private "
+            "addresses (a listmonk on your LAN); link-local and cloud metadata addresses "
+            "stay refused."),
 )
 
 INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
             "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
             "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
-            "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB")
+            "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB", "WIDGET_WEBHOOK_RETRY_HOURS")
 
 
 class ConfigError(RuntimeError):
@@ -151,6 +158,10 @@ def load() -> dict:
     smtputf8 = _env("WIDGET_SMTPUTF8").lower()
     if smtputf8 not in ("auto", "on", "off"):
         raise ConfigError(f"WIDGET_SMTPUTF8 must be auto, on or off, not {smtputf8!r}.")
+    allow_private = _env("WIDGET_WEBHOOK_ALLOW_PRIVATE").lower()
+    if allow_private not in ("on", "off"):  # a typo must not open the LAN
+        raise ConfigError("WIDGET_WEBHOOK_ALLOW_PRIVATE must be on or off, "
+                          f"not {allow_private!r}.")
     return {
         "ENV_NAME": env,
         "INSTANCE_PATH": str(instance),
@@ -179,6 +190,8 @@ def load() -> dict:
         "OUTBOX_RETRY_SECONDS": numbers["WIDGET_OUTBOX_RETRY_SECONDS"],
         "OUTBOX_MAX_ATTEMPTS": numbers["WIDGET_OUTBOX_MAX_ATTEMPTS"],
         "OUTBOX_LEASE_SECONDS": numbers["WIDGET_OUTBOX_LEASE_SECONDS"],
+        "WEBHOOK_RETRY_HOURS": numbers["WIDGET_WEBHOOK_RETRY_HOURS"],
+        "WEBHOOK_ALLOW_PRIVATE": allow_private == "on",
         # Dashboard forms are small; the API and gift uploads set their own limits.
         "MAX_CONTENT_LENGTH": 1 << 20,
         "SESSION_COOKIE_HTTPONLY": True,
