@@ -1,1 +1,11 @@
-"""Connectors to e-mail services, one module a service."""
+"""Connectors to e-mail services, one module a service (the interface: base.py).
+
+SERVICES names each service's one instance by its key (connectors.service); a new
+service is a module with a SERVICE, listed here."""
+from __future__ import annotations
+
+from widget.sync.connectors import kit, listmonk, mailchimp
+from widget.sync.connectors.base import Service
+
+SERVICES: dict[str, Service] = {s.name: s for s in (mailchimp.SERVICE, kit.SERVICE,
+                                                    listmonk.SERVICE)}

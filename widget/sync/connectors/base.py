@@ -116,6 +116,18 @@ class Answer:
     headers: dict
     data: object
 
+    def get(self, *path: str | int):
+        """The value at `path` in the JSON body (keys and list indexes); Transient when
+        the answer lacks it (a service, or a proxy before it, answering otherwise)."""
+        value = self.data
+        for step in path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                raise Transient(f"an answer without {'/'.join(map(str, path))} "
+                                f"(HTTP {self.status})", self.status) from None
+        return value
+
 
 @dataclass
 class Conn:
