@@ -166,13 +166,18 @@ def finish(engine: Engine, message_id: int, worker: str, status: str,
 
 
 def fail(engine: Engine, message_id: int, worker: str, error: str, *, permanent: bool,
-         retry_seconds: int, max_attempts: int) -> None:
-    """Schedule another try with exponential back-off, or mark the message failed."""
+         retry_seconds: int, max_attempts: int, retry_after: float | None = None) -> None:
+    """Schedule another try with exponential back-off, or mark the message failed.
+    `retry_after`: the receiver said when to come back (429 with Retry-After): then,
+    neither sooner nor spread, and not counted against max_attempts (it is up)."""
     with engine.begin() as conn:
         attempts = conn.scalar(select(OB.attempts).where(OB.id == message_id))
         values = {"last_error": error[:2000], "lease_until": None}
-        if permanent or (attempts or 0) >= max_attempts:
+        if permanent or (retry_after is None and (attempts or 0) >= max_attempts):
             values["status"] = "failed"
+        elif retry_after is not None:
+            values.update(status="queued",
+                          next_attempt_at=utcnow() + timedelta(seconds=retry_after))
         else:
             delay = min(MAX_BACKOFF, retry_seconds * 2 ** ((attempts or 1) - 1))
             delay *= random.uniform(0.9, 1.1)  # spread retries of a burst apart

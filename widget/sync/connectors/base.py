@@ -47,7 +47,6 @@ import requests
 
 from widget.core import outbound
 
-TIMEOUT = (5, 15)  # seconds: to connect, and between bytes of the answer
 EXCERPT = 500  # characters of a service's answer kept on the outbox row
 USER_AGENT = "reciprocity-widgets-connector/1"
 
