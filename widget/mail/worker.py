@@ -18,7 +18,7 @@ from widget.core.rawsql import Tx
 from widget.giveback import referrals
 from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
-from widget.subscribers import import_run
+from widget.subscribers import import_run, retention
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -124,11 +124,13 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
 
 
 def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
-    """Deliver, and run contact imports, until `stop` is set (or, with once, until
-    nothing is due)."""
+    """Deliver, run contact imports and, hourly, erase sign-ups never confirmed, until
+    `stop` is set (or, with once, until nothing is due)."""
     wake = outbox.wake_event(app)
     worker = worker_name()
+    swept = None  # when this worker last ran the clean-up: at start, then hourly
     while not stop.is_set():
+        swept = retention.when_due(app, swept)
         try:
             claimed = drain_once(app, worker)
         except Exception:  # the database is away for a moment: wait, then try again
