@@ -29,7 +29,7 @@ from itertools import islice
 
 from flask import Flask, current_app
 from sqlalchemy import case, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from widget.core import db, outbox
@@ -286,11 +286,7 @@ def _insert(tx: Tx, session, job: _Job, fresh: list[Contact], new_before: int,
                      "ref_code": None if job.basis is None else new_code(),
                      "created_at": now, "updated_at": now, "ref_count": 0, "ref_visits": 0,
                      "share_clicks": 0})
-    table = Subscriber.__table__
-    insert_of = postgresql.insert if tx.postgres else sqlite.insert
-    ids = dict(session.execute(
-        insert_of(table).on_conflict_do_nothing(index_elements=["site_id", "email_normalized"])
-        .returning(table.c.email_normalized, table.c.id), rows).all())
+    ids = dict(_insert_rows(tx, session, Subscriber.__table__, rows, new=True))
     extra: dict[type, list[dict]] = {StatusChange: [], Consent: [], ContactTag: [],
                                      OutboxMessage: []}
     for contact, row in zip(fresh, rows):
@@ -311,8 +307,30 @@ def _insert(tx: Tx, session, job: _Job, fresh: list[Contact], new_before: int,
                                                        due=due[contact.normalized]))
     for model, found in extra.items():
         if found:
-            session.execute(insert(model.__table__), found)
+            _insert_rows(tx, session, model.__table__, found)
     return set(ids), bool(extra[OutboxMessage])
+
+
+def _insert_rows(tx: Tx, session, table, rows: list[dict], new: bool = False) -> list:
+    """Insert rows (dicts with the same keys) into a table; `new`: contacts, skipping an
+    address on the list, returning (address, id) of each added. PostgreSQL takes one
+    short statement with a column's values as an array each (psycopg would parse the
+    thousands of parameters of a multi-row VALUES anew each batch); SQLite executemany."""
+    if not tx.postgres:
+        stmt = insert(table) if not new else sqlite.insert(table).on_conflict_do_nothing(
+            index_elements=["site_id", "email_normalized"]).returning(
+            table.c.email_normalized, table.c.id)
+        return session.execute(stmt, rows).all() if new else session.execute(stmt, rows)
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    arrays = ", ".join(f"CAST(:{c} AS {table.c[c].type.compile(dialect=dialect)}[])"
+                       for c in columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+    if new:
+        sql += (" ON CONFLICT (site_id, email_normalized) DO NOTHING"
+                " RETURNING email_normalized, id")
+    found = tx.run(sql, **{c: [row[c] for row in rows] for c in columns})
+    return found.fetchall() if new else found
 
 
 def _mail_room(tx: Tx, session, pending: list[Contact], now: datetime,

@@ -231,8 +231,12 @@ def _reader(engine: Engine, import_id: int, encoding: str,
         for cells in reader:
             yield line, cells
             line = reader.line_num + 1
-    except (csv.Error, UnicodeDecodeError) as exc:
+    except csv.Error as exc:
         raise ImportRefused(f"Line {line}: the file can't be read from here on ({exc}). "
+                            f"Fix it and upload it again.") from None
+    except UnicodeDecodeError:  # read ahead in blocks: somewhere past this line
+        words = ENCODING_WORDS.get(encoding, encoding)
+        raise ImportRefused(f"After line {line - 1}, the file is no longer {words} text. "
                             f"Fix it and upload it again.") from None
 
 
