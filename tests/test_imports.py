@@ -462,12 +462,14 @@ def test_chromium_follows_an_import_from_upload_to_its_end(page: Page, demo, tmp
     expect(page.get_by_label("E-mail", exact=True)).to_have_value("0")
     expect(page.get_by_label("Name (or first name)")).to_have_value("1")
     page.get_by_label("They agreed to receive my e-mails. I state the basis:").check()
-    page.get_by_role("textbox", name="The basis").fill("Readers of the printed magazine who asked for news.")
+    page.get_by_role("textbox", name="The basis").fill(
+        "Readers of the printed magazine who asked for news.")
     page.get_by_role("button", name="Check (dry run)").click()
     expect(page.locator("#import-progress")).to_be_visible()  # a check takes a while
     expect(page.get_by_role("heading", name="What the import would do")).to_be_visible(
         timeout=30000)  # import.js saw the check end and showed the page afresh
-    expect(page.locator("table.problems")).to_contain_text("An email address must have an @-sign.")
+    expect(page.locator("table.problems")).to_contain_text(
+        "An email address must have an @-sign.")
     page.get_by_role("button", name="Start import").click()
     expect(page.locator("#import-progress")).to_be_visible()
     expect(page.get_by_role("heading", name="What the import did")).to_be_visible(timeout=60000)
