@@ -37,6 +37,7 @@ from sqlalchemy import select
 from widget.api import openapi, openapi_schemas, reference
 from widget.models import ContactTag, Widget
 from widget.sites import keys
+from widget.sync import webhooks
 
 from .helpers.fuzz import FUZZ, documented_errors
 from .helpers.gifts import claimed, file_gift
@@ -45,7 +46,8 @@ from .helpers.http import BASE
 
 ORIGIN = "https://blog.example"
 ARGUMENT = re.compile(r"<(?:\w+:)?(\w+)>")
-NAMES = {"site_id": "site", "gift_id": "gift", "subscriber_id": "id"}  # the route's → ours
+NAMES = {"site_id": "site", "gift_id": "gift", "subscriber_id": "id",  # the route's → ours
+         "webhook_id": "webhook"}
 
 
 def is_owner(method: str, path: str) -> bool:
@@ -148,7 +150,10 @@ def world(app, client, make_site, query):
     query(lambda s: (s.add_all([ContactTag(site_id=site, subscriber_id=first.id, tag=tag)
                                 for tag in ("b", "a")]), s.commit()))
     write = key(site, "write")
+    hooks = [query(lambda s: webhooks.create(s, site, f"https://hooks.example/{n}", None).row.id)
+             for n in range(2)]
     return {"site": site, "gift": gift, "ids": [first.id, friend.id, gone.id, pending.id],
+            "webhooks": hooks,
             "widgets": {"subscriptions": newsletter, "grants": widget, "stories": story},
             # Mostly the write key: answers beyond 401, 403 and 404.
             "keys": [write, write, key(site, "read"), key(other, "write"), None]}
@@ -166,6 +171,8 @@ def realistic(case, world: dict):
             body["page_url"] = f"{ORIGIN}/post"
         if "email" in body:  # one no contact has yet
             body["email"] = f"new{next(FRESH)}@example.com"
+        if "url" in body:  # a webhook's: one it may take
+            body["url"] = f"https://hooks.example/{next(FRESH)}"
         for event in body.get("events") if isinstance(body.get("events"), list) else ():
             if isinstance(event, dict):
                 event["widget"] = widget
@@ -179,7 +186,7 @@ def cases(operation, world: dict, owner: bool):
     of 6 with the world's widget, page and a new address in the body; in 1 of 6 all
     generated."""
     real = {"site": st.just(world["site"]), "gift": st.just(world["gift"]),
-            "id": st.sampled_from(world["ids"])}
+            "id": st.sampled_from(world["ids"]), "webhook": st.sampled_from(world["webhooks"])}
     fixed = st.fixed_dictionaries({p.name: real[p.name] for p in operation.path_parameters})
     if owner:
         headers = st.sampled_from(world["keys"]).map(

@@ -27,6 +27,7 @@ PARAMETERS = {
     "site": param("site", "path", text(maxLength=64), "The site's id, as in its snippet."),
     "gift": param("gift", "path", text(maxLength=64), "A gift's id."),
     "contact": param("id", "path", integer(minimum=1), "A contact's id."),
+    "webhook": param("webhook", "path", integer(minimum=1), "A webhook's id."),
     "limit": param("limit", "query", integer(minimum=1, maximum=100, default=50),
                    "Rows a page."),
     "cursor": param("cursor", "query", text(), "The `next` of the page before."),
@@ -234,6 +235,19 @@ PATHS = {
             "200": json_answer("A page of referrals.", ref("ReferralsPage")), **errors(400)},
         scope="read", params=[param("status", "query", one_of(
             "pending", "waiting", "held", "counted", "rejected"), "In this status."), *PAGE])},
+    "/api/v1/sites/{site}/webhooks": {
+        "get": operation("webhooks", "The site's webhooks (never their secrets)", {
+            "200": json_answer("All of them, oldest first.", ref("WebhooksList"))},
+            scope="read"),
+        "post": operation("add_webhook", "Add a webhook", {
+            "201": json_answer("Added, committed; the secret is in this answer only.",
+                               ref("WebhookMade")),
+            **errors(400, 409, 413, 415, 422)}, scope="write", body=owner_body("NewWebhook"),
+            description="Events are signed per Standard Webhooks with the secret; "
+                        "docs/webhooks.md has the payloads.")},
+    "/api/v1/sites/{site}/webhooks/{webhook}": {"delete": operation(
+        "delete_webhook", "Delete a webhook and its delivery log", {"204": NO_CONTENT},
+        scope="write", params=[{"$ref": "#/components/parameters/webhook"}])},
 }
 
 

@@ -4,6 +4,8 @@ document (widget/api/openapi.py) refers to. Objects list exactly their fields
 (additionalProperties false), so a field added to an answer must be added here."""
 from __future__ import annotations
 
+from widget.core.events import TYPES
+
 # The codes each error status carries on /api/v1 (docs/api.md "Errors" lists them all;
 # csrf_failed is the dashboard's, 405 and 500 never answer a documented operation).
 ERROR_CODES = {
@@ -11,7 +13,7 @@ ERROR_CODES = {
     401: ("unauthorized",),
     403: ("origin_not_allowed", "forbidden_scope"),
     404: ("site_not_found", "not_found"),
-    409: ("gift_gone", "contact_exists"),
+    409: ("gift_gone", "contact_exists", "too_many_webhooks"),
     413: ("payload_too_large",),
     415: ("unsupported_media_type",),
     422: ("missing_field", "invalid_email", "email_unsupported", "too_long",
@@ -24,7 +26,8 @@ ERROR_WHEN = {
     401: "No key, or an unknown or revoked one.",
     403: "An origin the site does not allow, or a read key on a write endpoint.",
     404: "No such site (or another site's key), or no such row of the site.",
-    409: "Not now: none of the gift is left, or the address is already a contact.",
+    409: "Not now: none of the gift is left, the address is already a contact, or the "
+         "site has as many webhooks as it may.",
     413: "The body is too large.",
     415: "A content type the endpoint does not take.",
     422: "A field's value is refused; `field` names it.",
@@ -222,7 +225,24 @@ SCHEMAS = {
                                                     "without commas.")},
                          optional=("name", "lang", "tags")),
 }
+HOOK = {
+    "id": integer(), "url": text(),
+    "events": array(one_of(*TYPES), "The event types it receives; empty: all of them."),
+    "description": text("", "null"), "enabled": flag("false once deliveries failed for "
+                                                     "WIDGET_WEBHOOK_RETRY_HOURS."),
+    "disabled_reason": text("Why it was switched off.", "null"),
+    "created_at": time(nullable=False)}
 SCHEMAS.update({
+    "Webhook": obj(HOOK),
+    "WebhookMade": obj({**HOOK, "secret": text(
+        "whsec_…: the signing secret, in this answer only.", pattern="^whsec_")}),
+    "NewWebhook": obj({
+        "url": text("http(s), no user or password in it.", maxLength=2048),
+        "events": {**array(one_of(*TYPES), "Left out, null or empty: all types."),
+                   "type": ["array", "null"]},
+        "description": text("Only you see it.", "null", maxLength=200)},
+        optional=("events", "description")),
+    "WebhooksList": obj({"webhooks": array(ref("Webhook"), "Oldest first.")}),
     "Cursor": text("Pass it as `cursor` for the next page; null on the last.", "null"),
     "StoriesPage": obj({"stories": array(ref("Story")), "next": ref("Cursor")}),
     "ContactsPage": obj({"contacts": array(ref("Contact")), "next": ref("Cursor")}),

@@ -148,6 +148,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "nb": "Denne adressen er allerede en kontakt på nettstedet.",
         "de": "Diese Adresse ist bereits ein Kontakt der Website.",
         "nl": "Dit adres is al een contact van de site."},
+    "error.too_many_webhooks": {
+        "en": "This site has as many webhooks as it may. Delete one first.",
+        "nb": "Dette nettstedet har så mange webhooks som det kan ha. Slett en først.",
+        "de": "Diese Website hat bereits so viele Webhooks wie erlaubt. Löschen Sie zuerst "
+              "einen.",
+        "nl": "Deze site heeft al zoveel webhooks als mag. Verwijder er eerst een."},
     "error.invalid_tags": {
         "en": "Tags are text of at most 64 characters, without commas, at most 20 at once.",
         "nb": "Merkelapper er tekst på høyst 64 tegn, uten komma, høyst 20 om gangen.",

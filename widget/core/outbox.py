@@ -24,10 +24,11 @@ from widget.models import utcnow
 
 # E-mails; "referral": no e-mail but the due time of a referral's waiting period, which
 # the worker settles; "webhook" and "sync": an event's delivery to a webhook or a
-# connector (core/events.py). The outbox is the one durable queue of outbound work.
+# connector (core/events.py); "webhook_disabled": the e-mail telling a site's owner that
+# an endpoint was switched off. The outbox is the one durable queue of outbound work.
 NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
-         "referral", "webhook", "sync")
+         "referral", "webhook", "sync", "webhook_disabled")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",

@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     # Each module's routes attach to bp as it is imported.
     from widget.dashboard import (auth, contact_actions, contacts, gifts,  # noqa: F401
                                   imports, keys, ledger, mail, referrals, sites, stories,
-                                  widgets)
+                                  webhooks, widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

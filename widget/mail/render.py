@@ -20,8 +20,10 @@ from sqlalchemy import select
 
 from widget.core import db, headers, i18n, smtp, tokens
 from widget.gifts import grants
-from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Site,
-                           Story, Subscriber, utcnow)
+from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Owner,
+                           Site, Story, Subscriber, Webhook, utcnow)
+
+OWNER_KINDS = ("webhook_disabled",)  # to the site's owner, about their site: no list mail
 
 @dataclass(frozen=True)
 class Copy:
@@ -64,12 +66,14 @@ def sender(site: Site) -> Address:
 def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
             message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
             gift: dict | None = None, values: dict | None = None, after: tuple = (),
-            share: dict | None = None, footer: str = "mail.footer") -> EmailMessage:
+            share: dict | None = None, footer: str = "mail.footer",
+            button: str = "mail.confirm.button") -> EmailMessage:
     """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
     the gift part (gift_part), whose title also fills {gift}; `values`: more
     placeholders ({friends}, {story}); `after`: paragraphs of ours after the owner's
-    copy (a story's reply); `share`: the personal share link's part. Without an
-    unsubscribe URL (a reply to a story, not a list's mail) there are no list headers."""
+    copy (a story's reply); `share`: the personal share link's part; `confirm_url`:
+    the button's link, labelled `button`. Without an unsubscribe URL (a reply to a
+    story, not a list's mail) there are no list headers."""
     values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else "",
               **(values or {})}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
@@ -78,7 +82,7 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
     paragraphs += [p.splitlines() for text in after for p in re.split(r"\n\s*\n", text.strip())]
     context = {
         "lang": lang, "subject": subject, "paragraphs": paragraphs,
-        "action": ({"url": confirm_url, "label": i18n.text("mail.confirm.button", lang)}
+        "action": ({"url": confirm_url, "label": i18n.text(button, lang)}
                    if confirm_url else None),
         "link_hint": i18n.text("mail.link_hint", lang),
         "footer": i18n.fill(i18n.text(footer, lang), values),
@@ -218,3 +222,23 @@ def for_story(message: OutboxMessage, story: Story) -> EmailMessage:
                    name=story.name, message_id=message.message_id, unsubscribe_url=None,
                    gift=_grant_part("gift", grant, lang), values=values, after=after,
                    footer="mail.footer.story")
+
+
+def owner_of(message: OutboxMessage) -> Owner:
+    """Whom an e-mail of OWNER_KINDS goes to: the site's owner."""
+    return db.session().get(Site, message.site_id).owner
+
+
+def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
+    """An e-mail to the site's owner, in the site's language: a webhook was switched off
+    after failing for WEBHOOK_RETRY_HOURS (its address, why, and a link to its log)."""
+    site = db.session().get(Site, message.site_id)
+    hook = db.session().get(Webhook, message.webhook_id)
+    cfg = current_app.config
+    values = {"url": hook.url, "reason": hook.disabled_reason or "",
+              "hours": f"{cfg['WEBHOOK_RETRY_HOURS']:g}"}
+    return compose(site, message.kind, message.lang, default_copy(message.kind, message.lang),
+                   to=owner.email, name=None, message_id=message.message_id,
+                   unsubscribe_url=None, values=values, footer="mail.footer.owner",
+                   confirm_url=f"{cfg['BASE_URL']}/dashboard/sites/{site.id}/webhooks/{hook.id}",
+                   button="mail.webhook_disabled.button")

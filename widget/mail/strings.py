@@ -57,6 +57,41 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "nl": "Je krijgt deze e-mail omdat dit adres is aangemeld bij {site}."},
     "mail.unsubscribe": {
         "en": "Unsubscribe", "nb": "Meld deg av", "de": "Abmelden", "nl": "Afmelden"},
+    # To the site's owner (render.OWNER_KINDS): not the owner's copy, no list headers.
+    "mail.webhook_disabled.subject": {
+        "en": "{site}: a webhook was switched off", "nb": "{site}: en webhook ble slått av",
+        "de": "{site}: ein Webhook wurde abgeschaltet",
+        "nl": "{site}: een webhook is uitgeschakeld"},
+    "mail.webhook_disabled.body": {
+        "en": "Hello,\n\nYour webhook {url} has not accepted the events of {site} for {hours} "
+              "hours, so we have stopped sending to it. Why: {reason}\n\n"
+              "No new events go to it until you switch it on again. Its delivery log shows "
+              "every attempt: once the endpoint works again, switch it on and send the "
+              "failed deliveries again from there.",
+        "nb": "Hei,\n\nWebhooken din {url} har ikke tatt imot hendelsene fra {site} på {hours} "
+              "timer, så vi har sluttet å sende til den. Hvorfor: {reason}\n\n"
+              "Ingen nye hendelser går dit før du slår den på igjen. Leveringsloggen viser "
+              "hvert forsøk: når mottakeren virker igjen, slår du den på og sender de "
+              "mislykkede leveringene på nytt derfra.",
+        "de": "Hallo,\n\nIhr Webhook {url} hat die Ereignisse von {site} {hours} Stunden lang "
+              "nicht angenommen, deshalb senden wir nicht mehr dorthin. Grund: {reason}\n\n"
+              "Neue Ereignisse gehen erst wieder dorthin, wenn Sie ihn wieder einschalten. "
+              "Das Zustellprotokoll zeigt jeden Versuch: Sobald der Empfänger wieder "
+              "funktioniert, schalten Sie ihn ein und senden die fehlgeschlagenen "
+              "Zustellungen von dort erneut.",
+        "nl": "Hallo,\n\nJe webhook {url} heeft de gebeurtenissen van {site} {hours} uur lang "
+              "niet aangenomen, dus we sturen er niets meer naartoe. Waarom: {reason}\n\n"
+              "Nieuwe gebeurtenissen gaan er pas weer heen als je hem weer inschakelt. Het "
+              "afleverlogboek toont elke poging: werkt de ontvanger weer, schakel hem dan in "
+              "en verstuur de mislukte afleveringen van daaruit opnieuw."},
+    "mail.webhook_disabled.button": {
+        "en": "Open the webhook", "nb": "Åpne webhooken", "de": "Webhook öffnen",
+        "nl": "Webhook openen"},
+    "mail.footer.owner": {
+        "en": "You get this e-mail because you manage the widgets of {site}.",
+        "nb": "Du får denne e-posten fordi du administrerer widgetene til {site}.",
+        "de": "Sie erhalten diese E-Mail, weil Sie die Widgets von {site} verwalten.",
+        "nl": "Je krijgt deze e-mail omdat je de widgets van {site} beheert."},
     "page.confirm.title": {
         "en": "Confirm your subscription", "nb": "Bekreft påmeldingen",
         "de": "Anmeldung bestätigen", "nl": "Bevestig je aanmelding"},

@@ -19,6 +19,7 @@ from widget.giveback import referrals
 from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
 from widget.subscribers import import_run, retention
+from widget.sync import webhooks
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -62,6 +63,8 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     session = db.session()
     try:
         message = session.get(OutboxMessage, message_id)
+        if message.kind == "webhook":  # an event to an owner's endpoint, signed
+            return webhooks.deliver(app, message_id, worker)
         if message.kind == "referral":  # no e-mail: a referral's waiting period ended
             outcome = referrals.settle(Tx.on_session(session), message.referral_id, utcnow(),
                                        cfg["MAIL_FROM"])
@@ -73,20 +76,24 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         subscriber = (session.get(Subscriber, message.subscriber_id)
                       if message.subscriber_id else None)
         grant = session.get(Grant, message.grant_id) if message.grant_id else None
+        owner = render.owner_of(message) if message.kind in render.OWNER_KINDS else None
         reason = (("the story was deleted" if story is None else None)
-                  if message.kind in STORY_KINDS else _skip_reason(message, subscriber, grant))
+                  if message.kind in STORY_KINDS else None if owner is not None
+                  else _skip_reason(message, subscriber, grant))
         if reason:
             outbox.finish(engine, message_id, worker, "skipped", reason)
             return "skipped"
         if message.raw is None:
             email = (render.for_story(message, story) if story is not None
+                     else render.for_owner(message, owner) if owner is not None
                      else render.for_message(message, subscriber))
             message.raw, message.subject = email.as_string(), str(email["Subject"])
             message.transport = "smtp" if cfg["SMTP_URL"] else "dev"
             session.commit()
         # The rendered To header is this address: no need to parse the message again.
         raw, kind_of_transport = message.raw, message.transport
-        recipient = story.email if story is not None else subscriber.email
+        recipient = (story.email if story is not None else owner.email if owner is not None
+                     else subscriber.email)
     finally:
         session.close()
     if kind_of_transport == "dev":
