@@ -34,7 +34,7 @@ VALUES (:public_id, :site_id, :type, :contact_id, :payload, :now) RETURNING id""
 DELIVERIES = """
 INSERT INTO outbox (site_id, kind, mailbox, lang, status, attempts, next_attempt_at,
                     created_at, message_id, event_id, {receiver}, contact_id)
-SELECT :site_id, :kind, '', '', 'queued', 0, :now, :now, :public_id, :event_id, id,
+SELECT site_id, :kind, '', '', 'queued', 0, :now, :now, :public_id, :event_id, id,
        :contact_id
 FROM {table} WHERE site_id = :site_id AND enabled = :yes {only}"""
 TO_WEBHOOKS = DELIVERIES.format(
