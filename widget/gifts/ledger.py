@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from widget.core import outbox
+from widget.core import events, outbox
 from widget.core.outbox import Recipient
 from widget.core.rawsql import Tx, as_datetime
 
@@ -98,7 +98,19 @@ def give(tx: Tx, terms: Terms, *, site_id: str, subscriber_id: int | None,
         if found is None:
             raise GiftGone()
         code = found[0]
+    events.emit(tx, site_id, "gift.given", lambda: {
+        "gift": _gift(tx, terms.gift_id), "grant_id": row[0],
+        "contact": events.contact(tx, subscriber_id) if subscriber_id else None},
+        subscriber_id, now)
     return Given(row[0], nonce, True, release, code)
+
+
+GIFT = "SELECT id, title, kind FROM gifts WHERE id = :id"
+
+
+def _gift(tx: Tx, gift_id: str) -> dict:
+    found = tx.one(GIFT, id=gift_id)
+    return {"id": found[0], "title": found[1], "kind": found[2]}
 
 
 WAITING = """
@@ -191,8 +203,17 @@ def count_download(tx: Tx, grant_id: int, nonce: str, ticket: str, now: datetime
     """Count one download under a new ticket, within the link's expiry and limit. False
     when it was not counted: the ticket was counted before (a resumed or ranged request),
     or the link is spent, expired or revoked; the caller tells which."""
-    return tx.run(COUNT_DOWNLOAD, id=grant_id, nonce=nonce, ticket=ticket,
-                  now=now).rowcount == 1
+    if tx.run(COUNT_DOWNLOAD, id=grant_id, nonce=nonce, ticket=ticket, now=now).rowcount != 1:
+        return False
+    site_id, gift_id, subscriber_id, downloads = tx.one(GRANT, id=grant_id)
+    events.emit(tx, site_id, "gift.downloaded", lambda: {
+        "gift": _gift(tx, gift_id), "grant_id": grant_id, "downloads": downloads,
+        "contact": events.contact(tx, subscriber_id) if subscriber_id else None},
+        subscriber_id, now)
+    return True
+
+
+GRANT = "SELECT site_id, gift_id, subscriber_id, downloads FROM gift_grants WHERE id = :id"
 
 
 RENEW = """

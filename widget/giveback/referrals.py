@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from widget.core import outbox
+from widget.core import events, outbox
 from widget.core.outbox import Recipient
 from widget.core.rawsql import Tx, as_datetime
 from widget.gifts import ledger
@@ -150,6 +150,11 @@ def count(tx: Tx, referral_id: int, now: datetime, mail_from: str) -> bool:
         return False
     friends, site_id, email, lang, status = tx.one(RAISE, id=row[0])
     referrer = Recipient(site_id, row[0], email, lang)
+    friend = tx.one("SELECT referred_id FROM referrals WHERE id = :id", id=referral_id)[0]
+    events.emit(tx, site_id, "referral.counted", lambda: {
+        "referral": {"id": referral_id, "friends_counted": friends},
+        "referrer": events.contact(tx, row[0]), "friend": events.contact(tx, friend)},
+        row[0], now)
     reward(tx, referrer, friends, status == "confirmed", now, mail_from)
     return True
 
@@ -185,6 +190,11 @@ def reward(tx: Tx, referrer: Recipient, friends: int, confirmed: bool, now: date
         if claimed is None:
             continue
         grant_id = _give(tx, ledger.Terms(gift_id, kind, days, limit), referrer, now)
+        events.emit(tx, referrer.site_id, "milestone.reached", lambda: {
+            "milestone": {"id": milestone_id, "friends": reached, "gift_id": gift_id,
+                          "grant_id": grant_id},
+            "contact": events.contact(tx, referrer.subscriber_id)},
+            referrer.subscriber_id, now)
         tx.run("UPDATE milestone_rewards SET grant_id = :grant_id WHERE id = :id",
                grant_id=grant_id, id=claimed[0])
         outbox.queue(tx, "reward", referrer, mail_from, grant_id=grant_id)

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from widget.core import db, i18n, outbox
+from widget.core import db, events, i18n, outbox
 from widget.core.errors import ApiError
 from widget.core.rawsql import Tx
 from widget.gifts import ledger
@@ -91,6 +91,10 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
     session.flush()
     if email and _mailbox_has_room(session, email):
         _thank(session, site.id, story)
+    events.emit(Tx.on_session(session), site.id, "story.submitted", lambda: {"story": {
+        "id": story.id, "name": story.name, "email": story.email, "text": story.text,
+        "rating": story.rating, "consent_publish": story.consent_publish,
+        "lang": story.lang, "page_url": story.page_url, "widget": story.widget_id}})
     session.commit()
     outbox.wake_event(current_app).set()
     return Told(story.id, lang, first.page_url)

@@ -21,7 +21,12 @@ class OutboxMessage(Base):
                       Index("ix_outbox_site_created", "site_id", "created_at"),
                       # a receiver's deliveries about one contact go out in order
                       Index("ix_outbox_webhook_contact", "webhook_id", "contact_id", "id"),
-                      Index("ix_outbox_connector_contact", "connector_id", "contact_id", "id"))
+                      Index("ix_outbox_connector_contact", "connector_id", "contact_id", "id"),
+                      # erasing a contact (or a story, a referral, a grant) finds its rows
+                      Index("ix_outbox_subscriber", "subscriber_id"),
+                      Index("ix_outbox_story", "story_id"),
+                      Index("ix_outbox_referral", "referral_id"),
+                      Index("ix_outbox_grant", "grant_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from widget.core import events
 from widget.core.outbox import Recipient
 from widget.core.rawsql import Tx
 from widget.gifts import ledger
@@ -11,7 +12,9 @@ from widget.giveback import referrals
 
 
 def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
-    """A referral code for the new subscriber and the fate of the referral that brought
-    them; the gifts that waited released, the thank-you e-mail and the follow-ups."""
+    """The contact.confirmed event, a referral code for the new subscriber and the fate
+    of the referral that brought them; the gifts that waited released, the thank-you
+    e-mail and the follow-ups."""
+    events.about_contact(tx, to.site_id, "contact.confirmed", to.subscriber_id, now)
     referrals.on_confirmed(tx, to, now, mail_from)
     ledger.on_confirmed(tx, to, now, mail_from)

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from widget.core import outbox, tokens
+from widget.core import events, outbox, tokens
 from widget.core.rawsql import Tx
 from widget.models import Grant, StatusChange, Subscriber, utcnow
 from widget.subscribers import confirmation
@@ -56,6 +56,10 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
         if to == "confirmed":
             confirmation.on_confirmed(Tx.on_session(session), outbox.recipient(subscriber),
                                       now, current_app.config["MAIL_FROM"])
+        else:  # unsubscribed, or back from it (resubscribed)
+            events.about_contact(Tx.on_session(session), subscriber.site_id,
+                                 "contact.unsubscribed" if status == "unsubscribed"
+                                 else "contact.confirmed", subscriber.id, now)
     session.commit()
     session.refresh(subscriber)
     if moved and to == "confirmed":

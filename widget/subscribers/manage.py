@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from widget.core import outbox
+from widget.core import events, outbox
 from widget.core.errors import ApiError
 from widget.core.i18n import LANGS
 from widget.core.rawsql import Tx
@@ -57,7 +57,7 @@ def checked_lang(value, default: str) -> str:
     if value is None or value == "":
         return default
     if value not in LANGS:
-        raise ApiError(422, "bad_request", f"'lang' must be one of {', '.join(LANGS)}.",
+        raise ApiError(400, "bad_request", f"'lang' must be one of {', '.join(LANGS)}.",
                        field="lang")
     return value
 
@@ -106,6 +106,9 @@ def add(session: Session, site, new: NewContact, actor: str, via: str) -> Subscr
     session.add(StatusChange(subscriber_id=person.id, status=status, via=via, created_at=now))
     tx = Tx.on_session(session)
     tags.add(tx, site.id, person.id, chosen)
+    events.about_contact(tx, site.id, "contact.created", person.id, now)
+    if not new.confirm:
+        events.about_contact(tx, site.id, "contact.confirmed", person.id, now)
     mail = new.confirm and outbox.confirmations_since(
         session, normalized) < current_app.config["MAIL_PER_ADDRESS_DAY"]
     if mail:
@@ -132,7 +135,7 @@ def edit(session: Session, person: Subscriber, changes: Mapping) -> Subscriber:
         values["name"] = text_field(changes, "name")
     if "lang" in changes:
         if not isinstance(changes["lang"], str) or not changes["lang"]:
-            raise ApiError(422, "bad_request", f"'lang' must be one of {', '.join(LANGS)}.",
+            raise ApiError(400, "bad_request", f"'lang' must be one of {', '.join(LANGS)}.",
                            field="lang")
         values["lang"] = checked_lang(changes["lang"], person.lang)
     chosen = checked_tags(changes["tags"]) if "tags" in changes else None
@@ -140,12 +143,14 @@ def edit(session: Session, person: Subscriber, changes: Mapping) -> Subscriber:
         values["updated_at"] = utcnow()
         session.execute(update(Subscriber).where(Subscriber.id == person.id).values(**values)
                         .execution_options(synchronize_session=False))
+    tx = Tx.on_session(session)
     if chosen is not None:
         had = set(session.scalars(select(ContactTag.tag).where(
             ContactTag.subscriber_id == person.id)))
-        tx = Tx.on_session(session)
         tags.remove(tx, person.id, had - set(chosen))
         tags.add(tx, person.site_id, person.id, [t for t in chosen if t not in had])
+    if values or chosen is not None:
+        events.about_contact(tx, person.site_id, "contact.updated", person.id)
     session.commit()
     session.refresh(person)
     return person
@@ -192,17 +197,22 @@ def bulk(session: Session, site_id: str, filters: contacts.Filters, action: str,
 def _apply(session: Session, site_id: str, ids: list[int], action: str, tag: str) -> int:
     if action == "delete":
         return privacy.erase(session, site_id, ids)
+    tx = Tx.on_session(session)
     if action == "untag":
-        return session.execute(delete(ContactTag).where(
-            ContactTag.subscriber_id.in_(ids), ContactTag.tag == tag)
-            .execution_options(synchronize_session=False)).rowcount
+        had = list(session.scalars(select(ContactTag.subscriber_id).where(
+            ContactTag.subscriber_id.in_(ids), ContactTag.tag == tag)))
+        session.execute(delete(ContactTag).where(
+            ContactTag.subscriber_id.in_(had), ContactTag.tag == tag)
+            .execution_options(synchronize_session=False))
+        _tell(tx, site_id, "contact.updated", had)
+        return len(had)
     if action == "tag":
         had = set(session.scalars(select(ContactTag.subscriber_id).where(
             ContactTag.subscriber_id.in_(ids), ContactTag.tag == tag)))
         fresh = [i for i in ids if i not in had]
-        tx = Tx.on_session(session)
         for subscriber_id in fresh:  # ON CONFLICT: one tagged meanwhile stays as it is
             tags.add(tx, site_id, subscriber_id, [tag])
+        _tell(tx, site_id, "contact.updated", fresh)
         return len(fresh)
     now = utcnow()
     moving = list(session.scalars(select(Subscriber.id).where(
@@ -215,5 +225,12 @@ def _apply(session: Session, site_id: str, ids: list[int], action: str, tag: str
         session.execute(insert(StatusChange), [
             {"subscriber_id": i, "status": "unsubscribed", "via": "owner", "created_at": now}
             for i in moving])
+        _tell(tx, site_id, "contact.unsubscribed", moving)
     return len(moving)
+
+
+def _tell(tx: Tx, site_id: str, type_: str, ids: list[int]) -> None:
+    """The event of a bulk change, one per contact it changed."""
+    for subscriber_id in ids:
+        events.about_contact(tx, site_id, type_, subscriber_id)
 

@@ -8,37 +8,46 @@ referrals they were part of, milestone rewards), the address, subject and body o
 e-mail to them (the outbox keeps an anonymous row, so counts of mail sent stay true),
 their stories (matched by address), and on the gift ledger the link to them, the page
 and their comment (a grant stays as an anonymous "given" and its links stop working).
+A contact.erased event (id and address) tells webhooks and e-mail services to erase
+them too.
 Anonymous counters stay: widget counters, a gift's given count, a referrer's friends."""
 from __future__ import annotations
 
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from widget.core import export, outbox
+from widget.core import events, export, outbox
+from widget.core.rawsql import Tx
 from widget.models import (Consent, ContactTag, Gift, Grant, OutboxMessage,
                            Referral, StatusChange, Story, Subscriber, utcnow)
 
 CHUNK = 500  # ids per statement: well under SQLite's bound-parameter limit
 
 
-def erase(session: Session, site_id: str, ids: list[int]) -> int:
+def erase(session: Session, site_id: str, ids: list[int], stories: bool = True) -> int:
     """Erase these contacts of the site (ids of other sites are ignored) in the
-    session's transaction; the caller commits. Returns how many were erased."""
+    session's transaction; the caller commits. Returns how many were erased.
+    `stories=False` leaves the stories sent with their addresses: the clean-up of
+    never-confirmed sign-ups erases a sign-up, not a story told with its own consent."""
     erased = 0
     for start in range(0, len(ids), CHUNK):
-        erased += _erase_chunk(session, site_id, ids[start:start + CHUNK])
+        erased += _erase_chunk(session, site_id, ids[start:start + CHUNK], stories)
     return erased
 
 
-def _erase_chunk(session: Session, site_id: str, ids: list[int]) -> int:
+def _erase_chunk(session: Session, site_id: str, ids: list[int], stories: bool) -> int:
     people = session.execute(select(Subscriber.id, Subscriber.email_normalized).where(
         Subscriber.site_id == site_id, Subscriber.id.in_(ids))).all()
     if not people:
         return 0
     ids = [person_id for person_id, _ in people]
     addresses = [address for _, address in people]
+    tx = Tx.on_session(session)
+    for person_id, address in people:  # receivers erase them too: who, and which address
+        events.emit(tx, site_id, "contact.erased",
+                    {"contact": {"id": person_id, "email": address}}, person_id)
     story_ids = list(session.scalars(select(Story.id).where(
-        Story.site_id == site_id, func.lower(Story.email).in_(addresses))))
+        Story.site_id == site_id, func.lower(Story.email).in_(addresses)))) if stories else []
     now = utcnow()
     mail = [OutboxMessage.subscriber_id.in_(ids)]
     if story_ids:

@@ -87,7 +87,7 @@ def _batch(session: Session, site_id: str, cutoff: datetime, now: datetime) -> i
     ids = session.scalars(update(Subscriber).where(Subscriber.id.in_(chosen), *stale)
                           .values(updated_at=now).returning(Subscriber.id)
                           .execution_options(synchronize_session=False)).all()
-    return privacy.erase(session, site_id, list(ids)) if ids else 0
+    return privacy.erase(session, site_id, list(ids), stories=False) if ids else 0
 
 
 def when_due(app: Flask, last: float | None) -> float | None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from widget.core import outbox
+from widget.core import events, outbox
 from widget.core.rawsql import Tx, transaction
 from widget.gifts import ledger
 from widget.giveback import referrals
@@ -129,6 +129,8 @@ def _write(tx: Tx, s: Signup, now) -> bool:
     tx.run(CONSENT, **ids, given=s.consent_given, text=s.consent_text, lang=s.lang,
            widget_id=s.widget_id, page_url=s.page_url, ip=s.ip, user_agent=s.user_agent)
     tags.add(tx, s.site_id, subscriber_id, s.tags)
+    if created_at == tx.value(now):
+        events.about_contact(tx, s.site_id, "contact.created", subscriber_id, now)
     if changed:
         tx.run(STATUS_CHANGE, **ids, status=status)
     to = outbox.Recipient(s.site_id, subscriber_id, s.email_normalized, s.lang)
