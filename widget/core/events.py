@@ -73,6 +73,12 @@ def emit(tx: Tx, site_id: str, type_: str, data: dict | Callable[[], dict],
     return True
 
 
+def listening(tx: Tx, site_id: str) -> bool:
+    """Whether the site has any receiver: a bulk writer (an import) asks once a batch
+    instead of once a row."""
+    return any(tx.one(RECEIVERS, site_id=site_id, yes=True))
+
+
 def contact(tx: Tx, subscriber_id: int) -> dict:
     """A contact as events carry it: id, email, name, status, lang, tags, created_at."""
     row = tx.one(CONTACT, id=subscriber_id)

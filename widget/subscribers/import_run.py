@@ -32,7 +32,7 @@ from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from widget.core import db, outbox
+from widget.core import db, events, outbox
 from widget.core.rawsql import Tx, as_datetime
 from widget.giveback.referrals import new_code
 from widget.models import (ContactImport, ContactTag, Consent, ImportChunk, OutboxMessage,
@@ -257,6 +257,7 @@ def _write(session, job: _Job, valid: list[Contact], people: dict, counts: Count
         else:
             tags.add(tx, job.site_id, person.id, tagged)
             counts["updated"] += 1
+            events.about_contact(tx, job.site_id, "contact.updated", person.id, now)
     return mail
 
 
@@ -308,6 +309,11 @@ def _insert(tx: Tx, session, job: _Job, fresh: list[Contact], new_before: int,
     for model, found in extra.items():
         if found:
             _insert_rows(tx, session, model.__table__, found)
+    if ids and events.listening(tx, job.site_id):
+        for subscriber_id in ids.values():
+            events.about_contact(tx, job.site_id, "contact.created", subscriber_id, now)
+            if status == "confirmed":
+                events.about_contact(tx, job.site_id, "contact.confirmed", subscriber_id, now)
     return set(ids), bool(extra[OutboxMessage])
 
 
