@@ -1,4 +1,7 @@
-"""Widget events: batched from the page, stored as daily counters, shown to the owner."""
+"""Events are written with the change that causes them, one delivery per receiver that
+takes their type, and nothing at all for a site without receivers; a change rolled
+back leaves no event. Real HTTP and both databases; delivery itself is
+tests/test_webhooks.py's and tests/test_connectors.py's."""
 from __future__ import annotations
 
 import json
@@ -6,85 +9,96 @@ import json
 import pytest
 from sqlalchemy import select
 
-from widget.models import Widget, WidgetDay
+from widget.core import events, vault
+from widget.core.rawsql import Tx
+from widget.models import Event, OutboxMessage, Subscriber, Webhook
 
-from .helpers.api import ORIGIN, H, assert_error
-
-
-@pytest.fixture
-def site(make_site):
-    return make_site(origins=[ORIGIN])
-
-
-@pytest.fixture
-def wid(query, site):
-    return query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == site)))
+from .helpers.gifts import file_gift, gift_signup
+from .helpers.giveback import confirm_path, unsubscribe_path
+from .helpers.mail import signup
 
 
-def send(client, site, events, headers=H):
-    # As navigator.sendBeacon sends a string: text/plain, no preflight.
-    return client.post(f"/api/v1/sites/{site}/events", data=json.dumps({"events": events}),
-                       headers={**headers, "Content-Type": "text/plain;charset=UTF-8"})
+def add_webhook(app, query, site: str, types: str = "") -> int:
+    def make(s):
+        with app.app_context():
+            hook = Webhook(site_id=site, url="https://hooks.example/in", events=types,
+                           secret=vault.seal("whsec_dGVzdA=="))
+        s.add(hook)
+        s.commit()
+        return hook.id
+    return query(make)
 
 
-def counters(query):
-    return query(lambda s: [(r.impressions, r.opens, r.closes, r.submits)
-                            for r in s.scalars(select(WidgetDay))])
+def delivered(query) -> list[tuple[str, int | None, str]]:
+    """(type, contact id, outbox kind) of every queued delivery, in the order made."""
+    return query(lambda s: [(e.type, e.contact_id, m.kind) for m, e in s.execute(
+        select(OutboxMessage, Event).join(Event, Event.id == OutboxMessage.event_id)
+        .order_by(OutboxMessage.id))])
 
 
-def test_batches_add_up_in_one_row_per_widget_and_day(client, site, wid, query):
-    resp = send(client, site, [{"widget": wid, "type": t}
-                               for t in ("impression", "open", "close")])
-    assert resp.status_code == 204
-    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
-    send(client, site, [{"widget": wid, "type": "impression"}, {"widget": wid, "type": "open"},
-                        {"widget": wid, "type": "submit"}])
-    assert counters(query) == [(2, 2, 1, 1)]
+def test_a_contacts_life_is_told_in_order(app, client, make_site, query):
+    site = make_site()
+    add_webhook(app, query, site)
+    signup(client, site, "ida@example.com", name="Ida")
+    ida = query(lambda s: s.scalar(select(Subscriber).where(Subscriber.email == "ida@example.com")))
+    assert client.post(confirm_path(app, ida)).status_code == 200
+    assert client.post(unsubscribe_path(app, ida)).status_code == 200
+    assert delivered(query) == [("contact.created", ida.id, "webhook"),
+                                ("contact.confirmed", ida.id, "webhook"),
+                                ("contact.unsubscribed", ida.id, "webhook")]
+    payloads = query(lambda s: [json.loads(e.payload) for e in s.scalars(
+        select(Event).order_by(Event.id))])
+    first = payloads[0]
+    assert (first["type"], first["version"], first["site"]) == ("contact.created", 1, site)
+    assert first["id"].startswith("msg_") and first["timestamp"].endswith("Z")
+    assert first["data"]["contact"] == {
+        "id": ida.id, "email": "ida@example.com", "name": "Ida", "status": "pending",
+        "lang": "en", "tags": [], "created_at": first["data"]["contact"]["created_at"]}
+    assert [p["data"]["contact"]["status"] for p in payloads] == \
+        ["pending", "confirmed", "unsubscribed"]
 
 
-@pytest.mark.parametrize("events, status, code, field", [
-    ([{"widget": "w_nope", "type": "open"}], 422, "unknown_widget", "widget"),
-    ([{"widget": "WID", "type": "hover"}], 422, "invalid_event", "events"),
-    (["open"], 400, "invalid_type", "events"),
-    ([{"widget": "WID", "type": "open"}] * 50, 413, "payload_too_large", None),
-])
-def test_bad_batches_are_refused_whole(client, site, wid, query, events, status, code, field):
-    events = json.loads(json.dumps(events).replace("WID", wid))
-    assert_error(send(client, site, [{"widget": wid, "type": "open"}] + events), status, code,
-                 field)
-    assert counters(query) == []
+def test_a_webhook_gets_only_the_types_it_takes_and_a_quiet_site_stores_nothing(
+        app, client, make_site, query):
+    quiet, loud = make_site(double_opt_in=False), make_site(double_opt_in=False)
+    add_webhook(app, query, loud, "contact.confirmed,story.submitted")
+    for site in (quiet, loud):
+        signup(client, site, "ola@example.com")
+        assert client.post(f"/api/v1/sites/{site}/stories",
+                           headers={"Origin": "https://blog.example"},
+                           json={"name": "Ola", "text": "Kind words", "consent": True}
+                           ).status_code == 201
+    assert [t for t, _, _ in delivered(query)] == ["contact.confirmed", "story.submitted"]
+    assert query(lambda s: s.scalars(select(Event.site_id)).all()) == [loud, loud]
 
 
-def test_events_from_other_origins_or_sites_are_refused(client, site, wid, make_site, query):
-    assert_error(send(client, site, [{"widget": wid, "type": "open"}],
-                      headers={"Origin": "https://evil.example"}), 403, "origin_not_allowed")
-    other = make_site(owner_email="o@example.com", origins=["https://o.example"])
-    assert_error(send(client, other, [{"widget": wid, "type": "open"}],
-                      headers={"Origin": "https://o.example"}), 422, "unknown_widget", "widget")
-    assert_error(client.post(f"/api/v1/sites/{site}/events", data="{", headers={
-        **H, "Content-Type": "text/plain"}), 400, "invalid_json")
-    assert counters(query) == []
+def test_gifts_and_erasure_are_told(app, ann, client, make_site, query):
+    site = make_site("ann@example.com", double_opt_in=False)
+    add_webhook(app, query, site, "gift.given,contact.erased")
+    gift, widget = file_gift(query, site, mode="gated")
+    assert gift_signup(client, site, "mia@example.com", widget).status_code == 200
+    mia = query(lambda s: s.scalar(select(Subscriber.id)))
+    from .helpers.http import csrf_post
+    page = f"/dashboard/sites/{site}/contacts/{mia}/erase"
+    assert csrf_post(ann, page, {}).status_code == 302
+    assert delivered(query) == [("gift.given", mia, "webhook"),
+                                ("contact.erased", mia, "webhook")]
+    erased = query(lambda s: json.loads(s.scalars(select(Event.payload).order_by(
+        Event.id.desc())).first()))
+    assert erased["data"] == {"contact": {"id": mia, "email": "mia@example.com"}}
 
 
-@pytest.fixture
-def limited(app_config):
-    app_config.update(RATE_LIMITS=True, RATE_LIMIT_IP="100/minute",
-                      RATE_LIMIT_EMAIL="100/hour", RATE_LIMIT_LOGIN="10/minute",
-                      RATE_LIMIT_EVENTS="3/minute", RATE_LIMIT_STORAGE="memory://")
+def test_an_event_is_kept_only_with_its_change(app, make_site, query):
+    site = make_site()
+    add_webhook(app, query, site)
 
+    def rolled_back(s):
+        with app.app_context():
+            events.emit(Tx.on_session(s), site, "story.submitted", {"story": {"id": 1}})
+        s.rollback()
+        return s.scalars(select(Event.id)).all()
 
-def test_event_batches_are_rate_limited(limited, client, site, wid):
-    for _ in range(3):
-        assert send(client, site, [{"widget": wid, "type": "open"}]).status_code == 204
-    assert_error(send(client, site, [{"widget": wid, "type": "open"}]), 429, "rate_limited")
-
-
-def test_owner_sees_the_last_30_days_per_widget(client, make_owner, make_site, query):
-    make_owner("ann@example.com")
-    site = make_site("ann@example.com", origins=[ORIGIN])
-    wid = query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == site)))
-    send(client, site, [{"widget": wid, "type": "impression"}] * 40
-         + [{"widget": wid, "type": "open"}] * 8 + [{"widget": wid, "type": "submit"}] * 2)
-    client.login("ann@example.com")
-    page = client.get(f"/dashboard/sites/{site}").text
-    assert "40 shown · 8 started · 2 sign-ups (5%)" in page
+    assert query(rolled_back) == []
+    assert delivered(query) == []
+    with pytest.raises(AssertionError):
+        query(lambda s: events.emit(Tx.on_session(s), site, "no.such.type", {}))
