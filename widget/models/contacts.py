@@ -52,9 +52,11 @@ class ContactImport(Base):
     actor: Mapped[str] = mapped_column(String(300))
     filename: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)
-    # uploaded → checked (dry run done) → queued → running → done | failed
+    # uploaded → checking (the dry run, in the worker) → checked → queued → running →
+    # done | failed
     status: Mapped[str] = mapped_column(String(16), default="uploaded")
-    # {"email": column index, "name": …, "lang": …, "tags": …}; None until mapped
+    # {"email": column index, "name": …, "last_name": …, "lang": …, "tags": …, and the
+    # file's "encoding", "delimiter" and "header"}, set at upload
     mapping: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The owner's statement of consent; None: imported as pending, confirmations sent.
     basis: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -66,7 +68,8 @@ class ContactImport(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     invalid: Mapped[int] = mapped_column(Integer, default=0)
-    # [[line, reason], …] of the dry run (the first few hundred)
+    # [[line, reason, kind], …]: kind "invalid" (left out) or "note" (unsubscribed
+    # earlier); the first few hundred
     problems: Mapped[list | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
