@@ -4,8 +4,9 @@ SERVICES names each service's one instance by its key (connectors.service); a ne
 service is a module with a SERVICE, listed here."""
 from __future__ import annotations
 
-from widget.sync.connectors import kit, listmonk, mailchimp
+from widget.sync.connectors import brevo, buttondown, kit, listmonk, mailchimp, mailerlite
 from widget.sync.connectors.base import Service
 
-SERVICES: dict[str, Service] = {s.name: s for s in (mailchimp.SERVICE, kit.SERVICE,
-                                                    listmonk.SERVICE)}
+SERVICES: dict[str, Service] = {s.name: s for s in (
+    mailchimp.SERVICE, kit.SERVICE, mailerlite.SERVICE, brevo.SERVICE, buttondown.SERVICE,
+    listmonk.SERVICE)}
