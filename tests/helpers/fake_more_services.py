@@ -27,7 +27,6 @@ class MailerLite(Fake):
     """An account with groups ("Blog readers", ours, and "Customers"), its default fields
     and a custom field "language"; subscribers with a status and their groups."""
     GROUP_ID = "165971156405323676"
-    OTHER_GROUP = "100093655191127682"
     STATUSES = ("active", "unsubscribed", "unconfirmed", "bounced", "junk")
     UPSERT = ("POST", "/api/subscribers", "email")
 
@@ -40,8 +39,8 @@ class MailerLite(Fake):
 
     def __init__(self, key: str):
         super().__init__(key, "mailerlite")
-        self.groups = {self.GROUP_ID: {"id": self.GROUP_ID, "name": "Blog readers"},
-                       self.OTHER_GROUP: {"id": self.OTHER_GROUP, "name": "Customers"}}
+        self.groups = {g["id"]: g for g in ({"id": self.GROUP_ID, "name": "Blog readers"},
+                                            {"id": "100093655191127682", "name": "Customers"})}
         self.field_keys = ["city", "company", "country", "last_name", "name", "phone",
                            "state", "z_i_p", "language"]
         self.subscribers: dict[str, dict] = {}
@@ -52,7 +51,8 @@ class MailerLite(Fake):
             {"id": str(i), "name": k.title(), "key": k, "type": "text"}
             for i, k in enumerate(self.field_keys, 1)]}))
         self.route("POST", "/api/subscribers")(self.upsert)
-        self.route("GET", "/api/subscribers/([^/]+)")(self.fetch)
+        self.route("GET", "/api/subscribers/([^/]+)")(
+            lambda q, b, who: (200, {"data": self.shown(self._get(who))}))
         self.route("PUT", r"/api/subscribers/(\d+)")(self.update)
         self.route("POST", r"/api/subscribers/(\d+)/forget")(self.forget)
 
@@ -66,7 +66,7 @@ class MailerLite(Fake):
         return headers.get("Authorization") == f"Bearer {self.key}"
 
     def refusal(self) -> Answer:
-        return Answer(401, {"message": "Unauthenticated."})
+        return Answer(401, {"message": "Unauthenticated."})  # Getting started → Authentication
 
     def too_many(self):
         return {"message": "Too Many Attempts."}
@@ -81,7 +81,7 @@ class MailerLite(Fake):
     def shown_group(self, group: dict) -> dict:
         active = sum(group["id"] in s["groups"] and s["status"] == "active"
                      for s in self.subscribers.values())
-        return {**group, "active_count": active, "unsubscribed_count": 0}
+        return {**group, "active_count": active}
 
     def list_groups(self, query, body):
         name = query.get("filter[name]", [""])[0].lower()
@@ -140,9 +140,6 @@ class MailerLite(Fake):
             raise Answer(404, self.not_found())
         return found
 
-    def fetch(self, query, body, id_or_email):
-        return 200, {"data": self.shown(self._get(id_or_email))}
-
     def update(self, query, body, subscriber_id):
         found = self._get(subscriber_id)
         need(isinstance(body, dict), "invalid body", 422)
@@ -155,8 +152,7 @@ class MailerLite(Fake):
         return 200, {"data": self.shown(found)}
 
     def forget(self, query, body, subscriber_id):
-        found = self._get(subscriber_id)
-        del self.subscribers[found["id"]]
+        found = self.subscribers.pop(self._get(subscriber_id)["id"])
         return 200, {"message": "Subscriber data will be completely deleted and forgotten "
                                 "within 30 days.", "data": self.shown(found)}
 
@@ -280,8 +276,7 @@ class Brevo(Fake):
         return found
 
     def update(self, query, body, identifier):
-        found = self._get(identifier)
-        self._apply(found, self._checked(body))
+        self._apply(self._get(identifier), self._checked(body))
         return 204, None
 
     def delete(self, query, body, identifier):
@@ -333,18 +328,19 @@ class Buttondown(Fake):
         """Allow `creations` more today; the cap lifts `resets_in` seconds from now."""
         self.left, self.resets_at = creations, time.time() + resets_in
 
-    def _there(self, email: str, type_: str) -> None:
+    def _add(self, email: str, type_: str, metadata: dict | None = None, tags=()) -> dict:
         made = f"sub_{next(self.ids):04}"
         self.subscribers[made] = {"id": made, "email_address": email, "type": type_,
-                                  "metadata": {}, "tags": [], "source": "import"}
+                                  "metadata": metadata or {}, "tags": list(tags)}
+        return self.subscribers[made]
 
     def left_there(self, email: str) -> None:
         """Someone who unsubscribed through Buttondown's own link."""
-        self._there(email, "unsubscribed")
+        self._add(email, "unsubscribed")
 
     def paying(self, email: str) -> None:
         """A paying (premium) subscriber."""
-        self._there(email, "premium")
+        self._add(email, "premium")
 
     def authorized(self, headers) -> bool:
         return headers.get("Authorization") == f"Token {self.key}"
@@ -398,11 +394,8 @@ class Buttondown(Fake):
                                    "many subscribers today: use POST /v1/imports instead."},
                              {"X-RateLimit-Reset": str(int(self.resets_at + 0.999))})
             self.left -= 1
-        made = {"id": f"sub_{next(self.ids):04}", "email_address": email,
-                "type": body.get("type") or "unactivated", "metadata": body.get("metadata", {}),
-                "tags": list(body.get("tags", [])), "source": "api"}
-        self.subscribers[made["id"]] = made
-        return 201, made
+        return 201, self._add(email, body.get("type") or "unactivated", body.get("metadata"),
+                              body.get("tags", []))
 
     def update(self, query, body, id_or_email):
         found, body = self._get(id_or_email), self._checked(body, self.UPDATE)
