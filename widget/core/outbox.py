@@ -10,12 +10,13 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import and_, exists, func, or_, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, aliased
 
 from widget.core.rawsql import Tx
@@ -156,24 +157,49 @@ def renew(engine: Engine, message_id: int, worker: str, lease_seconds: int) -> b
         return renewed.rowcount == 1
 
 
-def finish(engine: Engine, message_id: int, worker: str, status: str,
-           error: str | None = None) -> None:
-    """Mark a claimed message sent or skipped (only while this worker still holds it)."""
-    values = {"status": status, "lease_until": None, "last_error": error}
+def _begin(bind: Engine | Connection):
+    """A transaction of its own on an engine; on a connection, the caller's."""
+    return bind.begin() if isinstance(bind, Engine) else nullcontext(bind)
+
+
+def finish(engine: Engine | Connection, message_id: int, worker: str, status: str,
+           error: str | None = None, also: dict | None = None) -> None:
+    """Mark a claimed message sent or skipped (only while this worker still holds it);
+    `also`: more columns written with it (a receiver's answer). On a connection, in
+    its transaction (several outcomes in one)."""
+    values = {"status": status, "lease_until": None, "last_error": error, **(also or {})}
     if status == "sent":
         values["sent_at"] = utcnow()
-    with engine.begin() as conn:
+    with _begin(engine) as conn:
         conn.execute(update(OB).where(_mine(message_id, worker)).values(**values))
 
 
-def fail(engine: Engine, message_id: int, worker: str, error: str, *, permanent: bool,
-         retry_seconds: int, max_attempts: int, retry_after: float | None = None) -> None:
+def finish_sent(conn: Connection, worker: str, answers: dict[int, dict]) -> None:
+    """finish(…, "sent") for many messages in one statement, run once per message
+    (executemany: one round trip), in the caller's transaction. `answers`: message id →
+    the columns written with it, the same ones for each (a receiver's answer)."""
+    if not answers:
+        return
+    columns = next(iter(answers.values())).keys()
+    stmt = (update(OB).where(OB.id == bindparam("row_id"), OB.claimed_by == worker,
+                             OB.status == "sending")
+            .values(status="sent", lease_until=None, last_error=None, sent_at=utcnow(),
+                    **{c: bindparam(f"new_{c}") for c in columns}))
+    conn.execute(stmt, [{"row_id": message_id, **{f"new_{c}": v for c, v in also.items()}}
+                        for message_id, also in answers.items()])
+
+
+def fail(engine: Engine | Connection, message_id: int, worker: str, error: str, *,
+         permanent: bool, retry_seconds: int, max_attempts: int,
+         retry_after: float | None = None, also: dict | None = None) -> None:
     """Schedule another try with exponential back-off, or mark the message failed.
     `retry_after`: the receiver said when to come back (429 with Retry-After): then,
-    neither sooner nor spread, and not counted against max_attempts (it is up)."""
-    with engine.begin() as conn:
+    neither sooner nor spread, and not counted against max_attempts (it is up).
+    `also`: more columns written with it (a receiver's answer). On a connection, in its
+    transaction."""
+    with _begin(engine) as conn:
         attempts = conn.scalar(select(OB.attempts).where(OB.id == message_id))
-        values = {"last_error": error[:2000], "lease_until": None}
+        values = {"last_error": error[:2000], "lease_until": None, **(also or {})}
         if permanent or (retry_after is None and (attempts or 0) >= max_attempts):
             values["status"] = "failed"
         elif retry_after is not None:

@@ -19,7 +19,7 @@ from widget.giveback import referrals
 from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
 from widget.subscribers import import_run, retention
-from widget.sync import webhooks
+from widget.sync import webhook_send
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -64,7 +64,7 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     try:
         message = session.get(OutboxMessage, message_id)
         if message.kind == "webhook":  # an event to an owner's endpoint, signed
-            return webhooks.deliver(app, message_id, worker)
+            return webhook_send.deliver(app, message_id, worker)
         if message.kind == "referral":  # no e-mail: a referral's waiting period ended
             outcome = referrals.settle(Tx.on_session(session), message.referral_id, utcnow(),
                                        cfg["MAIL_FROM"])
@@ -119,7 +119,8 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
     worker = worker or worker_name()
     with app.app_context():
         ids = outbox.claim(db.engine(), worker, BATCH, app.config["OUTBOX_LEASE_SECONDS"])
-        for message_id in ids:
+        # Webhook rows go out several at once; the rest one after another.
+        for message_id in webhook_send.deliver_batch(app, ids, worker):
             try:
                 deliver(app, message_id, worker)
             except Exception:  # one broken message must not stop the others
