@@ -159,6 +159,7 @@ def world(app, query, make_site, owner, visitor) -> dict:
         "referral_id": query(lambda s: s.scalar(select(Referral.id))),
         "story_id": query(lambda s: s.scalar(select(Story.id))),
         "milestone_id": add_milestone(query, site, 3, gift),
+        "service_name": "kit",  # an e-mail service (not connected: its buttons answer 404)
         ("subscription.confirm", "token"): token["confirm"],
         ("subscription.resend", "token"): token["confirm"],
         ("subscription.unsubscribe", "token"): token["unsubscribe"],

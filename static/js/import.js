@@ -1,7 +1,9 @@
-/* An import's progress bar: asks the import's status every second, moves the bar and the
-   counts, and shows the page afresh once the check or the import has ended (the page is
-   read from the import's row, so it shows the result). */
-const bar = document.getElementById("import-progress");
+/* A progress bar that follows the worker (an import's check or run, a backfill to an
+   e-mail service): asks its status every second, moves the bar and the counts, and
+   shows the page afresh once the work has ended (the page is read from the stored rows,
+   so it shows the result). The bar names its status URL (data-status) and the statuses
+   in which the work goes on (data-live). */
+const bar = document.querySelector("progress[data-status]");
 if (bar) {
   const live = bar.dataset.live.split(" ");
   const tick = async function () {

@@ -10,8 +10,8 @@ from widget.dashboard.blueprint import bp, csrf, login_manager
 def init_app(app: Flask) -> None:
     """Register the dashboard routes, the login manager and CSRF protection."""
     # Each module's routes attach to bp as it is imported.
-    from widget.dashboard import (auth, contact_actions, contacts, gifts,  # noqa: F401
-                                  imports, keys, ledger, mail, referrals, sites, stories,
+    from widget.dashboard import (auth, connectors, contact_actions, contacts,  # noqa: F401
+                                  gifts, imports, keys, ledger, mail, referrals, sites, stories,
                                   webhooks, widgets)
 
     login_manager.init_app(app)

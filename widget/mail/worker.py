@@ -19,7 +19,7 @@ from widget.giveback import referrals
 from widget.mail import render
 from widget.models import Grant, OutboxMessage, Story, Subscriber, utcnow
 from widget.subscribers import import_run, retention
-from widget.sync import webhook_send
+from widget.sync import sync, webhook_send
 
 log = logging.getLogger(__name__)
 BATCH = 20
@@ -65,6 +65,8 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         message = session.get(OutboxMessage, message_id)
         if message.kind == "webhook":  # an event to an owner's endpoint, signed
             return webhook_send.deliver(app, message_id, worker)
+        if message.kind == "sync":  # an event to an e-mail service (Mailchimp, Kit, …)
+            return sync.deliver(app, message_id, worker)
         if message.kind == "referral":  # no e-mail: a referral's waiting period ended
             outcome = referrals.settle(Tx.on_session(session), message.referral_id, utcnow(),
                                        cfg["MAIL_FROM"])

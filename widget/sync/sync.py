@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import requests
 from flask import Flask
@@ -29,7 +29,12 @@ ACTIONS = {"contact.confirmed": "upsert", "contact.updated": "upsert",
            "contact.unsubscribed": "unsubscribe", "contact.erased": "erase"}
 BACKFILL = "backfill"  # the message_id prefix of a backfill's rows (they have no event)
 _local = threading.local()  # HTTP sessions a thread: connections to a service are reused
-_paused: dict[int, datetime] = {}  # connector id → when it may be asked again
+# In this process, by (database, connector id): when the connector may be asked again,
+# and when its last_ok_at was last written.
+_paused: dict[tuple[str, int], datetime] = {}
+_noted: dict[tuple[str, int], datetime] = {}
+NOTE_OK = timedelta(seconds=5)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _http(guarded: bool, allow_private: bool) -> requests.Session:
@@ -75,7 +80,7 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     job = _job(engine, message_id, worker, cfg["WEBHOOK_ALLOW_PRIVATE"])
     if isinstance(job, str):
         return job
-    until = _paused.get(job.connector_id)
+    until = _paused.get(_key(engine, job.connector_id))
     if until is not None and until > utcnow():  # an earlier row was told to wait: so is this
         outbox.fail(engine, message_id, worker, "waiting: the service asked us to slow down",
                     permanent=False, retry_seconds=0, max_attempts=0,
@@ -85,22 +90,22 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     try:
         getattr(job.service, job.action)(job.conn, job.contact)
     except SyncError as exc:
-        _record(engine, message_id, worker, job.conn.last)
+        answer = _answer(job.conn.last)
         _note(engine, job.connector_id, error=f"{exc.reason} (contact {job.contact.id})")
         if isinstance(exc, Retry):
             until = utcnow() + timedelta(seconds=exc.after_seconds)
             outbox.fail(engine, message_id, worker, exc.reason, permanent=False,
-                        retry_seconds=0, max_attempts=0, retry_after=exc.after_seconds)
+                        retry_seconds=0, max_attempts=0, retry_after=exc.after_seconds,
+                        also=answer)
             _pause(engine, job.connector_id, until)
             return "queued"
         permanent = isinstance(exc, Permanent)
         outbox.fail(engine, message_id, worker, exc.reason, permanent=permanent,
                     retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],
-                    max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
+                    max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"], also=answer)
         return "failed" if permanent else "queued"
-    _record(engine, message_id, worker, job.conn.last)
+    outbox.finish(engine, message_id, worker, "sent", also=_answer(job.conn.last))
     _note(engine, job.connector_id)
-    outbox.finish(engine, message_id, worker, "sent")
     return "sent"
 
 
@@ -164,18 +169,24 @@ def _plan(session, message: OutboxMessage, connector: Connector):
     return action, contact, None
 
 
-def _record(engine, message_id: int, worker: str, last: tuple[int | None, str]) -> None:
-    """Keep the service's last answer (status, start of the body) on the delivery."""
-    with engine.begin() as conn:
-        conn.execute(update(OutboxMessage).where(
-            OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker,
-            OutboxMessage.status == "sending").values(
-            response_status=last[0], response=last[1].replace("\x00", "")))
+def _key(engine, connector_id: int) -> tuple[str, int]:
+    return str(engine.url), connector_id
+
+
+def _answer(last: tuple[int | None, str]) -> dict:
+    """The service's last answer (status, start of the body), kept on the delivery."""
+    return {"response_status": last[0], "response": last[1].replace("\x00", "")}
 
 
 def _note(engine, connector_id: int, error: str | None = None) -> None:
-    """The connector's last success, or its last error with the time it happened."""
+    """The connector's last success (at most every NOTE_OK seconds from one process: a
+    backfill would otherwise write the connector's row once a delivery), or its last
+    error with the time it happened."""
     now = utcnow()
+    if error is None:
+        if now - _noted.get(_key(engine, connector_id), EPOCH) < NOTE_OK:
+            return
+        _noted[_key(engine, connector_id)] = now
     values = ({"last_ok_at": now} if error is None
               else {"last_error": f"{now:%Y-%m-%d %H:%M} UTC: {error}"[:2000]})
     with engine.begin() as conn:
@@ -187,7 +198,7 @@ def _pause(engine, connector_id: int, until: datetime) -> None:
     waits, and its queued rows due sooner are due exactly then, so the claim takes them
     in their order (the row just told to wait, due a moment later than `until` by the
     time fail() took, is set back to it: the service's time is in whole seconds)."""
-    _paused[connector_id] = until
+    _paused[_key(engine, connector_id)] = until
     with engine.begin() as conn:
         conn.execute(update(OutboxMessage).where(and_(
             OutboxMessage.connector_id == connector_id, OutboxMessage.status == "queued",
@@ -195,7 +206,7 @@ def _pause(engine, connector_id: int, until: datetime) -> None:
             .values(next_attempt_at=until))
 
 
-def test(connector: Connector, allow_private: bool) -> tuple[bool, str]:
+def try_connection(connector: Connector, allow_private: bool) -> tuple[bool, str]:
     """The connector's "test connection": (worked, a sentence for the owner)."""
     try:
         service, conn = connect(connector, allow_private)
