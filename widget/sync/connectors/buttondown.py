@@ -52,10 +52,9 @@ class Buttondown(Service):
     def test(self, conn: Conn) -> str:
         # GET /v1/newsletters (Newsletters → List): the key's newsletter
         got = conn.call("GET", "/v1/newsletters")
-        results = got.get("results")
-        if not results:
+        if not got.get("results"):
             raise Permanent("Buttondown lists no newsletter for this API key.", got.status)
-        return f"Connected to the Buttondown newsletter “{results[0].get('name', '?')}”."
+        return f"Connected to the Buttondown newsletter “{got.get('results', 0, 'name')}”."
 
     def _find(self, conn: Conn, contact: Contact) -> dict | None:
         # GET /v1/subscribers/{id_or_email} (Subscribers → Retrieve): 404 if nobody

@@ -70,10 +70,10 @@ class MailerLite(Service):
         while True:
             got = conn.call("GET", "/api/groups", params={"limit": "100", "page": str(page)})
             for group in got.get("data"):
-                if str(group.get("id")) == wanted:
+                if isinstance(group, dict) and str(group.get("id")) == wanted:
                     return group
-            last = (got.data.get("meta") or {}).get("last_page") or page
-            if page >= min(int(last), 10):
+            last = (got.data.get("meta") or {}).get("last_page")
+            if page >= min(last if isinstance(last, int) else page, 10):
                 raise Permanent(f"MailerLite has no group with the ID {wanted}: check the "
                                 f"group ID.", 404)
             page += 1
@@ -96,19 +96,20 @@ class MailerLite(Service):
         for tag in tags:
             # GET /api/groups?filter[name]= (partial matches: the exact name is picked)
             got = conn.call("GET", "/api/groups", params={"filter[name]": tag, "limit": "100"})
-            found = next((g for g in got.get("data") if isinstance(g, dict)
+            found = next((g.get("id") for g in got.get("data") if isinstance(g, dict)
                           and str(g.get("name", "")).lower() == tag.lower()), None)
             if found is None:
                 # POST /api/groups (Groups → Create a group): 201 with the group
-                found = conn.call("POST", "/api/groups", {"name": tag}).get("data")
-            ids.append(str(found["id"]))
+                found = conn.call("POST", "/api/groups", {"name": tag}).get("data", "id")
+            ids.append(str(found))
         return ids
 
-    def _find(self, conn: Conn, contact: Contact) -> dict | None:
+    def _find(self, conn: Conn, contact: Contact) -> str | None:
+        """The subscriber's id there, None when nobody has the address."""
         # GET /api/subscribers/{email} (Subscribers → Fetch a subscriber): 404 if nobody
         got = conn.call("GET", f"/api/subscribers/{quote(contact.email, safe='@')}",
                         ok=(404,))
-        return None if got.status == 404 else got.get("data")
+        return None if got.status == 404 else str(got.get("data", "id"))
 
     def upsert(self, conn: Conn, contact: Contact) -> None:
         fields = {"name": contact.name} if contact.name else {}
@@ -130,7 +131,7 @@ class MailerLite(Service):
         if found is not None:  # nobody there: nothing to unsubscribe
             # PUT /api/subscribers/{id} (Subscribers → Update a subscriber), no groups
             # sent so their groups stay
-            conn.call("PUT", f"/api/subscribers/{found['id']}", {"status": "unsubscribed"})
+            conn.call("PUT", f"/api/subscribers/{found}", {"status": "unsubscribed"})
 
     def erase(self, conn: Conn, contact: Contact) -> None:
         found = self._find(conn, contact)
@@ -138,7 +139,7 @@ class MailerLite(Service):
             # POST /api/subscribers/{id}/forget (Subscribers → Forget a subscriber): "GDPR
             # compliant", removed now and their data deleted within 30 days
             try:
-                conn.call("POST", f"/api/subscribers/{found['id']}/forget")
+                conn.call("POST", f"/api/subscribers/{found}/forget")
             except Permanent as exc:
                 if exc.status != 404:
                     raise
