@@ -8,11 +8,14 @@ most 16 characters). The dashboard's connect form is built from `fields`, `clean
 checks what the owner typed, and `test` is its "test connection" button. The delivery side
 (widget/sync/sync.py) maps each contact event to one call:
 
-    contact.confirmed, .created, .updated  with status "confirmed"  -> upsert(conn, contact)
-    contact.created / .updated of a contact not confirmed           -> nothing (skipped)
-    contact.unsubscribed                                            -> unsubscribe(conn, contact)
-    contact.erased                                                  -> erase(conn, contact)
-    a backfill row (no event): the contact as it is now, if confirmed -> upsert
+    contact.confirmed (resubscribe=True)                -> upsert(conn, contact)
+    contact.updated of a confirmed contact              -> upsert(conn, contact)
+    contact.updated of one not confirmed                -> nothing (skipped)
+    contact.created                                     -> nothing (one added confirmed
+                                                           also gets contact.confirmed)
+    contact.unsubscribed                                -> unsubscribe(conn, contact)
+    contact.erased                                      -> erase(conn, contact)
+    a backfill row (no event): the contact as now, if confirmed -> upsert
 
 A contact that was never confirmed here never reaches a service.
 
