@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from widget.core import events, vault
 from widget.core.rawsql import Tx
@@ -102,3 +102,27 @@ def test_an_event_is_kept_only_with_its_change(app, make_site, query):
     assert delivered(query) == []
     with pytest.raises(AssertionError):
         query(lambda s: events.emit(Tx.on_session(s), site, "no.such.type", {}))
+
+
+def test_erasure_removes_the_events_about_them_that_were_delivered(app, ann, client,
+                                                                   make_site, query):
+    site = make_site("ann@example.com", double_opt_in=False)
+    add_webhook(app, query, site)
+    signup(client, site, "eva@example.com", name="Eva")
+    signup(client, site, "other@example.com")
+    eva = query(lambda s: s.scalar(select(Subscriber.id).where(
+        Subscriber.email == "eva@example.com")))
+
+    def delivered_all(s):
+        s.execute(update(OutboxMessage).values(status="sent"))
+        s.commit()
+    query(delivered_all)
+    from .helpers.http import csrf_post
+    assert csrf_post(ann, f"/dashboard/sites/{site}/contacts/{eva}/erase", {}).status_code == 302
+    left = query(lambda s: [(e.type, e.contact_id) for e in s.scalars(
+        select(Event).order_by(Event.id))])
+    assert ("contact.erased", eva) in left
+    assert [t for t, c in left if c == eva] == ["contact.erased"]  # to be delivered still
+    assert "eva@example.com" not in query(lambda s: " ".join(
+        e.payload for e in s.scalars(select(Event)) if e.type != "contact.erased"))
+    assert len([c for _, c in left if c != eva]) == 2  # the other contact's stay

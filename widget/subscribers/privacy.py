@@ -8,17 +8,17 @@ referrals they were part of, milestone rewards), the address, subject and body o
 e-mail to them (the outbox keeps an anonymous row, so counts of mail sent stay true),
 their stories (matched by address), and on the gift ledger the link to them, the page
 and their comment (a grant stays as an anonymous "given" and its links stop working).
-A contact.erased event (id and address) tells webhooks and e-mail services to erase
-them too.
+Events about them go once delivered; a contact.erased event (id and address) tells
+webhooks and e-mail services to erase them too.
 Anonymous counters stay: widget counters, a gift's given count, a referrer's friends."""
 from __future__ import annotations
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import case, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from widget.core import events, export, outbox
 from widget.core.rawsql import Tx
-from widget.models import (Consent, ContactTag, Gift, Grant, OutboxMessage,
+from widget.models import (Consent, ContactTag, Event, Gift, Grant, OutboxMessage,
                            Referral, StatusChange, Story, Subscriber, utcnow)
 
 CHUNK = 500  # ids per statement: well under SQLite's bound-parameter limit
@@ -42,6 +42,12 @@ def _erase_chunk(session: Session, site_id: str, ids: list[int], stories: bool) 
         return 0
     ids = [person_id for person_id, _ in people]
     addresses = [address for _, address in people]
+    # Events about them that every receiver has had go; ones still to deliver stay
+    # until delivered (the last being contact.erased itself).
+    waiting = exists().where(OutboxMessage.event_id == Event.id,
+                             OutboxMessage.status.in_(("queued", "sending")))
+    session.execute(delete(Event).where(Event.site_id == site_id, Event.contact_id.in_(ids),
+                                        ~waiting).execution_options(synchronize_session=False))
     tx = Tx.on_session(session)
     for person_id, address in people:  # receivers erase them too: who, and which address
         events.emit(tx, site_id, "contact.erased",
