@@ -29,9 +29,10 @@ from playwright.sync_api import Page
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from widget.core import tokens
+from widget.core import events, tokens, vault
+from widget.core.rawsql import Tx
 from widget.gifts import grants
-from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Widget
+from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Webhook, Widget
 from widget.sites import keys
 
 from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
@@ -145,7 +146,8 @@ def world(app, query, make_site, owner, visitor) -> dict:
                        {"events": [{"widget": widget, "type": "nope"}]}),
         "owner_api.create_contact": ({"email": "added@example.com", "basis": "Asked us"},
                                      {"email": "nope", "basis": "Asked us"}),
-        "owner_api.edit_contact": ({"name": "Kari"}, {"nmae": "Kari"})}
+        "owner_api.edit_contact": ({"name": "Kari"}, {"nmae": "Kari"}),
+        "owner_api.create_webhook": ({"url": "https://hooks.example/in"}, {"url": "ftp://x"})}
     stale = sign(app, "confirm", tokens.subscriber_value(pending.id, pending.email_normalized),
                  seconds_ago=400 * 86400)
     last = {"confirm": confirm_path(app, pending), "unsubscribe": unsubscribe_path(app, reader),
@@ -173,6 +175,8 @@ def world(app, query, make_site, owner, visitor) -> dict:
     assert None not in values.values(), values
     made = query(lambda s: keys.create(s, site, "read", "walk"))
     values["key_id"] = made.row.id
+    values["webhook_id"], values["delivery_id"] = query(lambda s: a_delivery(s, site))
+    values["service_name"] = "mailchimp"
     upload = owner.post(f"/dashboard/sites/{site}/imports",
                         data={"csrf_token": owner.csrf(f"/dashboard/sites/{site}/imports")},
                         files={"csv_file": ("list.csv", b"email\nkari@example.com\n")})
@@ -181,6 +185,20 @@ def world(app, query, make_site, owner, visitor) -> dict:
             "csrf": owner.csrf("/dashboard/sites/new"),
             # A confirm link older than the site allows: 410, with a fresh one offered.
             "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
+
+
+def a_delivery(session, site: str) -> tuple[int, int]:
+    """A webhook of the site and one delivery of an event to it: (webhook, delivery).
+    The worker may deliver (or give up on) it at once: its id is what the walk needs."""
+    hook = Webhook(site_id=site, url="https://hooks.example/in", events="",
+                   secret=vault.seal("whsec_dGVzdA=="))
+    session.add(hook)
+    session.flush()
+    events.emit(Tx.on_session(session), site, "story.submitted", {"story": {"id": 1}})
+    delivery = session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.webhook_id == hook.id))
+    session.commit()
+    return hook.id, delivery
 
 
 def requests_for(rule, method: str, values: dict, owner, visitor):
