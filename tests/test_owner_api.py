@@ -20,6 +20,7 @@ from widget.core import db
 from widget.core.errors import ApiError
 from widget.models import ApiKey, Consent, Gift, Grant, StatusChange, Story, Subscriber
 from widget.sites import keys
+from widget.sync import webhooks
 
 from .helpers.gifts import claimed, file_gift
 from .helpers.http import csrf_post
@@ -154,12 +155,14 @@ def test_a_key_of_one_site_reads_nothing_of_another(client, app, make_site, quer
     claimed(client, b, b_widget)
     add_stories(query, b, 2)
     b_contact = add_contacts(query, b, 1)[0]
+    b_hook = query(lambda s: webhooks.create(s, b, "https://hooks.example/b", None).row.id)
     key = make_key(query, a, "write")
     owner_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("owner_api.")]
-    assert len(owner_rules) == 12  # reads, writes, exports, referrals: every one walked
+    assert len(owner_rules) == 15  # reads, writes, exports, referrals, webhooks: all walked
     for rule in owner_rules:
         path = (rule.rule.replace("<site_id>", b).replace("<gift_id>", b_gift)
-                .replace("<int:subscriber_id>", str(b_contact)))
+                .replace("<int:subscriber_id>", str(b_contact))
+                .replace("<int:webhook_id>", str(b_hook)))
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             resp = client.request(method, path, **bearer(key))
             assert resp.status_code == 404, (path, resp.status_code)
