@@ -33,6 +33,8 @@ SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
 # Outbox rows that are no e-mail: the due time of a referral's waiting period.
 OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                 "skipped": "Not sent"}
+# The outbox also lists e-mails to the owner, which have no copy to edit.
+OUTBOX_KINDS = {**MAIL_KINDS, "webhook_disabled": "To you: a webhook was switched off"}
 
 
 @bp.app_template_filter("utc")
@@ -76,7 +78,7 @@ def outbox_list(site_id: str):
                                                    OutboxMessage.kind.not_in(outbox.NOT_MAIL)))
     return render_template("dashboard/outbox.html", site=site, rows=found.rows,
                            total=found.total, page=found.number, pages=found.count,
-                           kinds=MAIL_KINDS, words=OUTBOX_WORDS,
+                           kinds=OUTBOX_KINDS, words=OUTBOX_WORDS,
                            no_smtp=current_app.config["SMTP_URL"] is None)
 
 
@@ -108,7 +110,7 @@ def outbox_message(site_id: str, message_id: int):
         text = _text(parsed.get_body(("plain",)))
     return render_template("dashboard/outbox_message.html", site=site, message=message,
                            subscriber=subscriber, headers=headers, text=text,
-                           kinds=MAIL_KINDS, words=OUTBOX_WORDS)
+                           kinds=OUTBOX_KINDS, words=OUTBOX_WORDS)
 
 
 @bp.get("/sites/<site_id>/outbox/<int:message_id>/html")
