@@ -165,7 +165,7 @@ def test_our_signature_verifies_with_standard_webhooks_and_tampering_fails():
     "169.254.169.254", "169.254.0.1", "fc00::1", "fd12:3456::1", "fe80::1", "fe80::1%eth0",
     "::ffff:10.0.0.1", "::ffff:127.0.0.1", "100.64.0.1", "0.0.0.0", "::", "127.0.0.1",
     "127.1.2.3", "::1", "224.0.0.1", "100.100.100.200", "fd00:ec2::254",
-    "198.18.0.1", "240.0.0.1"])
+    "198.18.0.1", "240.0.0.1", "192.0.0.8"])
 def test_the_guard_refuses_internal_addresses(address):
     assert outbound.refusal(address) is not None
 

@@ -26,6 +26,11 @@ METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::
             ipaddress.ip_network("fd00:ec2::254/128"), ipaddress.ip_network("100.100.100.200/32"))
 
 
+# Python's ipaddress calls some special blocks global in some 3.11 releases (192.0.0.8):
+# these are internal whatever it says.
+INTERNAL = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("198.18.0.0/15"))
+
+
 class Refused(Exception):
     """The target's address is one outbound requests may not reach."""
 
@@ -43,7 +48,7 @@ def refusal(address: str, allow_private: bool = False) -> str | None:
         return f"{ip} is not a host address"
     if ip.is_loopback or (ip.is_private and not ip.is_reserved):  # ::1 counts as reserved
         return None if allow_private else f"{ip} is a loopback or private address"
-    if not ip.is_global:
+    if not ip.is_global or any(ip in net for net in INTERNAL if net.version == ip.version):
         return f"{ip} is a reserved or otherwise internal address"
     return None
 

@@ -30,7 +30,6 @@ SAMPLE_FRIENDS = 3
 SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came out just "
                 "right, and now the whole family asks for it every weekend.")
 SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
-# Outbox rows that are no e-mail: the due time of a referral's waiting period.
 OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
                 "skipped": "Not sent"}
 # The outbox also lists e-mails to the owner, which have no copy to edit.
