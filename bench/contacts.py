@@ -70,26 +70,55 @@ COLUMN_LIST = ("id, site_id, email, email_normalized, name, status, lang, widget
                "page_url, created_at, updated_at, status_at, confirm_sent_at, ref_code, "
                "ref_count, ref_visits, share_clicks")
 
-# The export's rows, as contacts.py builds them, in one statement for the database's own
-# dump: widget name, latest confirmed/unsubscribed change, latest consent, gift titles.
+# The export's rows and columns, as contacts.py builds them, in one statement for the
+# database's own dump: tags, widget name, latest confirmed/unsubscribed change, latest
+# consent, gift titles, and times written as the export writes them (2025-01-31T09:30:00Z).
 DUMP_SQL = """
-SELECT s.email, s.name, s.status, s.lang AS language, s.created_at AS signed_up,
-  (SELECT max(c.created_at) FROM status_changes c
-    WHERE c.subscriber_id = s.id AND c.status = 'confirmed') AS confirmed,
-  (SELECT max(c.created_at) FROM status_changes c
-    WHERE c.subscriber_id = s.id AND c.status = 'unsubscribed') AS unsubscribed,
+SELECT s.email, s.name, s.status, s.lang AS language,
+  {tags} AS tags,
+  {iso(s.created_at)} AS signed_up,
+  {iso((SELECT max(c.created_at) FROM status_changes c
+    WHERE c.subscriber_id = s.id AND c.status = 'confirmed'))} AS confirmed,
+  {iso((SELECT max(c.created_at) FROM status_changes c
+    WHERE c.subscriber_id = s.id AND c.status = 'unsubscribed'))} AS unsubscribed,
   w.name AS widget, s.page_url AS page,
   (SELECT k.text FROM consents k WHERE k.subscriber_id = s.id
     ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS consent_text,
-  (SELECT k.created_at FROM consents k WHERE k.subscriber_id = s.id
-    ORDER BY k.created_at DESC, k.id DESC LIMIT 1) AS consent_at,
+  {iso((SELECT k.created_at FROM consents k WHERE k.subscriber_id = s.id
+    ORDER BY k.created_at DESC, k.id DESC LIMIT 1))} AS consent_at,
   s.ref_code AS referral_code, s.ref_count AS friends_counted,
-  (SELECT {concat} FROM gift_grants gg JOIN gifts g ON g.id = gg.gift_id
-    WHERE gg.subscriber_id = s.id) AS gifts
+  {gifts} AS gifts
 FROM subscribers s LEFT JOIN widgets w ON w.id = s.widget_id
 WHERE s.site_id = '{site}'
 ORDER BY s.created_at DESC, s.id DESC
 """
+# What differs: how each database writes a UTC time, and joins strings in order (SQLite
+# 3.40 has no ORDER BY inside an aggregate: it joins in its subquery's order).
+DUMP_DIALECT = {
+    "sqlite": {
+        "iso": "strftime('%Y-%m-%dT%H:%M:%SZ', {})",
+        "tags": "(SELECT group_concat(tag, ', ') FROM (SELECT t.tag FROM contact_tags t "
+                "WHERE t.subscriber_id = s.id ORDER BY t.tag))",
+        "gifts": "(SELECT group_concat(title, '; ') FROM (SELECT g.title FROM gift_grants gg "
+                 "JOIN gifts g ON g.id = gg.gift_id WHERE gg.subscriber_id = s.id "
+                 "ORDER BY gg.created_at, gg.id))"},
+    "postgresql": {
+        "iso": """to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')""",
+        "tags": "(SELECT string_agg(t.tag, ', ' ORDER BY t.tag) FROM contact_tags t "
+                "WHERE t.subscriber_id = s.id)",
+        "gifts": "(SELECT string_agg(g.title, '; ' ORDER BY gg.created_at, gg.id) "
+                 "FROM gift_grants gg JOIN gifts g ON g.id = gg.gift_id "
+                 "WHERE gg.subscriber_id = s.id)"},
+}
+GIFTS = (("g_bench_checklist", "The checklist", 4), ("g_bench_chapter", "A bonus chapter", 12))
+
+
+def dump_sql(kind: str, site: str) -> str:
+    """DUMP_SQL for one database."""
+    words = DUMP_DIALECT[kind]
+    sql = re.sub(r"\{iso\((.*?)\)\}", lambda m: words["iso"].format(m.group(1)), DUMP_SQL,
+                 flags=re.S)
+    return sql.format(tags=words["tags"], gifts=words["gifts"], site=site)
 
 
 def contacts(n: int, site: str, widget: str, now: datetime):
@@ -144,8 +173,8 @@ def seed(kind: str, dsn, n: int, site: str, widget: str) -> float:
         yes = True
         conn.execute("SELECT setval('subscribers_id_seq', %s)", (n,))
     p = "?" if kind == "sqlite" else "%s"
-    run("INSERT INTO consents (subscriber_id, given, text, lang, widget_id, page_url, "
-        f"created_at) SELECT id, {p}, {p}, lang, widget_id, page_url, created_at "
+    run("INSERT INTO consents (subscriber_id, given, basis, text, lang, widget_id, page_url, "
+        f"created_at) SELECT id, {p}, 'signup', {p}, lang, widget_id, page_url, created_at "
         f"FROM subscribers WHERE site_id = {p}", (yes, CONSENT, site))
     run("INSERT INTO status_changes (subscriber_id, status, via, created_at) "
         f"SELECT id, 'pending', 'signup', created_at FROM subscribers WHERE site_id = {p}",
@@ -156,6 +185,21 @@ def seed(kind: str, dsn, n: int, site: str, widget: str) -> float:
     run("INSERT INTO status_changes (subscriber_id, status, via, created_at) "
         "SELECT id, 'unsubscribed', 'unsubscribe_page', status_at FROM subscribers "
         f"WHERE site_id = {p} AND status = 'unsubscribed'", (site,))
+    mod = "%" if kind == "sqlite" else "%%"  # psycopg reads a lone % as a parameter
+    for tag, every in (("customers", 5), ("vip", 15)):
+        run("INSERT INTO contact_tags (site_id, subscriber_id, tag) SELECT site_id, id, "
+            f"{p} FROM subscribers WHERE site_id = {p} AND id {mod} {every} = 0", (tag, site))
+    stamp = now.strftime(fmt) if kind == "sqlite" else now
+    for gift, title, every in GIFTS:  # link gifts, given to one in 4 and one in 12 of them
+        run("INSERT INTO gifts (id, site_id, kind, title, url, given_count, show_left, "
+            "link_days, download_limit, is_active, created_at, updated_at) "
+            f"VALUES ({p}, {p}, 'link', {p}, 'https://blog.example/gift', 0, {p}, 7, 5, {p}, "
+            f"{p}, {p})", (gift, site, title, not yes, yes, stamp, stamp))
+        run("INSERT INTO gift_grants (site_id, gift_id, subscriber_id, widget_id, page_url, "
+            "nonce, created_at, released_at, valid_days, download_limit, downloads) "
+            f"SELECT site_id, {p}, id, widget_id, page_url, 'n' || id, status_at, status_at, "
+            f"7, 5, 0 FROM subscribers WHERE site_id = {p} AND status <> 'pending' "
+            f"AND id {mod} {every} = 0", (gift, site))
     conn.commit()
     if kind != "sqlite":  # autovacuum would soon do this after a bulk load; don't wait
         conn.autocommit = True
@@ -246,7 +290,7 @@ def dump_rate(kind: str, dsn, site: str, n: int, tmp: Path) -> dict:
     """The database's own CSV of the same rows and columns, to a file (SQLite) or read
     through psycopg's COPY (PostgreSQL)."""
     if kind == "sqlite":
-        sql = DUMP_SQL.format(site=site, concat="group_concat(g.title, '; ')")
+        sql = dump_sql(kind, site)
         out = tmp / "dump.csv"
         began = time.perf_counter()
         with open(out, "wb") as f:
@@ -258,7 +302,7 @@ def dump_rate(kind: str, dsn, site: str, n: int, tmp: Path) -> dict:
         how = "sqlite3 -csv"
     else:
         import psycopg
-        sql = DUMP_SQL.format(site=site, concat="string_agg(g.title, '; ')")
+        sql = dump_sql(kind, site)
         lines = size = 0
         with psycopg.connect(dsn) as conn, conn.cursor() as cur:
             began = time.perf_counter()
@@ -377,8 +421,12 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
     if db_url:
         env["DATABASE_URL"] = db_url
     env.pop("GUNICORN_CMD_ARGS", None)  # the shell's gunicorn settings stay out too
-    if args.timeout:  # gunicorn reads it; run.py's command line sets no --timeout
-        env["GUNICORN_CMD_ARGS"] = f"--timeout {args.timeout}"
+    # gunicorn reads these; run.py's command line sets neither. With --threads over 1 its
+    # sync workers become gthread workers, as docs/production.md runs them.
+    gunicorn_args = [*(["--timeout", str(args.timeout)] if args.timeout else []),
+                     *(["--threads", str(args.threads)] if args.threads else [])]
+    if gunicorn_args:
+        env["GUNICORN_CMD_ARGS"] = " ".join(gunicorn_args)
     widget_cli(env, "migrate")
     widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
     site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
@@ -426,9 +474,12 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
     for name, (url, must) in pages.items():
         print(f"  {kind}: {name}: {args.requests} sequential requests ...", flush=True)
         lat[name] = latency(opener, url, args.requests, must)
-    print(f"  {kind}: export and dump ...", flush=True)
-    exp = export_rate(opener, f"{base}.csv", args.contacts)
-    dump = dump_rate(kind, dsn, site, args.contacts, tmp)
+    print(f"  {kind}: export and dump, {args.rounds} round(s) ...", flush=True)
+    rounds = [(export_rate(opener, f"{base}.csv", args.contacts),
+               dump_rate(kind, dsn, site, args.contacts, tmp)) for _ in range(args.rounds)]
+    # The best of each: on a shared machine a slow round measures the neighbours' load.
+    exp = max((e for e, _ in rounds), key=lambda r: r["rows_per_s"])
+    dump = max((d for _, d in rounds), key=lambda r: r["rows_per_s"])
     imp = None
     if args.import_rows:
         print(f"  {kind}: import of {args.import_rows:,} rows (a `widget worker` runs it) ...",
@@ -444,9 +495,12 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
     problems = [line for path in logs for line in path.read_text(errors="replace").splitlines()
                 if re.search(r"ERROR|CRITICAL|Traceback|WORKER TIMEOUT", line)]
     return {"contacts": args.contacts, "gunicorn_timeout": args.timeout or 30,
+            "gunicorn_threads": args.threads or 1,
             "seed_seconds": seconds, "search_matches": matches,
             "page": page_no, "cursor_row": position, "latency": lat, "export": exp,
             "dump": dump, "export_vs_dump": exp["rows_per_s"] / dump["rows_per_s"],
+            "rounds": [{"export_rows_per_s": e["rows_per_s"], "dump_rows_per_s": d["rows_per_s"]}
+                       for e, d in rounds],
             "import": imp, "server_log_problems": problems}
 
 
@@ -502,6 +556,11 @@ def parse_args():
                    help="gunicorn's worker timeout (gunicorn's default, 30 s, as "
                         "docs/production.md runs it): a sync worker still streaming "
                         "contacts.csv after it is killed")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="export, then dump, this many times; the best of each counts (1)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="gunicorn threads per worker (1: sync workers); over 1 they are "
+                        "gthread workers, whose timeout no longer cuts a long download")
     p.add_argument("--database-url", "--postgres", metavar="URL", dest="postgres",
                    help="also on PostgreSQL, in a throw-away database made on this server "
                         "(needs CREATEDB), e.g. "
