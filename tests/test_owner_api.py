@@ -396,3 +396,22 @@ def test_a_revoked_key_reads_no_contacts(ann, make_site, query):
     for p in paths:
         resp = ann.get(p, **bearer(key))
         assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthorized"
+
+
+def test_exports_give_their_database_connection_back(app, client, make_site, query):
+    """A finished export ends its last transaction: the pool gets every connection back
+    (each export kept one checked out, until PostgreSQL's pool ran dry and answered 500)."""
+    from widget.core import db
+
+    from .helpers.waiting import wait_until
+    site = make_site()
+    add_contacts(query, site, 3)
+    key = make_key(query, site)
+    for kind in ("csv", "jsonl", "csv"):
+        resp = client.get(f"/api/v1/sites/{site}/contacts.{kind}", **bearer(key))
+        assert resp.status_code == 200 and resp.text
+
+    def checked_out():
+        with app.app_context():
+            return db.engine().pool.checkedout()
+    wait_until(lambda: checked_out() == 0, "every connection back in the pool")
