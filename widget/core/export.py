@@ -123,6 +123,7 @@ def _cells(batch: Iterable[Sequence]) -> Iterable[Sequence]:
     text PLAIN vouches for, None and an int >= 0 are written as they are (cell() would
     not change them), and only a row holding anything else goes through cell(). A value
     equal to one of those (True to 1, 1.0 to 1) is one cell() leaves alone too."""
+    batch = batch if isinstance(batch, (list, tuple)) else list(batch)  # read twice below
     try:
         distinct = set().union(*batch)
     except TypeError:  # an unhashable value: every cell through cell()
