@@ -43,9 +43,13 @@ def newest_first(model) -> tuple:
 
 
 def after(model, position: tuple[datetime, int] | None) -> list:
-    """The conditions for the rows after `position` in newest_first order."""
+    """The conditions for the rows after `position` in newest_first order.
+
+    The OR alone names the same rows, but is checked row by row from the newest, so each
+    page cost more than the one before it; `created_at <= moment` is a bound the
+    (site_id, created_at) index seeks to."""
     if position is None:
         return []
     moment, number = position
-    return [or_(model.created_at < moment,
-                and_(model.created_at == moment, model.id < number))]
+    return [model.created_at <= moment,
+            or_(model.created_at < moment, and_(model.created_at == moment, model.id < number))]
