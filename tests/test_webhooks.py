@@ -271,6 +271,24 @@ def test_a_worker_stuck_mid_delivery_is_taken_over_and_nothing_is_lost(app, make
     assert receiver.got[0][0]["webhook-id"] == receiver.got[1][0]["webhook-id"]
 
 
+def test_one_contacts_many_events_hold_up_no_one_else(app, make_site, query, receiver):
+    """A claim looks at a window of the soonest due rows first: when one contact's events
+    fill it (each waiting for the one before), it still takes the others behind them."""
+    site = make_site()
+    add_hook(query, site, receiver.url)
+    for n in range(outbox.WINDOW * 2 + 2):
+        emit(query, site, "contact.updated", 1, n)
+    for contact in (2, 3):
+        emit(query, site, "contact.created", contact)
+    with app.app_context():
+        taken = outbox.claim(db.engine(), "w", 2, 300)
+        again = outbox.claim(db.engine(), "w", 2, 300)
+    rows = {r.id: r for r in query(lambda s: s.scalars(select(OutboxMessage)).all())}
+    assert [rows[i].contact_id for i in taken] == [1, 2]
+    assert [rows[i].contact_id for i in again] == [3]  # contact 1's next waits for its first
+    assert min(i for i in rows if rows[i].contact_id == 1) == taken[0]
+
+
 def deliver_in_thread(app, message_id: int, worker: str) -> None:
     with app.app_context():
         mail_worker.deliver(app, message_id, worker)

@@ -43,6 +43,9 @@ FILTERS = [
     param("from", "query", text(format="date"), "Signed up on or after this day (UTC)."),
     param("to", "query", text(format="date"), "Signed up on or before this day (UTC)."),
 ]
+SORT = param("sort", "query", one_of("newest", "oldest", "email", "email_desc"),
+             "The order: newest (the default) or oldest sign-up first, or by address, "
+             "A to Z (email) or Z to A (email_desc). A cursor is for the order it came with.")
 SITE = {"$ref": "#/components/parameters/site"}
 PAGE = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/cursor"}]
 HEADERS = {
@@ -194,7 +197,7 @@ PATHS = {
     "/api/v1/sites/{site}/contacts": {
         "get": operation("contacts", "The site's contacts, newest first, filtered", {
             "200": json_answer("A page of contacts.", ref("ContactsPage")), **errors(400)},
-            scope="read", params=[*FILTERS, *PAGE]),
+            scope="read", params=[*FILTERS, SORT, *PAGE]),
         "post": operation("add_contact", "Add a contact", {
             "201": json_answer("Added, committed.", ref("Contact"), headers={
                 "Location": {"required": True, "schema": text()}}),

@@ -88,12 +88,13 @@ def grants(site_id: str, gift_id: str):
 
 @bp.get("/sites/<site_id>/contacts")
 def contacts(site_id: str):
-    """The site's contacts newest first, narrowed by the contacts page's filters (q,
-    status, widget, lang, gift, referred, from, to); one not understood is 400."""
+    """The site's contacts newest first (or in `sort`'s order), narrowed by the contacts
+    page's filters (q, status, widget, lang, gift, referred, from, to); one not
+    understood is 400."""
     authorize(site_id)
     filters = _filters()
     rows, after = _page(select(Subscriber).where(*found.conditions(site_id, filters)),
-                        Subscriber)
+                        Subscriber, filters.order)
     return jsonify(contacts=_contacts(rows), next=after)
 
 
@@ -246,24 +247,24 @@ def _filters() -> found.Filters:
     return filters
 
 
-def _page(query, model) -> tuple[list, str | None]:
-    """One page of `query` (newest first) after the request's cursor, and the next cursor
-    (None on the last page)."""
+def _page(query, model, order: keyset.Order = keyset.NEWEST) -> tuple[list, str | None]:
+    """One page of `query` in `order` (newest first unless said) after the request's
+    cursor, and the next cursor (None on the last page)."""
     limit = request.args.get("limit", DEFAULT_LIMIT)
     if not str(limit).isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
         raise ApiError(400, "bad_request", f"'limit' must be 1 to {MAX_LIMIT}.", field="limit")
     limit = int(limit)
     cursor = request.args.get("cursor")
-    position = keyset.read_cursor(cursor)
+    position = keyset.read_cursor(cursor, order)
     if cursor is not None and position is None:
         raise ApiError(400, "bad_request", "'cursor' is not one this API gave.",
                        field="cursor")
-    rows = list(db.session().scalars(query.where(*keyset.after(model, position))
-                                     .order_by(*keyset.newest_first(model)).limit(limit + 1)))
+    rows = list(db.session().scalars(query.where(*keyset.after(model, position, order))
+                                     .order_by(*keyset.ordered(model, order)).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], keyset.cursor_of(last.created_at, last.id)
+    return rows[:limit], keyset.cursor_of(getattr(last, order.column), last.id)
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -3,7 +3,7 @@
 committed page is not what this writes."""
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from widget.api.openapi import PATHS, document
@@ -175,6 +175,11 @@ def markdown() -> str:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PAGE
+    parser = argparse.ArgumentParser(
+        prog="python -m widget.api.reference",
+        description="Write the API reference (Markdown) from the OpenAPI document.")
+    parser.add_argument("target", nargs="?", type=Path, default=PAGE,
+                        help="the file to write (default: docs/api-reference.md)")
+    target = parser.parse_args().target
     target.write_text(markdown(), encoding="utf-8")
     print(f"wrote {target}")

@@ -1,10 +1,12 @@
-"""Keyset pages, newest first, over (created_at, id): the same page costs the same at
-row 50 as at row 100,000 (no OFFSET), and rows added meanwhile never shift a page. The
-cursor is opaque to clients: base64 of the last row's UTC time and id."""
+"""Keyset pages over (a column, id), newest first unless an Order says otherwise: the same
+page costs the same at row 50 as at row 100,000 (no OFFSET), and rows added meanwhile
+never shift a page. The cursor is opaque to clients: base64 of the last row's value (a
+UTC time, or text marked "s:") and id."""
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_
@@ -12,44 +14,80 @@ from sqlalchemy import and_, or_
 from widget.core.rawsql import as_datetime
 from widget.models import MAX_ID
 
-MAX_CURSOR = 100  # characters: a cursor we made is about 50
+MAX_CURSOR = 400  # characters: a time's cursor is about 50, an address's up to 350
+TEXT = "s:"  # a text value's mark, which no ISO time starts with
 
 
-def cursor_of(created_at: datetime, row_id: int) -> str:
-    """The cursor after this row."""
-    moment = as_datetime(created_at).astimezone(timezone.utc).isoformat()
-    return base64.urlsafe_b64encode(f"{moment}|{row_id}".encode()).decode().rstrip("=")
+@dataclass(frozen=True)
+class Order:
+    """A keyset order: the model's `column` (a time or text), then id, both descending or
+    both ascending. The column must be indexed with the rows' site for pages to seek."""
+    column: str = "created_at"
+    descending: bool = True
+    text: bool = False  # the column holds text, not times
 
 
-def read_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    """The (time, id) a cursor holds; None for none, or for one we did not make (the
-    caller decides: the first page, or a 400)."""
+NEWEST = Order()
+
+
+def cursor_of(value: datetime | str, row_id: int) -> str:
+    """The cursor after a row whose order column holds `value`."""
+    if isinstance(value, str):
+        shown = TEXT + value
+    else:
+        shown = as_datetime(value).astimezone(timezone.utc).isoformat()
+    return base64.urlsafe_b64encode(f"{shown}|{row_id}".encode()).decode().rstrip("=")
+
+
+def read_cursor(cursor: str | None, order: Order = NEWEST) -> tuple[datetime | str, int] | None:
+    """The (value, id) a cursor holds; None for none, or for one we did not make or made
+    for another kind of order (the caller decides: the first page, or a 400)."""
     if not cursor or len(cursor) > MAX_CURSOR:
         return None
     try:
-        moment, _, number = base64.urlsafe_b64decode(
-            cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
-        found = datetime.fromisoformat(moment), int(number)
+        shown, _, number = base64.urlsafe_b64decode(
+            cursor + "=" * (-len(cursor) % 4)).decode().rpartition("|")
+        row_id = int(number)
+        if order.text:
+            if not shown.startswith(TEXT):
+                return None
+            value = shown[len(TEXT):]
+        else:
+            value = datetime.fromisoformat(shown)
+            if value.tzinfo is None:
+                return None
+            value = value.astimezone(timezone.utc)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         return None
-    if found[0].tzinfo is None or not 0 < found[1] <= MAX_ID:
+    if not 0 < row_id <= MAX_ID:
         return None
-    return found[0].astimezone(timezone.utc), found[1]
+    return value, row_id
+
+
+def ordered(model, order: Order = NEWEST) -> tuple:
+    """The ORDER BY terms of `order`."""
+    column = getattr(model, order.column)
+    if order.descending:
+        return column.desc(), model.id.desc()
+    return column.asc(), model.id.asc()
 
 
 def newest_first(model) -> tuple:
-    """The order keyset pages walk."""
-    return model.created_at.desc(), model.id.desc()
+    """The order keyset pages walk by default."""
+    return ordered(model, NEWEST)
 
 
-def after(model, position: tuple[datetime, int] | None) -> list:
-    """The conditions for the rows after `position` in newest_first order.
+def after(model, position: tuple | None, order: Order = NEWEST) -> list:
+    """The conditions for the rows after `position` in `order`.
 
-    The OR alone names the same rows, but is checked row by row from the newest, so each
-    page cost more than the one before it; `created_at <= moment` is a bound the
-    (site_id, created_at) index seeks to."""
+    The OR alone names the same rows, but is checked row by row from the first, so each
+    page cost more than the one before it; the `<=` (or `>=`) is a bound the (site_id,
+    column) index seeks to."""
     if position is None:
         return []
-    moment, number = position
-    return [model.created_at <= moment,
-            or_(model.created_at < moment, and_(model.created_at == moment, model.id < number))]
+    value, number = position
+    column = getattr(model, order.column)
+    if order.descending:
+        return [column <= value,
+                or_(column < value, and_(column == value, model.id < number))]
+    return [column >= value, or_(column > value, and_(column == value, model.id > number))]

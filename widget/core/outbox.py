@@ -1,9 +1,10 @@
 """The outbox: rows written with the change that causes a message, claimed by workers.
 
-Claiming is one UPDATE … RETURNING whose materialized CTE skips rows other workers
-hold (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite runs one writer at a time), so two
-workers never hold the same row and each takes at most one batch. A claim is a lease: if its worker dies, the row
-becomes due again when the lease ends.
+Claiming reads the ids of the soonest due rows, then takes them with one UPDATE …
+RETURNING whose materialized CTE skips rows other workers hold (FOR UPDATE SKIP LOCKED on
+PostgreSQL; SQLite runs one writer at a time), so two workers never hold the same row and
+each takes at most one batch. A claim is a lease: if its worker dies, the row becomes due
+again when the lease ends.
 """
 from __future__ import annotations
 
@@ -126,21 +127,46 @@ def _due(now):
     return and_(due, or_(OB.contact_id.is_(None), ~earlier))
 
 
+WINDOW = 4  # a claim looks first at this many times `limit` of the soonest due rows
+
+
 def claim(engine: Engine, worker: str, limit: int, lease_seconds: int) -> list[int]:
-    """Take up to `limit` due messages for `worker`; returns their ids."""
+    """Take up to `limit` due messages for `worker`; returns their ids.
+
+    The per-contact order check (`_due`) costs a look-up per row it is asked about, so
+    it is asked about a window: the soonest WINDOW * limit queued rows (read in order
+    from the (status, next_attempt_at) index) and the rows whose lease ran out. Only
+    when the window is full and still yields too few (one contact's many events, each
+    waiting for the one before) does the claim look at every due row."""
     now = utcnow()
+    size = WINDOW * limit
+    with engine.begin() as conn:
+        window = conn.scalars(
+            select(OB.id).where(OB.status == "queued", OB.next_attempt_at <= now)
+            .order_by(OB.next_attempt_at, OB.id).limit(size)).all()
+        window += conn.scalars(select(OB.id).where(OB.status == "sending", OB.lease_until < now)
+                               .limit(size)).all()
+        if not window:
+            return []
+        taken = conn.scalars(_claiming(worker, limit, lease_seconds, now,
+                                       OB.id.in_(window))).all()
+        if len(taken) < limit and len(window) >= size:
+            taken += conn.scalars(_claiming(worker, limit - len(taken), lease_seconds,
+                                            now, OB.id.not_in(taken))).all()
+    return sorted(taken)
+
+
+def _claiming(worker: str, limit: int, lease_seconds: int, now: datetime, among):
     # A materialized CTE runs once. As a plain IN (subquery), PostgreSQL may re-run the
     # locking subquery for every row it updates, each run seeing the rows just claimed
     # as no longer due and locking the next ones: one worker then took all of them.
-    due = (select(OB.id).where(_due(now)).order_by(OB.next_attempt_at, OB.id)
+    due = (select(OB.id).where(among, _due(now)).order_by(OB.next_attempt_at, OB.id)
            .limit(limit).with_for_update(skip_locked=True).cte("due")
            .prefix_with("MATERIALIZED"))
-    stmt = (update(OB).where(OB.id.in_(select(due.c.id)), _due(now))
+    return (update(OB).where(OB.id.in_(select(due.c.id)), _due(now))
             .values(status="sending", claimed_by=worker, attempts=OB.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds))
             .returning(OB.id))
-    with engine.begin() as conn:
-        return sorted(conn.scalars(stmt).all())
 
 
 def _mine(message_id: int, worker: str):

@@ -70,7 +70,8 @@ def _page(site, filters: found.Filters, shown: found.Page | None) -> str:
         "dashboard/contacts.html", site=site, filters=filters, shown=shown,
         statuses=found.STATUSES, langs=LANG_NAMES, first=bool(request.args.get("after")),
         tags=found.tags_of(session, [p.id for p, _ in shown.rows]) if shown else {},
-        site_tags=found.site_tags(session, site.id), actions=BULK_ACTIONS, done=done)
+        site_tags=found.site_tags(session, site.id), actions=BULK_ACTIONS, done=done,
+        sorts=found.SORT_LABELS)
 
 
 @bp.get("/sites/<site_id>/contacts.csv")

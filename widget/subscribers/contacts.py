@@ -29,6 +29,14 @@ STATUSES = ("pending", "confirmed", "unsubscribed")
 YES_NO = ("yes", "no")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 MAX_SEARCH = 254  # the longest address; a longer search finds nothing anyway
+# The orders a list can be read in (?sort=; none is "newest"), each served by an index
+# of the site's rows: (site_id, created_at) and the unique (site_id, email_normalized).
+SORTS = {"newest": keyset.NEWEST,
+         "oldest": keyset.Order("created_at", descending=False),
+         "email": keyset.Order("email_normalized", descending=False, text=True),
+         "email_desc": keyset.Order("email_normalized", descending=True, text=True)}
+SORT_LABELS = {"newest": "Newest first", "oldest": "Oldest first",
+               "email": "Address A to Z", "email_desc": "Address Z to A"}
 # The export's columns, in order: the CSV header and the JSON Lines keys.
 COLUMNS = ("email", "name", "status", "language", "tags", "signed_up", "confirmed", "unsubscribed",
            "widget", "page", "consent_text", "consent_at", "referral_code",
@@ -49,13 +57,14 @@ class Filters:
     referred: str = ""  # yes / no: a friend's link brought them (referrals)
     since: date | None = None  # signed up on or after this UTC day
     until: date | None = None  # signed up on or before this UTC day
+    sort: str = ""  # a key of SORTS other than "newest" (which is the default, "")
     errors: tuple[str, ...] = field(default=(), compare=False)
     fields: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> "Filters":
         """The filters in query arguments (q, status, widget, lang, tag, gift, referred,
-        from, to; dates as YYYY-MM-DD); anything else is ignored."""
+        from, to; dates as YYYY-MM-DD) and the order (sort); anything else is ignored."""
         errors, fields = [], []
 
         def arg(name: str) -> str:
@@ -88,12 +97,14 @@ class Filters:
             errors.append("Unknown widget: choose one from the list.")
             fields.append("widget")
             widget = ""
+        sort = choice("sort", tuple(SORTS), "order")
         return cls(q=arg("q")[:MAX_SEARCH],
                    status=choice("status", STATUSES, "status"), widget=widget,
                    lang=choice("lang", LANGS, "language"), tag=tags.clean(arg("tag"))[:TAG_LENGTH],
                    gift=choice("gift", YES_NO, "gift choice"),
                    referred=choice("referred", YES_NO, "referral choice"),
                    since=day("from", "“signed up from”"), until=day("to", "“signed up to”"),
+                   sort="" if sort == "newest" else sort,
                    errors=tuple(errors), fields=tuple(fields))
 
     def args(self) -> dict[str, str]:
@@ -101,25 +112,33 @@ class Filters:
         found = {"q": self.q, "status": self.status, "widget": self.widget, "lang": self.lang,
                  "tag": self.tag, "gift": self.gift, "referred": self.referred,
                  "from": self.since.isoformat() if self.since else "",
-                 "to": self.until.isoformat() if self.until else ""}
+                 "to": self.until.isoformat() if self.until else "", "sort": self.sort}
         return {name: value for name, value in found.items() if value}
 
     @property
+    def order(self) -> keyset.Order:
+        """The keyset order the list is read in."""
+        return SORTS[self.sort or "newest"]
+
+    @property
     def any(self) -> bool:
-        return bool(self.args())
+        """Whether anything narrows the list (the order narrows nothing)."""
+        return any(value for name, value in self.args().items() if name != "sort")
 
 
 def describe(filters: Filters, tag: str | None = None) -> str:
     """A selection in words for the audit log: its filters, or "all contacts"."""
-    shown = "; ".join(f"{name}: {value}" for name, value in filters.args().items())
+    shown = "; ".join(f"{name}: {value}" for name, value in filters.args().items()
+                      if name != "sort")
     return (f"tag “{tag}” · " if tag else "") + (shown or "all contacts")
 
 
 def conditions(site_id: str, filters: Filters) -> list:
     """The WHERE terms of the site's contacts that match `filters`."""
-    terms = [Subscriber.site_id == site_id]
     if filters.q:
-        terms.append(search.found(filters.q))
+        terms = search.within(site_id, filters.q)
+    else:
+        terms = [Subscriber.site_id == site_id]
     if filters.status:
         terms.append(Subscriber.status == filters.status)
     if filters.widget:
@@ -168,15 +187,18 @@ class Page:
 
 def page(session: Session, site_id: str, filters: Filters, cursor: str | None = None,
          size: int = PAGE_SIZE) -> Page:
-    """The page after `cursor` (the first for none or a tampered one)."""
+    """The page after `cursor` in the filters' order (the first page for none, or for a
+    tampered one or one of another order)."""
+    order = filters.order
     found = session.execute(
         select(Subscriber, Widget.name).outerjoin(Widget, Widget.id == Subscriber.widget_id)
-        .where(*conditions(site_id, filters), *keyset.after(Subscriber, keyset.read_cursor(cursor)))
-        .order_by(*NEWEST_FIRST).limit(size + 1)).all()
+        .where(*conditions(site_id, filters),
+               *keyset.after(Subscriber, keyset.read_cursor(cursor, order), order))
+        .order_by(*keyset.ordered(Subscriber, order)).limit(size + 1)).all()
     rows, more = found[:size], len(found) > size
     last = rows[-1][0] if rows else None
     return Page(rows, count(session, site_id, filters),
-                keyset.cursor_of(last.created_at, last.id) if more else None)
+                keyset.cursor_of(getattr(last, order.column), last.id) if more else None)
 
 
 # The export ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use a plain b-tree for a substring, and no Python library searches a table in pl
 this is written here: one construct each database compiles its own way."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, bindparam, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -28,19 +28,23 @@ def _like(text: str):
 
 
 class _Found(ColumnElement[bool]):
-    """Contacts whose address or name holds `text`: on SQLite through the FTS table, on
-    every other database as the LIKE it was (which PostgreSQL's trigram indexes answer)."""
+    """A site's contacts whose address or name holds `text`: on SQLite through the FTS
+    table, on every other database as the LIKE it was (which PostgreSQL's trigram indexes
+    answer)."""
 
-    type = Boolean()
+    # No Boolean type: SQLite would get "(…) = 1", which no index can answer.
     inherit_cache = True
-    _traverse_internals = [("phrase", InternalTraversal.dp_clauseelement),
+    _traverse_internals = [("site", InternalTraversal.dp_clauseelement),
+                           ("phrase", InternalTraversal.dp_clauseelement),
                            ("like", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, text: str):
+    def __init__(self, site_id: str, text: str):
+        self.site = Subscriber.site_id == site_id
         # An FTS5 phrase in double quotes matches its characters as written: no
         # operators, no wildcards; a quote inside is written twice.
-        self.phrase = bindparam("search_phrase", '"' + text.replace('"', '""') + '"', unique=True)
-        self.like = _like(text).self_group()  # an OR inside the page's ANDs
+        self.phrase = bindparam("search_phrase", '"' + text.replace('"', '""') + '"',
+                                unique=True)
+        self.like = and_(self.site, _like(text)).self_group()  # inside the page's ANDs
 
 
 @compiles(_Found)
@@ -50,10 +54,18 @@ def _found_anywhere(element, compiler, **kw):
 
 @compiles(_Found, "sqlite")
 def _found_sqlite(element, compiler, **kw):
-    return (f"({compiler.process(Subscriber.id, **kw)} IN (SELECT rowid FROM {TABLE} "
+    # The unary + keeps SQLite from walking the site's (site_id, created_at) index and
+    # testing every row against the matches (its choice without statistics: 230 ms at
+    # 1,000,000 contacts); the matches are looked up by rowid and sorted instead.
+    site = compiler.process(element.site.right, **kw)
+    return (f"(+{compiler.process(Subscriber.site_id, **kw)} = {site} "
+            f"AND {compiler.process(Subscriber.id, **kw)} IN (SELECT rowid FROM {TABLE} "
             f"WHERE {TABLE} MATCH {compiler.process(element.phrase, **kw)}))")
 
 
-def found(text: str):
-    """The WHERE term for contacts whose address or name contains `text`, ignoring case."""
-    return _Found(text) if len(text) >= TRIGRAM else _like(text)
+def within(site_id: str, text: str) -> list:
+    """The WHERE terms for the site's contacts whose address or name contains `text`,
+    ignoring case (the site's term included: on SQLite the two go together)."""
+    if len(text) >= TRIGRAM:
+        return [_Found(site_id, text)]
+    return [Subscriber.site_id == site_id, _like(text)]
