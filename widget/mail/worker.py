@@ -22,7 +22,10 @@ from widget.subscribers import import_run, retention
 from widget.sync import sync, webhook_send
 
 log = logging.getLogger(__name__)
-BATCH = 20
+# Rows a claim takes. A claim costs about what a few deliveries do (on PostgreSQL with
+# thousands due, webhooks reached 0.40x of a plain loop at 20 a claim and 0.65x at 100);
+# each message renews its own lease before it is sent, so a long batch loses nothing.
+BATCH = 100
 STORY_KINDS = ("story_thanks", "story_reply")  # to the storyteller, not a subscriber
 
 
