@@ -10,7 +10,8 @@ from sqlalchemy import select
 from widget.core import db, outbox
 from widget.dashboard.blueprint import bp
 from widget.dashboard.contact_forms import EditForm
-from widget.dashboard.forms import LANG_NAMES, MAIL_KINDS
+from widget.dashboard.forms import LANG_NAMES
+from widget.dashboard.mail_forms import MAIL_KINDS
 from widget.dashboard.mail import OUTBOX_WORDS
 from widget.dashboard.owned import owned, owned_site
 from widget.dashboard.referrals import contact_referrals

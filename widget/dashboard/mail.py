@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from widget.core import db, i18n, outbox
 from widget.core.i18n import LANGS
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import (LANG_NAMES, MAIL_KINDS, MailCopyForm, header_warnings,
-                                    placeholders_of)
+from widget.dashboard.forms import LANG_NAMES, header_warnings
+from widget.dashboard.mail_forms import MAIL_KINDS, MailCopyForm, placeholders_of
 from widget.dashboard.owned import owned, owned_site, paged
 from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
                                 story_quote)

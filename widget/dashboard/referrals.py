@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import MilestoneForm
+from widget.dashboard.mail_forms import MilestoneForm
 from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import referrals as giveback_referrals
 from widget.giveback import share

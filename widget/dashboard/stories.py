@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import ReplyForm
+from widget.dashboard.mail_forms import ReplyForm
 from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import stories as giveback_stories
 from widget.models import Site, Story
