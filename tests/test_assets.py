@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 LOADER_BUDGET = 1024  # bytes, gzipped, as served
+LOADER_BUDGET_BR = 900  # bytes, Brotli, as served to browsers that accept it
 UI_BUDGET = 8 * 1024  # the UI chunk: JS + CSS, gzipped
 
 
@@ -24,6 +25,10 @@ def test_loader_is_within_budget_and_briefly_cached(client):
     # The file in the repository is what is served: nothing left for start-up to strip.
     on_disk = (Path(__file__).resolve().parent.parent / "static/js/embed.js").read_bytes()
     assert len(gzip.compress(on_disk, 9)) <= LOADER_BUDGET
+    br = client.get("/embed.js", headers={"Accept-Encoding": "gzip, deflate, br"}, stream=True)
+    assert br.headers["Content-Encoding"] == "br"
+    raw_br = br.raw.read(decode_content=False)
+    assert len(raw_br) <= LOADER_BUDGET_BR, f"/embed.js is {len(raw_br)} B with Brotli"
     assert resp.headers["Content-Type"].startswith("text/javascript")
     assert resp.headers["Cache-Control"] == "public, max-age=300"
     assert "Accept-Encoding" in resp.headers["Vary"]

@@ -24,7 +24,10 @@ def test_demo_prints_what_an_owner_needs(demo):
 
 
 def test_visitor_signs_up_and_owner_sees_it(page: Page, demo):
-    open_example(page, demo)
+    with page.expect_response(lambda r: r.url == f"{demo['base']}/embed.js") as loader:
+        open_example(page, demo)
+    # From the pages' origin to the service's: Chromium takes the loader in Brotli.
+    assert loader.value.header_value("content-encoding") == "br"
     dialog = page.get_by_role("dialog")
     expect(dialog).to_have_count(0)
     exit_intent(page)
