@@ -11,13 +11,11 @@ from widget.core import db, export
 from widget.dashboard.blueprint import bp
 from widget.dashboard.gift_forms import NOTICES, STATE_WORDS, CouponGenerateForm, CouponImportForm
 from widget.dashboard.owned import back, owned, owned_site, paged
-from widget.gifts import bonus, grants
+from widget.gifts import bonus, grants, ledger
 from widget.models import Coupon, Gift, Grant, Milestone, Site, Widget
 from widget.sites import snapshot
 
-CSV_COLUMNS = ("email", "name", "given_at", "widget", "status", "downloads",
-               "last_download_at", "code", "rating", "comment")
-CSV_BATCH = 500
+CSV_BATCH = 1000
 
 
 @bp.app_template_filter("grant_status")
@@ -112,27 +110,11 @@ def renew_grant(site_id: str, gift_id: str, grant_id: int):
 @login_required
 def ledger_csv(site_id: str, gift_id: str):
     """The whole ledger as a spreadsheet, newest first, read CSV_BATCH rows at a time as
-    it is sent (core/export.py: UTF-8 with a BOM, every cell safe from formulas)."""
-    site, gift = owned_gift(site_id, gift_id)
-    kind, gift_pk = gift.kind, gift.id
-
-    def batches():
-        session = db.session()
-        query, last = _ledger(gift_pk).order_by(Grant.id.desc()).limit(CSV_BATCH), None
-        while found := session.execute(
-                query if last is None else query.where(Grant.id < last)).all():
-            rows = [_csv_cells(grant, code, kind) for grant, code in found]
-            last = found[-1][0].id
-            session.rollback()  # no transaction held while the client reads
-            yield rows
-
-    return export.download(export.lines(CSV_COLUMNS, batches()), f"ledger-{gift_pk}.csv")
-
-
-def _csv_cells(grant: Grant, code: str | None, kind: str) -> list:
-    person = grant.subscriber
-    counted = kind in grants.EXPIRING_KINDS
-    return [person.email if person else None, person.name if person else None,
-            grant.created_at, grant.widget.name if grant.widget else None,
-            grant_status(grant), grant.downloads if counted else None,
-            grant.last_download_at, code, grant.rating, grant.comment]
+    it is sent (gifts/ledger.py export_batches; core/export.py: UTF-8 with a BOM, every
+    cell safe from formulas)."""
+    _site, gift = owned_gift(site_id, gift_id)
+    batches = ledger.export_batches(db.session(), gift.id,
+                                    expiring=gift.kind in grants.EXPIRING_KINDS,
+                                    words=STATE_WORDS, size=CSV_BATCH)
+    return export.download(export.lines(ledger.EXPORT_COLUMNS, batches),
+                           f"ledger-{gift.id}.csv")
