@@ -65,12 +65,26 @@ class SmtpServer:
         self.mailbox = Mailbox()
         self.controller = None
         self.utf8 = utf8
+        self.connections = 0  # SMTP connections accepted since the first start
 
     def start(self):
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
 
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
-                                     enable_SMTPUTF8=self.utf8)
+        server = self
+
+        class Counting(SMTP):
+            def connection_made(self, transport):
+                if self.transport is None:  # not the same connection again after STARTTLS
+                    server.connections += 1
+                super().connection_made(transport)
+
+        class CountingController(Controller):
+            def factory(self):
+                return Counting(self.handler, **self.SMTP_kwargs)
+
+        self.controller = CountingController(self.mailbox, hostname="127.0.0.1",
+                                             port=self.port, enable_SMTPUTF8=self.utf8)
         self.controller.start()
         return self
 

@@ -137,35 +137,123 @@ def carries_utf8(config, seen: dict) -> bool:
         return offered
 
 
-def send_smtp(settings: SmtpSettings, sender: str, recipient: str, raw: bytes) -> None:
-    """Hand one message to the server for exactly one recipient.
+class Session:
+    """One SMTP session for many messages (a worker's batch): opened on the first message
+    (EHLO, STARTTLS, log-in), kept for the next ones, closed with QUIT by `close()` or at
+    the end of a `with` block.
 
-    The envelope names the recipient explicitly, so nothing in the headers can add
-    another. Raises PermanentError or TransientError.
-    """
-    to = mailbox(recipient)
-    try:
-        with _connect(settings, TIMEOUT) as smtp:
-            if to.utf8 and not smtp.has_extn("smtputf8"):
-                raise PermanentError("the mail server does not offer SMTPUTF8, so it cannot "
-                                     "take an address with letters beyond ASCII before the @")
-            if settings.username:
-                _login(smtp, settings.username, settings.password or "")
-            # SMTPUTF8 implies 8BITMIME (RFC 6531): the headers carry UTF-8 as it is.
-            options = ["SMTPUTF8", "BODY=8BITMIME"] if to.utf8 else []
+    A message that failed mid-transaction is followed by RSET, so the next one starts
+    clean. When a session that had already been used turns out to be dropped (the server
+    closed it between messages, or answered 421), the message is tried once more on a
+    fresh session before its error counts: a server may close an idle or busy session at
+    any time, and that says nothing about the message."""
+
+    def __init__(self, settings: SmtpSettings, timeout: float = TIMEOUT):
+        self.settings, self.timeout = settings, timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def send(self, sender: str, recipient: str, raw: bytes) -> None:
+        """Hand one message to the server for exactly one recipient.
+
+        The envelope names the recipient explicitly, so nothing in the headers can add
+        another. Raises PermanentError or TransientError.
+        """
+        to = mailbox(recipient)
+        try:
+            reused = self._smtp is not None
+            try:
+                self._transaction(sender, to, raw)
+            except (smtplib.SMTPException, OSError) as exc:
+                if not (reused and _dropped(exc)):
+                    raise
+                self._discard()
+                self._transaction(sender, to, raw)
+        except smtplib.SMTPAuthenticationError as exc:
+            # The operator's settings, not this message, are at fault: keep it for a retry.
+            raise TransientError(f"log-in refused: {exc.smtp_code}") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, message = next(iter(exc.recipients.values()))
+            raise _classify(code, message) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from None
+        except UnicodeError as exc:  # an address no server could take: retrying cannot help
+            raise PermanentError(f"the address cannot be sent: {exc}") from None
+
+    def close(self) -> None:
+        """End the session politely (QUIT); a session that is already gone just goes."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+    def _open(self) -> smtplib.SMTP:
+        smtp = _connect(self.settings, self.timeout)
+        try:
+            if self.settings.username:
+                _login(smtp, self.settings.username, self.settings.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _transaction(self, sender: str, to: Mailbox, raw: bytes) -> None:
+        smtp = self._smtp or self._open()
+        if to.utf8 and not smtp.has_extn("smtputf8"):
+            raise PermanentError("the mail server does not offer SMTPUTF8, so it cannot "
+                                 "take an address with letters beyond ASCII before the @")
+        # SMTPUTF8 implies 8BITMIME (RFC 6531): the headers carry UTF-8 as it is.
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if to.utf8 else []
+        try:
             smtp.sendmail(sender, [to.address], raw, mail_options=options)
-    except smtplib.SMTPAuthenticationError as exc:
-        # The operator's settings, not this message, are at fault: keep it for a retry.
-        raise TransientError(f"log-in refused: {exc.smtp_code}") from None
-    except smtplib.SMTPRecipientsRefused as exc:
-        code, message = next(iter(exc.recipients.values()))
-        raise _classify(code, message) from None
-    except smtplib.SMTPResponseException as exc:
-        raise _classify(exc.smtp_code, exc.smtp_error) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise TransientError(f"{type(exc).__name__}: {exc}") from None
-    except UnicodeError as exc:  # an address no server could take: retrying cannot help
-        raise PermanentError(f"the address cannot be sent: {exc}") from None
+        except BaseException:
+            self._reset()
+            raise
+
+    def _reset(self) -> None:
+        """After a failed message: RSET if the session is still there (smtplib resets
+        after some refusals, not after all, e.g. an address it cannot encode after MAIL
+        was accepted); a session that cannot take RSET is dropped."""
+        if self._smtp is None:
+            return
+        if self._smtp.sock is None:  # smtplib closed it (a 421, a broken connection)
+            self._discard()
+            return
+        try:
+            code, _ = self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            code = None
+        if code != 250:
+            self._discard()
+
+    def _discard(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+
+def _dropped(exc: Exception) -> bool:
+    """Whether `exc` says the session is gone (not that this message was refused)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    return not isinstance(exc, smtplib.SMTPException)  # a socket error
 
 
 def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+from contextlib import nullcontext
 
 from flask import Flask
 
@@ -57,9 +58,10 @@ def _skip_reason(message: OutboxMessage, subscriber: Subscriber | None,
     return None
 
 
-def deliver(app: Flask, message_id: int, worker: str) -> str:
+def deliver(app: Flask, message_id: int, worker: str, mail: smtp.Session | None = None) -> str:
     """Deliver one claimed message; returns its new status (sent, skipped, queued, failed),
-    or "lost" when another worker took it over after this worker's lease ran out."""
+    or "lost" when another worker took it over after this worker's lease ran out. E-mail
+    goes over `mail`, the batch's SMTP session, or without one over a session of its own."""
     engine, cfg = db.engine(), app.config
     if not outbox.renew(engine, message_id, worker, cfg["OUTBOX_LEASE_SECONDS"]):
         return "lost"  # the batch's lease ended while earlier messages were sent
@@ -104,10 +106,10 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     if kind_of_transport == "dev":
         outbox.finish(engine, message_id, worker, "sent")  # the dashboard shows it
         return "sent"
+    conversation = mail or smtp.Session(smtp.SmtpSettings.parse(cfg["SMTP_URL"]))
     try:
-        smtp.send_smtp(smtp.SmtpSettings.parse(cfg["SMTP_URL"]),
-                            cfg["MAIL_FROM"],  # bounces go to the operator's address
-                            recipient, raw.encode())
+        conversation.send(cfg["MAIL_FROM"],  # bounces go to the operator's address
+                          recipient, raw.encode())
     except (smtp.PermanentError, smtp.TransientError) as exc:
         permanent = isinstance(exc, smtp.PermanentError)
         log.warning("outbox %s: %s", message_id, exc)
@@ -115,6 +117,9 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
                     retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],
                     max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
         return "failed" if permanent else "queued"
+    finally:
+        if conversation is not mail:  # its own, for this message alone
+            conversation.close()
     outbox.finish(engine, message_id, worker, "sent")
     return "sent"
 
@@ -124,15 +129,21 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
     worker = worker or worker_name()
     with app.app_context():
         ids = outbox.claim(db.engine(), worker, BATCH, app.config["OUTBOX_LEASE_SECONDS"])
-        # Webhook rows go out several at once; the rest one after another.
-        for message_id in webhook_send.deliver_batch(app, ids, worker):
-            try:
-                deliver(app, message_id, worker)
-            except Exception:  # one broken message must not stop the others
-                log.exception("outbox %s could not be delivered", message_id)
-                outbox.fail(db.engine(), message_id, worker, "internal error while sending",
-                            permanent=False, retry_seconds=app.config["OUTBOX_RETRY_SECONDS"],
-                            max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"])
+        # One SMTP session for the batch's e-mail, opened by its first message (a batch
+        # of webhooks, skips or dev-outbox mail opens none) and closed with QUIT at the end.
+        url = app.config["SMTP_URL"]
+        mail = smtp.Session(smtp.SmtpSettings.parse(url)) if url else None
+        with mail or nullcontext():
+            # Webhook rows go out several at once; the rest one after another.
+            for message_id in webhook_send.deliver_batch(app, ids, worker):
+                try:
+                    deliver(app, message_id, worker, mail)
+                except Exception:  # one broken message must not stop the others
+                    log.exception("outbox %s could not be delivered", message_id)
+                    outbox.fail(db.engine(), message_id, worker,
+                                "internal error while sending", permanent=False,
+                                retry_seconds=app.config["OUTBOX_RETRY_SECONDS"],
+                                max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"])
         return len(ids)
 
 
