@@ -4,9 +4,27 @@ and at scale, 100,000 grants streamed to the end through gunicorn's sync worker 
 `--timeout 5`, SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, text
+
+from widget.dashboard import ledger as dashboard_ledger
+from widget.gifts import ledger
 from widget.models import Coupon, Gift, Grant, Subscriber, Widget
+
+from .helpers.http import HttpClient
+from .helpers.smtp import free_port
+from .test_export_memory import N, START, last_line, read_streamed
 
 HEADER = ("email,name,given_at,widget,status,downloads,last_download_at,code,rating,"
           "comment")
@@ -93,3 +111,131 @@ def test_the_csv_is_the_bytes_it_always_was(ann, make_site, query):
         resp = ann.get(f"/dashboard/sites/{site}/gifts/{gifts[kind]}/ledger.csv")
         assert resp.status_code == 200
         assert resp.content == ("\ufeff" + "\r\n".join([HEADER, *rows, ""])).encode(), kind
+
+
+def test_small_batches_write_the_same_rows(ann, make_site, query, monkeypatch):
+    site = make_site("ann@example.com")
+    gifts = seed_small(query, site)
+    monkeypatch.setattr(dashboard_ledger, "CSV_BATCH", 2)  # a keyset step every two rows
+    for kind, rows in (("link", LINK_ROWS), ("coupon", COUPON_ROWS)):
+        resp = ann.get(f"/dashboard/sites/{site}/gifts/{gifts[kind]}/ledger.csv")
+        assert resp.content == ("\ufeff" + "\r\n".join([HEADER, *rows, ""])).encode(), kind
+
+
+# 100,000 grants through gunicorn ------------------------------------------------------
+
+def seed_grants(database_url: str, site: str, gift: str, widget: str) -> None:
+    """N people (person i has id i, a name unless i % 7 is 0) and one grant of `gift`
+    each, made by the database itself: given i seconds after START, through `widget`
+    when i % 3 is 0, waiting for confirmation when i % 10 is 0, expired when i % 7 is
+    0, i % 6 downloads (5 of 5: all used), rated i % 5 + 1 with a comment when i is
+    even."""
+    engine = create_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
+    # As each stores a time: SQLAlchemy's text in SQLite, timestamptz in PostgreSQL.
+    moment = ("strftime('%Y-%m-%d %H:%M:%S', :start, '+' || i || ' seconds') || '.000000'"
+              if sqlite else "CAST(:start AS timestamptz) + i * INTERVAL '1 second'")
+    times = ({"start": START.strftime("%Y-%m-%d %H:%M:%S"),
+              "past": "2001-01-01 00:00:00.000000", "future": "2100-01-01 00:00:00.000000"}
+             if sqlite else {"start": START, "past": PAST, "future": FUTURE})
+    with engine.begin() as conn:
+        conn.execute(text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :n) "
+            "INSERT INTO subscribers (id, site_id, email, email_normalized, name, status, lang, "
+            "created_at, updated_at, status_at, ref_count, ref_visits, share_clicks) "
+            "SELECT i, :site, 'person' || i || '@example.com', 'person' || i || '@example.com', "
+            "CASE WHEN i % 7 = 0 THEN NULL ELSE 'Kari Nordmann ' || i END, 'confirmed', 'nb', "
+            f"{moment}, {moment}, {moment}, 0, 0, 0 FROM n"),
+            {"n": N, "site": site, **times})
+        conn.execute(text(
+            "INSERT INTO gift_grants (site_id, gift_id, subscriber_id, widget_id, nonce, "
+            "created_at, released_at, expires_at, valid_days, download_limit, downloads, "
+            "last_download_at, rating, comment) "
+            "SELECT site_id, :gift, id, CASE WHEN id % 3 = 0 THEN :widget END, 'n' || id, "
+            "created_at, CASE WHEN id % 10 = 0 THEN NULL ELSE created_at END, "
+            "CASE WHEN id % 7 = 0 THEN :past ELSE :future END, 7, 5, id % 6, "
+            "CASE WHEN id % 6 > 0 THEN created_at END, "
+            "CASE WHEN id % 2 = 0 THEN id % 5 + 1 END, "
+            "CASE WHEN id % 2 = 0 THEN 'Thanks, ' || id END "
+            "FROM subscribers WHERE site_id = :site"),
+            {"site": site, "gift": gift, "widget": widget, **times})
+    if not sqlite:
+        # Statistics, as autovacuum gathers them within a minute of a bulk load: without
+        # any, PostgreSQL guesses a handful of grants and sorts them all for each batch.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE gift_grants, subscribers"))
+    engine.dispose()
+
+
+@contextmanager
+def gunicorn_sync(database_url: str, tmp: Path, timeout: int):
+    """The app under gunicorn, one sync worker killed after `timeout` seconds without
+    checking in (it checks in only between requests): (base URL, the log's path)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WIDGET_", "DATABASE_URL", "GUNICORN_"))}
+    env.update(DATABASE_URL=database_url, WIDGET_INSTANCE_PATH=str(tmp / "served"),
+               WIDGET_BASE_URL=base, WIDGET_WORKER="off", WIDGET_RATE_LIMITS="off",
+               XDG_RUNTIME_DIR=str(tmp))  # gunicorn's control socket: one each
+    log_path = tmp / "gunicorn.log"
+    with open(log_path, "w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "widget:create_app()", "--workers", "1",
+             "--worker-class", "sync", "--timeout", str(timeout), "--bind",
+             f"127.0.0.1:{port}"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("gunicorn did not start:\n" + log_path.read_text())
+                    time.sleep(0.1)
+            yield base, log_path
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@pytest.mark.xdist_group("export_memory")  # with the other 100,000-row tests, one at a time
+def test_100000_grants_stream_to_the_end_through_a_sync_worker(app, database_url, make_site,
+                                                               query, tmp_path):
+    site = make_site("ann@example.com")
+
+    def gift_and_widget(s):
+        gift = Gift(site_id=site, kind="link", title="Checklist", url="https://blog.example/c")
+        s.add(gift)
+        s.flush()
+        widget = Widget(site_id=site, name="Before you go", kind="gift", layout="inline",
+                        triggers=[], gift_id=gift.id)
+        s.add(widget)
+        s.commit()
+        return gift.id, widget.id
+    gift, widget = query(gift_and_widget)
+    seed_grants(database_url, site, gift, widget)
+
+    with gunicorn_sync(database_url, tmp_path, timeout=5) as (base, log):
+        owner = HttpClient(base)
+        assert owner.login("ann@example.com").status_code == 302
+        began = time.perf_counter()
+        lines, head, tail = read_streamed(
+            owner, f"/dashboard/sites/{site}/gifts/{gift}/ledger.csv")
+        took = time.perf_counter() - began
+        assert "WORKER TIMEOUT" not in log.read_text()
+    assert lines == N + 1, f"{lines - 1} rows of {N} in {took:.1f}s"  # and the header
+    print(f"ledger.csv: {N:,} rows in {took:.2f}s ({N / took:,.0f} rows/s)")
+    rows = list(csv.reader(io.StringIO(head.decode("utf-8-sig").rsplit("\n", 1)[0])))
+    assert rows[0] == list(ledger.EXPORT_COLUMNS)
+    newest = dict(zip(ledger.EXPORT_COLUMNS, rows[1]))  # person N: waiting, rated
+    assert newest == {
+        "email": f"person{N}@example.com", "name": f"Kari Nordmann {N}",
+        "given_at": "2026-01-02T03:46:40Z", "widget": "", "status": "Waiting for confirmation",
+        "downloads": "4", "last_download_at": "2026-01-02T03:46:40Z", "code": "",
+        "rating": "1", "comment": f"Thanks, {N}"}
+    oldest = dict(zip(ledger.EXPORT_COLUMNS, next(csv.reader([last_line(tail)]))))
+    assert (oldest["email"], oldest["status"], oldest["downloads"], oldest["rating"]) == (
+        "person1@example.com", "Active", "1", "")
+    assert oldest["given_at"] == "2026-01-01T00:00:01Z" == oldest["last_download_at"]
