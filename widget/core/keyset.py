@@ -64,6 +64,11 @@ def read_cursor(cursor: str | None, order: Order = NEWEST) -> tuple[datetime | s
     return value, row_id
 
 
+def reverse(order: Order) -> Order:
+    """The same order the other way round (a table read from its last page back)."""
+    return Order(order.column, not order.descending, order.text)
+
+
 def ordered(model, order: Order = NEWEST) -> tuple:
     """The ORDER BY terms of `order`."""
     column = getattr(model, order.column)

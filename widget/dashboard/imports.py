@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from werkzeug.datastructures import FileStorage
 
 from widget.core import db, outbox
@@ -78,9 +78,7 @@ def _list(site: Site, form: ImportUploadForm):
         f"A .csv file of at most {megabytes(imports.MAX_BYTES)} MB, one contact a line, "
         f"with a column of e-mail addresses (and, if you like, names, languages and "
         f"tags). UTF-8 is best; Excel's “CSV” (Windows-1252) works too.")
-    shown = paged(select(ContactImport).where(ContactImport.site_id == site.id)
-                  .order_by(ContactImport.created_at.desc(), ContactImport.id.desc()),
-                  select(func.count(ContactImport.id)).where(ContactImport.site_id == site.id))
+    shown = paged(select(ContactImport).where(ContactImport.site_id == site.id), ContactImport)
     return render_template("dashboard/imports.html", site=site, form=form, shown=shown,
                            notice=NOTICES.get(request.args.get("done", "")))
 

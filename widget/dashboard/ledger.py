@@ -45,8 +45,7 @@ def _ledger(gift_id: str):
 
 def gift_page(site: Site, gift: Gift, status: int = 200, **forms):
     """The gift's page, with the coupon forms given (as submitted) or empty ones."""
-    found = paged(_ledger(gift.id).order_by(Grant.created_at.desc(), Grant.id.desc()),
-                  select(func.count(Grant.id)).where(Grant.gift_id == gift.id))
+    found = paged(_ledger(gift.id), Grant)
     codes = None
     if gift.kind == "coupon":
         total, given = db.session().execute(
@@ -56,8 +55,7 @@ def gift_page(site: Site, gift: Gift, status: int = 200, **forms):
         forms.setdefault("import_form", CouponImportForm(formdata=None))
         forms.setdefault("generate_form", CouponGenerateForm(formdata=None))
     return render_template(
-        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, total=found.total,
-        page=found.number, pages=found.count, codes=codes, blockers=_blockers(gift),
+        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, shown=found, codes=codes, blockers=_blockers(gift),
         bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
         may_renew=grants.may_renew,
         left=snapshot.left(gift, codes["left"] if codes else 0),

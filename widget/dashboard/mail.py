@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from widget.core import db, i18n, outbox
@@ -16,7 +16,7 @@ from widget.core.i18n import LANGS
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, header_warnings
 from widget.dashboard.mail_forms import MAIL_KINDS, MailCopyForm, placeholders_of
-from widget.dashboard.owned import owned, owned_site, paged
+from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
                                 story_quote)
 from widget.models import Gift, MailTemplate, Milestone, OutboxMessage, Site, Subscriber
@@ -71,12 +71,9 @@ def outbox_list(site_id: str):
         select(OutboxMessage, Subscriber.email)
         .outerjoin(Subscriber, (Subscriber.id == OutboxMessage.subscriber_id)
                    & (Subscriber.site_id == OutboxMessage.site_id))
-        .where(OutboxMessage.site_id == site.id, OutboxMessage.kind.not_in(outbox.NOT_MAIL))
-        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
-        select(func.count(OutboxMessage.id)).where(OutboxMessage.site_id == site.id,
-                                                   OutboxMessage.kind.not_in(outbox.NOT_MAIL)))
-    return render_template("dashboard/outbox.html", site=site, rows=found.rows,
-                           total=found.total, page=found.number, pages=found.count,
+        .where(OutboxMessage.site_id == site.id, OutboxMessage.kind.not_in(outbox.NOT_MAIL)),
+        OutboxMessage)
+    return render_template("dashboard/outbox.html", site=site, rows=found.rows, shown=found,
                            kinds=OUTBOX_KINDS, words=OUTBOX_WORDS,
                            no_smtp=current_app.config["SMTP_URL"] is None)
 
@@ -89,8 +86,7 @@ def outbox_retry(site_id: str, message_id: int):
     message = owned(site, OutboxMessage, message_id)
     if outbox.retry(db.session(), message.id):
         outbox.wake_event(current_app).set()
-    return redirect(url_for("dashboard.outbox_list", site_id=site.id,
-                            page=request.form.get("page", 1, type=int)))
+    return back("dashboard.outbox_list", None, site_id=site.id)
 
 
 @bp.get("/sites/<site_id>/outbox/<int:message_id>")

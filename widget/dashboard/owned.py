@@ -1,5 +1,5 @@
 """What every dashboard page starts from: the current owner's site and its rows (404 for
-anyone else's), one page of a newest-first table, and the way back after a button."""
+anyone else's), one keyset page of a newest-first table, and the way back after a button."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +7,9 @@ from typing import TypeVar
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 
-from widget.core import db
+from widget.core import db, keyset
 from widget.models import MAX_ID, Site
 
 PAGE_SIZE = 50
@@ -43,26 +44,78 @@ def owned(site: Site, model: type[Row], row_id: str | int, **also) -> Row:
     return row
 
 
-def back(endpoint: str, done: str, **args):
+def back(endpoint: str, done: str | None, **args):
     """After a button's POST: to the page (and the table's page) it was on, with `done`
     saying what happened."""
     return redirect(url_for(endpoint, done=done, **args,
-                            page=max(1, request.form.get("page", 1, type=int) or 1)))
+                            **{name: request.form[name] for name in POSITION
+                               if request.form.get(name)}))
+
+
+CAP = 10_000  # a table's count stops here ("10,000+"): counting millions is a scan
+POSITION = ("after", "before", "last")  # the query arguments that name a table's page
 
 
 @dataclass
 class Page:
-    """One page of a newest-first table: its rows, the total, and where we are."""
+    """One page of a table, newest first: its rows, how many there are in all (up to CAP),
+    the cursors of the pages either side (None at an end), and the arguments that name
+    this page, which a button's form sends back so `back` returns to it."""
     rows: list
     total: int
-    number: int
-    count: int
+    newer: str | None
+    older: str | None
+    position: dict
+
+    @property
+    def counted(self) -> str:
+        """The total for people: "10,000+" beyond CAP."""
+        return counted(self.total)
 
 
-def paged(select_rows, select_total) -> Page:
-    """The page the `page` query argument names (fifty rows a page)."""
+def paged(query, model, order: keyset.Order = keyset.NEWEST) -> Page:
+    """The page of `query` (rows whose first entity is a `model`, no ORDER BY) that the
+    request's `after`, `before` or `last` names, fifty rows, in `order` (newest first).
+    Keyset, not OFFSET: the last page of a million rows costs what the first does. A
+    cursor we did not make shows the first page."""
     session = db.session()
-    number = max(1, request.args.get("page", 1, type=int) or 1)
-    total = session.scalar(select_total)
-    rows = session.execute(select_rows.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-    return Page(rows, total, number, max(1, -(-total // PAGE_SIZE)))
+    after = keyset.read_cursor(request.args.get("after"), order)
+    before = None if after else keyset.read_cursor(request.args.get("before"), order)
+    backward = before is not None or (after is None and request.args.get("last") == "1")
+    walk = keyset.reverse(order) if backward else order
+    rows, beyond = _read(session, query, model, walk, before if backward else after)
+    if backward and before is not None and not beyond:
+        # Back at the newest rows: the first page, full, rather than what was left of it.
+        before, backward = None, False
+        rows, beyond = _read(session, query, model, order, None)
+    if backward:
+        rows.reverse()
+    has_newer = beyond if backward else after is not None
+    has_older = before is not None if backward else beyond
+    counted = count_to_cap(query.with_only_columns(model.id))
+    position = ({"after": request.args["after"]} if after else
+                {"before": request.args["before"]} if before is not None else
+                {"last": "1"} if backward else {})
+    return Page(rows, counted, _edge(rows[0], order) if rows and has_newer else None,
+                _edge(rows[-1], order) if rows and has_older else None, position)
+
+
+def count_to_cap(ids) -> int:
+    """How many rows the select `ids` finds, counting no further than CAP + 1."""
+    return db.session().scalar(select(func.count()).select_from(
+        ids.order_by(None).limit(CAP + 1).subquery()))
+
+
+def counted(number: int) -> str:
+    """A count_to_cap for people: "10,000+" beyond CAP."""
+    return f"{CAP:,}+" if number > CAP else f"{number:,}"
+
+
+def _read(session, query, model, order: keyset.Order, position) -> tuple[list, bool]:
+    found = session.execute(query.where(*keyset.after(model, position, order))
+                            .order_by(*keyset.ordered(model, order)).limit(PAGE_SIZE + 1)).all()
+    return found[:PAGE_SIZE], len(found) > PAGE_SIZE
+
+
+def _edge(row, order: keyset.Order) -> str:
+    return keyset.cursor_of(getattr(row[0], order.column), row[0].id)

@@ -112,17 +112,13 @@ def _page(site: Site, form: MilestoneForm | None = None, status: int = 200):
         select(Referral, Subscriber, friend)
         .join(Subscriber, Subscriber.id == Referral.referrer_id)
         .join(friend, friend.id == Referral.referred_id)
-        .where(Referral.site_id == site.id, Referral.status == "held")
-        .order_by(Referral.created_at.desc(), Referral.id.desc()),
-        select(func.count(Referral.id)).where(Referral.site_id == site.id,
-                                              Referral.status == "held"))
+        .where(Referral.site_id == site.id, Referral.status == "held"), Referral)
     leaders = session.scalars(
         select(Subscriber).where(Subscriber.site_id == site.id, Subscriber.ref_count > 0)
         .order_by(Subscriber.ref_count.desc(), Subscriber.id).limit(LEADERS)).all()
     return render_template(
         "dashboard/referrals.html", site=site, form=form, milestones=_milestones(site),
-        totals=_totals(site), leaders=leaders, held=held.rows, held_total=held.total,
-        page=held.number, pages=held.count, snippet=link_to_us(site),
+        totals=_totals(site), leaders=leaders, held=held.rows, shown=held, snippet=link_to_us(site),
         notice=NOTICES.get(request.args.get("done", ""))), status
 
 

@@ -9,7 +9,7 @@ from widget.core import db
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import SiteForm, header_warnings
 from widget.dashboard.gifts import gift_rows
-from widget.dashboard.owned import owned_site, paged
+from widget.dashboard.owned import count_to_cap, counted, owned_site, paged
 from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
 from widget.insight import counters
@@ -22,6 +22,9 @@ def snippet(site: Site) -> str:
     """The one line an owner pastes into their pages."""
     base = current_app.config["BASE_URL"]
     return f'<script async src="{base}/embed.js" data-site="{site.id}"></script>'
+
+
+bp.add_app_template_filter(counted, "counted")  # "10,000+" beyond owned.CAP
 
 
 @bp.get("/")
@@ -119,15 +122,13 @@ def reset_signups(site_id: str):
 def site(site_id: str):
     """A site: embed snippet, widgets, and the newest sign-ups, fifty a page."""
     site = owned_site(site_id)
-    found = paged(select(Subscriber).where(Subscriber.site_id == site.id)
-                  .order_by(Subscriber.created_at.desc(), Subscriber.id.desc()),
-                  select(func.count(Subscriber.id)).where(Subscriber.site_id == site.id))
+    found = paged(select(Subscriber).where(Subscriber.site_id == site.id), Subscriber)
     counts = counters.summary([w.id for w in site.widgets])
-    failed = db.session().scalar(select(func.count(OutboxMessage.id)).where(
+    failed = count_to_cap(select(OutboxMessage.id).where(
         OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
-                           signups=[row[0] for row in found.rows], total=found.total,
-                           page=found.number, pages=found.count, failed_mail=failed,
+                           signups=[row[0] for row in found.rows], shown=found,
+                           failed_mail=failed,
                            gifts=gift_rows(site), held=held_referrals(site),
                            to_moderate=pending_stories(site),
                            audit=audit.recent(db.session(), site.id), actions=audit.ACTIONS)

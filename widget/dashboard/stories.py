@@ -47,16 +47,12 @@ def _page(site: Site, status: str, reply_to: int | None = None,
           form: ReplyForm | None = None, code: int = 200):
     """The stories page; `form` is a reply to story `reply_to` as submitted (with errors)."""
     session = db.session()
-    found = paged(select(Story).where(Story.site_id == site.id, Story.status == status)
-                  .order_by(Story.created_at.desc(), Story.id.desc()),
-                  select(func.count(Story.id)).where(Story.site_id == site.id,
-                                                     Story.status == status))
+    found = paged(select(Story).where(Story.site_id == site.id, Story.status == status), Story)
     counts = dict(session.execute(select(Story.status, func.count(Story.id))
                                   .where(Story.site_id == site.id).group_by(Story.status)).all())
     return render_template(
         "dashboard/stories.html", site=site, status=status, statuses=STATUSES, counts=counts,
-        stories=[row[0] for row in found.rows], total=found.total, page=found.number,
-        pages=found.count, reply_to=reply_to, reply_form=form,
+        stories=[row[0] for row in found.rows], shown=found, reply_to=reply_to, reply_form=form,
         notice=NOTICES.get(request.args.get("done", ""))), code
 
 

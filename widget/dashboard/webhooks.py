@@ -72,12 +72,10 @@ def webhook(site_id: str, webhook_id: int):
     hook = owned(site, Webhook, webhook_id)
     mine = (OutboxMessage.webhook_id == hook.id, OutboxMessage.kind == "webhook")
     log = paged(select(OutboxMessage, Event.type, Event.created_at)
-                .join(Event, Event.id == OutboxMessage.event_id).where(*mine)
-                .order_by(OutboxMessage.id.desc()),
-                select(func.count(OutboxMessage.id)).where(*mine))
+                .join(Event, Event.id == OutboxMessage.event_id).where(*mine), OutboxMessage)
     return render_template("dashboard/webhook.html", site=site, hook=hook,
-                           types=webhooks.types_of(hook), rows=log.rows, total=log.total,
-                           page=log.number, pages=log.count, words=STATUS_WORDS,
+                           types=webhooks.types_of(hook), rows=log.rows, shown=log,
+                           words=STATUS_WORDS,
                            notice=NOTICES.get(request.args.get("done", "")))
 
 

@@ -72,6 +72,7 @@ class Grant(Base):
     __tablename__ = "gift_grants"
     __table_args__ = (UniqueConstraint("gift_id", "subscriber_id"),
                       Index("ix_gift_grants_site_created", "site_id", "created_at"),
+                      Index("ix_gift_grants_gift_created", "gift_id", "created_at"),
                       Index("ix_gift_grants_subscriber", "subscriber_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))

@@ -19,6 +19,8 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
                       Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
                       Index("ix_outbox_site_created", "site_id", "created_at"),
+                      Index("ix_outbox_site_status", "site_id", "status"),
+                      Index("ix_outbox_webhook_created", "webhook_id", "created_at"),
                       # a receiver's deliveries about one contact go out in order
                       Index("ix_outbox_webhook_contact", "webhook_id", "contact_id", "id"),
                       Index("ix_outbox_connector_contact", "connector_id", "contact_id", "id"),
