@@ -55,7 +55,8 @@ def gift_page(site: Site, gift: Gift, status: int = 200, **forms):
         forms.setdefault("import_form", CouponImportForm(formdata=None))
         forms.setdefault("generate_form", CouponGenerateForm(formdata=None))
     return render_template(
-        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, shown=found, codes=codes, blockers=_blockers(gift),
+        "dashboard/gift.html", site=site, gift=gift, rows=found.rows, shown=found, codes=codes,
+        blockers=_blockers(gift),
         bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
         may_renew=grants.may_renew,
         left=snapshot.left(gift, codes["left"] if codes else 0),
