@@ -50,4 +50,5 @@ def test_inline_renders_in_its_placeholder_without_moving_the_page(page: Page, d
     expect(region.get_by_role("button", name="No thanks")).to_have_count(0)
     sign_up_in_widget(region, "inline@example.com")
     expect(region.get_by_role("status")).to_have_text("Almost done! Check your inbox and confirm your address. 📬")
+    page.wait_for_timeout(1500)  # past any "time" trigger of 1 s another test could leave
     expect(page.get_by_role("dialog")).to_have_count(0)  # inline is not a pop-up

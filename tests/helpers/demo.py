@@ -10,7 +10,7 @@ import urllib.request
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -68,7 +68,10 @@ def run_demo(backend: str, tmp, **env_extra):
 
 
 def add_widget(demo, triggers, match="any", **attrs) -> str:
-    """A live widget on the demo site, straight into the demo's database."""
+    """A live widget on the demo site, straight into the demo's database, for the test
+    that adds it only: fixtures/browser.py removes it when that test ends (the demo is
+    shared by a module, and a leftover "time" trigger opened a dialog over the next
+    test's page once it ran longer than a second, as it does on a loaded machine)."""
     engine = create_engine(demo["db"])
     wid = f"w_{uuid.uuid4().hex[:10]}"
     with Session(engine) as session:
@@ -78,4 +81,17 @@ def add_widget(demo, triggers, match="any", **attrs) -> str:
                               "title": f"Widget {wid}", **attrs}))
         session.commit()
     engine.dispose()
+    demo.setdefault("added", []).append(wid)
     return wid
+
+
+def remove_added_widgets(demo) -> None:
+    """Pause the widgets add_widget put on the demo site (a paused widget is not served;
+    its sign-ups and counters keep pointing at it)."""
+    added, demo["added"] = demo.get("added", []), []
+    if added:
+        engine = create_engine(demo["db"])
+        with Session(engine) as session:
+            session.execute(update(Widget).where(Widget.id.in_(added)).values(is_live=False))
+            session.commit()
+        engine.dispose()
