@@ -24,7 +24,7 @@ STORAGE = {
     "core/db.py", "core/rawsql.py", "core/outbox.py", "core/export.py", "migrations/env.py",
     "subscribers/store.py", "subscribers/lifecycle.py", "subscribers/confirmation.py",
     "subscribers/tags.py", "subscribers/manage.py", "subscribers/privacy.py",
-    "subscribers/import_run.py", "core/events.py",
+    "subscribers/import_run.py", "subscribers/search.py", "core/events.py",
     "gifts/ledger.py", "gifts/files.py", "gifts/coupons.py", "gifts/grants.py", "gifts/claim.py",
     "giveback/referrals.py", "giveback/stories.py",
     "insight/counters.py", "mail/worker.py",
