@@ -593,17 +593,19 @@ def parse_args():
     return args
 
 
-def main() -> int:
-    args = parse_args()
+def per_database(args, title: str, prefix: str, bench_database, report) -> int:
+    """A benchmark's main: `bench_database(kind, args, tmp, url, servers)` on SQLite
+    (unless --no-sqlite) and on a throw-away PostgreSQL database (with --database-url),
+    then `report(figures)` and --json; the exit code (1 when something broke)."""
     if not args.no_sqlite and not shutil.which("sqlite3"):
         print("error: the sqlite3 program is missing (Debian: apt-get install sqlite3)",
               file=sys.stderr)
         return 1
-    tmp = Path(tempfile.mkdtemp(prefix="widget-contacts-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     servers: list[subprocess.Popen] = []
     figures = {}
     try:
-        print(f"contacts benchmark, {args.contacts:,} contacts")
+        print(title)
         if not args.no_sqlite:
             try:
                 figures["sqlite"] = bench_database("sqlite", args, tmp / "sqlite", None, servers)
@@ -631,6 +633,12 @@ def main() -> int:
     finally:
         stop(servers)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    args = parse_args()
+    return per_database(args, f"contacts benchmark, {args.contacts:,} contacts",
+                        "widget-contacts-bench-", bench_database, report)
 
 
 if __name__ == "__main__":

@@ -23,22 +23,18 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's, gifts.py's and contacts.py's helpers
-from contacts import OWNER, PASSWORD, login  # noqa: E402
-from gifts import pg_database  # noqa: E402
-from run import ORIGIN, ROOT, BenchError, free_port, gunicorn, stop, wait_ready  # noqa: E402
+from contacts import OWNER, PASSWORD, login, per_database  # noqa: E402
+from run import ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready  # noqa: E402
 from run import widget_cli  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -258,42 +254,8 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
-    if not args.no_sqlite and not shutil.which("sqlite3"):
-        print("error: the sqlite3 program is missing (Debian: apt-get install sqlite3)",
-              file=sys.stderr)
-        return 1
-    tmp = Path(tempfile.mkdtemp(prefix="widget-ledger-bench-"))
-    servers: list[subprocess.Popen] = []
-    figures = {}
-    try:
-        print(f"ledger export benchmark, {args.grants:,} grants")
-        if not args.no_sqlite:
-            try:
-                figures["sqlite"] = bench_database("sqlite", args, tmp / "sqlite", None, servers)
-            finally:
-                stop(servers)
-        if args.postgres:
-            with pg_database(args.postgres) as url:
-                try:
-                    figures["postgresql"] = bench_database("postgresql", args, tmp / "pg",
-                                                           url, servers)
-                finally:
-                    stop(servers)
-        report(figures)
-        if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-        return 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for log in tmp.glob("*/app.log"):
-            print(f"{log}, last lines:\n" + log.read_text()[-3000:], file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        stop(servers)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return per_database(args, f"ledger export benchmark, {args.grants:,} grants",
+                        "widget-ledger-bench-", bench_database, report)
 
 
 if __name__ == "__main__":
