@@ -56,7 +56,7 @@ from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, stop, wait_ready
                  widget_cli)
 
 sys.path.insert(0, str(ROOT))
-from widget.core.keyset import cursor_of  # noqa: E402
+from widget.core.keyset import counted, cursor_of  # noqa: E402
 from widget.core.rawsql import as_datetime  # noqa: E402 (SQLite's times come as text)
 
 PAGE_SIZE = 50  # widget/subscribers/contacts.py PAGE_SIZE
@@ -476,7 +476,7 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
                               f"WHERE site_id = ? {by_address}", (site, position))[0]
     matches = args.contacts // SEARCH_EVERY
     base = f"{app_url}/dashboard/sites/{site}/contacts"
-    total = f"{args.contacts} contacts"
+    total = f"{counted(args.contacts)} contacts"  # the page counts to keyset.CAP
     pages = {
         "first page": (base, [total, first_row]),
         f"page {page_no:,}": (f"{base}?after={cursor}", [total, page_first]),

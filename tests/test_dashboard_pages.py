@@ -10,8 +10,7 @@ from html import unescape
 
 from sqlalchemy import select
 
-from widget.core import outbox
-from widget.dashboard import owned
+from widget.core import keyset, outbox
 from widget.models import OutboxMessage, Subscriber
 
 from .helpers.http import csrf_post
@@ -64,7 +63,7 @@ def test_older_and_newer_walk_every_row_once(ann, make_site, query):
 
 
 def test_a_count_stops_at_the_cap(ann, make_site, query, monkeypatch):
-    monkeypatch.setattr(owned, "CAP", 100)
+    monkeypatch.setattr(keyset, "CAP", 100)
     site = make_site("ann@example.com")
     seed(query, site, 130)
     html = ann.get(f"/dashboard/sites/{site}").text

@@ -9,11 +9,12 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_, select
 
 from widget.core.rawsql import as_datetime
 from widget.models import MAX_ID
 
+CAP = 10_000  # a count stops here ("10,000+"): counting millions is a scan of millions
 MAX_CURSOR = 400  # characters: a time's cursor is about 50, an address's up to 350
 TEXT = "s:"  # a text value's mark, which no ISO time starts with
 
@@ -62,6 +63,17 @@ def read_cursor(cursor: str | None, order: Order = NEWEST) -> tuple[datetime | s
     if not 0 < row_id <= MAX_ID:
         return None
     return value, row_id
+
+
+def count_to_cap(session, ids) -> int:
+    """How many rows the select `ids` finds, counting no further than CAP + 1."""
+    return session.scalar(select(func.count()).select_from(
+        ids.order_by(None).limit(CAP + 1).subquery()))
+
+
+def counted(number: int) -> str:
+    """A count_to_cap for people: "10,000+" beyond CAP."""
+    return f"{CAP:,}+" if number > CAP else f"{number:,}"
 
 
 def reverse(order: Order) -> Order:

@@ -7,7 +7,6 @@ from typing import TypeVar
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from widget.core import db, keyset
 from widget.models import MAX_ID, Site
@@ -52,15 +51,15 @@ def back(endpoint: str, done: str | None, **args):
                                if request.form.get(name)}))
 
 
-CAP = 10_000  # a table's count stops here ("10,000+"): counting millions is a scan
 POSITION = ("after", "before", "last")  # the query arguments that name a table's page
 
 
 @dataclass
 class Page:
-    """One page of a table, newest first: its rows, how many there are in all (up to CAP),
-    the cursors of the pages either side (None at an end), and the arguments that name
-    this page, which a button's form sends back so `back` returns to it."""
+    """One page of a table, newest first: its rows, how many there are in all (counted to
+    keyset.CAP + 1), the cursors of the pages either side (None at an end), and the
+    arguments that name this page, which a button's form sends back so `back` returns to
+    it."""
     rows: list
     total: int
     newer: str | None
@@ -69,8 +68,8 @@ class Page:
 
     @property
     def counted(self) -> str:
-        """The total for people: "10,000+" beyond CAP."""
-        return counted(self.total)
+        """The total for people: "10,000+" beyond keyset.CAP."""
+        return keyset.counted(self.total)
 
 
 def paged(query, model, order: keyset.Order = keyset.NEWEST) -> Page:
@@ -101,14 +100,8 @@ def paged(query, model, order: keyset.Order = keyset.NEWEST) -> Page:
 
 
 def count_to_cap(ids) -> int:
-    """How many rows the select `ids` finds, counting no further than CAP + 1."""
-    return db.session().scalar(select(func.count()).select_from(
-        ids.order_by(None).limit(CAP + 1).subquery()))
-
-
-def counted(number: int) -> str:
-    """A count_to_cap for people: "10,000+" beyond CAP."""
-    return f"{CAP:,}+" if number > CAP else f"{number:,}"
+    """How many rows the select `ids` finds, counting no further than keyset.CAP + 1."""
+    return keyset.count_to_cap(db.session(), ids)
 
 
 def _read(session, query, model, order: keyset.Order, position) -> tuple[list, bool]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from flask import redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -19,6 +19,7 @@ from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import referrals as giveback_referrals
 from widget.giveback import share
 from widget.models import Milestone, MilestoneReward, Referral, Site, Subscriber
+from widget.models.core import SHARING
 from widget.sites import snapshot
 
 LEADERS = 20
@@ -80,7 +81,9 @@ def _totals(site: Site) -> Totals:
     visits, clicks = session.execute(
         select(func.coalesce(func.sum(Subscriber.ref_visits), 0),
                func.coalesce(func.sum(Subscriber.share_clicks), 0))
-        .where(Subscriber.site_id == site.id)).one()
+        # The rows that add anything, as the partial index ix_subscribers_site_sharing
+        # holds them: not the whole list.
+        .where(Subscriber.site_id == site.id, literal_column(f"({SHARING})"))).one()
     states = dict(session.execute(
         select(Referral.status, func.count(Referral.id)).where(Referral.site_id == site.id)
         .group_by(Referral.status)).all())
@@ -113,8 +116,11 @@ def _page(site: Site, form: MilestoneForm | None = None, status: int = 200):
         .join(Subscriber, Subscriber.id == Referral.referrer_id)
         .join(friend, friend.id == Referral.referred_id)
         .where(Referral.site_id == site.id, Referral.status == "held"), Referral)
+    # "> 0" written out, not a bound 0: only then may the database use the partial index
+    # ix_subscribers_site_leaders (the contacts who brought anyone) instead of the list.
     leaders = session.scalars(
-        select(Subscriber).where(Subscriber.site_id == site.id, Subscriber.ref_count > 0)
+        select(Subscriber).where(Subscriber.site_id == site.id,
+                                 literal_column("subscribers.ref_count > 0"))
         .order_by(Subscriber.ref_count.desc(), Subscriber.id).limit(LEADERS)).all()
     return render_template(
         "dashboard/referrals.html", site=site, form=form, milestones=_milestones(site),

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, literal_column)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from widget.models.base import Base, public_id, utcnow
@@ -134,11 +134,22 @@ class Widget(Base):
     gift: Mapped["Gift | None"] = relationship()  # noqa: F821 (see above)
 
 
+SHARING = "ref_visits > 0 OR share_clicks > 0"  # the rows the referral totals add up
+
+
 class Subscriber(Base):
     __tablename__ = "subscribers"
-    # The unique key also serves look-ups by site; the second index the newest-first list.
+    # The unique key also serves look-ups by site; the second index the newest-first list;
+    # the partial ones the referrals page (its leaderboard and its totals) with only the
+    # contacts who brought or shared anything, not the whole list.
     __table_args__ = (UniqueConstraint("site_id", "email_normalized"),
-                      Index("ix_subscribers_site_created", "site_id", "created_at"))
+                      Index("ix_subscribers_site_created", "site_id", "created_at"),
+                      Index("ix_subscribers_site_leaders", "site_id", "ref_count",
+                            sqlite_where=literal_column("ref_count > 0"),
+                            postgresql_where=literal_column("ref_count > 0")),
+                      Index("ix_subscribers_site_sharing", "site_id",
+                            sqlite_where=literal_column(SHARING),
+                            postgresql_where=literal_column(SHARING)))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))

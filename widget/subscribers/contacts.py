@@ -178,8 +178,9 @@ NEWEST_FIRST = keyset.newest_first(Subscriber)
 
 @dataclass
 class Page:
-    """One page of contacts: (Subscriber, widget name) rows, the filtered count and the
-    cursor of the next page (None on the last)."""
+    """One page of contacts: (Subscriber, widget name) rows, the filtered count (counted
+    to keyset.CAP + 1: "10,000+" beyond) and the cursor of the next page (None on the
+    last)."""
     rows: list
     total: int
     next: str | None
@@ -197,7 +198,8 @@ def page(session: Session, site_id: str, filters: Filters, cursor: str | None = 
         .order_by(*keyset.ordered(Subscriber, order)).limit(size + 1)).all()
     rows, more = found[:size], len(found) > size
     last = rows[-1][0] if rows else None
-    return Page(rows, count(session, site_id, filters),
+    return Page(rows, keyset.count_to_cap(session, select(Subscriber.id).where(
+        *conditions(site_id, filters))),
                 keyset.cursor_of(getattr(last, order.column), last.id) if more else None)
 
 
