@@ -593,11 +593,13 @@ def parse_args():
     return args
 
 
-def per_database(args, title: str, prefix: str, bench_database, report) -> int:
+def per_database(args, title: str, prefix: str, bench_database, report,
+                 needs_sqlite3: bool = True) -> int:
     """A benchmark's main: `bench_database(kind, args, tmp, url, servers)` on SQLite
     (unless --no-sqlite) and on a throw-away PostgreSQL database (with --database-url),
-    then `report(figures)` and --json; the exit code (1 when something broke)."""
-    if not args.no_sqlite and not shutil.which("sqlite3"):
+    then `report(figures)` and --json; the exit code (1 when something broke).
+    `needs_sqlite3`: the run dumps with the sqlite3 program."""
+    if needs_sqlite3 and not args.no_sqlite and not shutil.which("sqlite3"):
         print("error: the sqlite3 program is missing (Debian: apt-get install sqlite3)",
               file=sys.stderr)
         return 1

@@ -24,13 +24,9 @@ the keyset tables themselves take a few milliseconds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 from datetime import datetime, timezone
@@ -39,12 +35,12 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # contacts.py's and run.py's helpers, wherever this starts
 from contacts import (GIFTS, OWNER, PASSWORD, PAGE_P95_MS, latency, login,  # noqa: E402
-                      query_one, seed)
-from gifts import pg_database  # noqa: E402
-from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, stop, wait_ready,  # noqa: E402
+                      per_database, query_one, seed)
+from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready,  # noqa: E402
                  widget_cli)
 
-CAP = 10_000  # widget/dashboard/owned.py CAP: counts beyond it read "10,000+"
+from widget.core.keyset import counted  # noqa: E402 (the pages' "10,000+")
+
 PAGE_SIZE = 50  # owned.py's pages (PAGE_SIZE)
 WEBHOOK_EVERY = 6  # one outbox row in 6 is a webhook delivery
 FAILED_EVERY = 49  # one in 49 failed (coprime to 6: e-mails and deliveries alike)
@@ -114,11 +110,6 @@ INSERT INTO contact_imports (site_id, actor, filename, size, status, pace, rows,
 SELECT '{site}', '{owner}', 'bench-import-' || i || '.csv', 1000 * i, 'done', 100, 10, 10,
   10, 0, 0, 0, {at}, {at}
 FROM seq"""
-
-
-def counted(number: int) -> str:
-    """owned.counted: a capped count as the pages write it."""
-    return f"{CAP:,}+" if number > CAP else f"{number:,}"
 
 
 def seed_rest(kind: str, dsn, args, site: str, widget: str) -> tuple[int, float]:
@@ -199,9 +190,10 @@ def pages(kind: str, dsn, base: str, site: str, hook: int, subscribers: int) -> 
     for name in ("site first", "site last"):
         pages[name][1].append(f"{counted(failed)} failed")
     newest, oldest = edges(kind, dsn, "subscribers", "email", mine)
-    pages["contacts first"] = (f"{base}/contacts", [f"{subscribers} contacts", f">{newest}<"])
+    pages["contacts first"] = (f"{base}/contacts", [f"{counted(subscribers)} contacts",
+                                                    f">{newest}<"])
     pages["contacts oldest"] = (f"{base}/contacts?sort=oldest",
-                                [f"{subscribers} contacts", f">{oldest}<"])
+                                [f"{counted(subscribers)} contacts", f">{oldest}<"])
     pair("outbox", "/outbox", "?last=1", "outbox", "id",
          f"{mine} AND kind NOT IN ('referral', 'webhook', 'sync')", '/outbox/{}"')
     pair("ledger", f"/gifts/{gift}", "?last=1", "gift_grants g", "(SELECT email FROM "
@@ -317,38 +309,9 @@ def parse_args():
 
 def main() -> int:
     args = parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="widget-dashboard-bench-"))
-    servers: list[subprocess.Popen] = []
-    figures = {}
-    try:
-        print(f"dashboard benchmark, {args.subscribers:,} contacts, {args.outbox:,} outbox rows")
-        if not args.no_sqlite:
-            try:
-                figures["sqlite"] = bench_database("sqlite", args, tmp / "sqlite", None, servers)
-            finally:
-                stop(servers)
-        if args.postgres:
-            with pg_database(args.postgres) as url:
-                try:
-                    figures["postgresql"] = bench_database("postgresql", args, tmp / "pg",
-                                                           url, servers)
-                finally:
-                    stop(servers)
-        report(figures)
-        if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
-        return 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        for log in tmp.glob("*/app.log"):
-            print(f"{log}, last lines:\n" + log.read_text()[-3000:], file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        stop(servers)
-        shutil.rmtree(tmp, ignore_errors=True)
+    return per_database(args, f"dashboard benchmark, {args.subscribers:,} contacts, "
+                        f"{args.outbox:,} outbox rows", "widget-dashboard-bench-",
+                        bench_database, report, needs_sqlite3=False)
 
 
 if __name__ == "__main__":
