@@ -85,10 +85,11 @@ def add_widget(demo, triggers, match="any", **attrs) -> str:
     return wid
 
 
-def remove_added_widgets(demo) -> None:
-    """Pause the widgets add_widget put on the demo site (a paused widget is not served;
-    its sign-ups and counters keep pointing at it)."""
-    added, demo["added"] = demo.get("added", []), []
+def remove_added_widgets(demo, since: int = 0) -> None:
+    """Pause the widgets add_widget put on the demo site after the first `since` (a
+    paused widget is not served; its sign-ups and counters keep pointing at it)."""
+    added = demo.get("added", [])[since:]
+    demo["added"] = demo.get("added", [])[:since]
     if added:
         engine = create_engine(demo["db"])
         with Session(engine) as session:
