@@ -140,13 +140,10 @@ SHARING = "ref_visits > 0 OR share_clicks > 0"  # the rows the referral totals a
 class Subscriber(Base):
     __tablename__ = "subscribers"
     # The unique key also serves look-ups by site; the second index the newest-first list;
-    # the partial ones the referrals page (its leaderboard and its totals) with only the
-    # contacts who brought or shared anything, not the whole list.
+    # the partial one the referrals page's totals, with only the contacts who brought or
+    # shared anything, not the whole list (its leaderboard's index follows the class).
     __table_args__ = (UniqueConstraint("site_id", "email_normalized"),
                       Index("ix_subscribers_site_created", "site_id", "created_at"),
-                      Index("ix_subscribers_site_leaders", "site_id", "ref_count",
-                            sqlite_where=literal_column("ref_count > 0"),
-                            postgresql_where=literal_column("ref_count > 0")),
                       Index("ix_subscribers_site_sharing", "site_id",
                             sqlite_where=literal_column(SHARING),
                             postgresql_where=literal_column(SHARING)))
@@ -176,6 +173,14 @@ class Subscriber(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
     widget: Mapped[Widget | None] = relationship()
+
+
+
+# The referrals page's leaderboard, in its order (most friends, then the earlier contact):
+# only the contacts who brought anyone.
+Index("ix_subscribers_site_leaders", Subscriber.site_id, Subscriber.ref_count.desc(),
+      Subscriber.id, sqlite_where=literal_column("ref_count > 0"),
+      postgresql_where=literal_column("ref_count > 0"))
 
 
 class Consent(Base):

@@ -19,7 +19,8 @@ def upgrade() -> None:
     op.create_index('ix_gift_grants_gift_created', 'gift_grants', ['gift_id', 'created_at'])
     op.create_index('ix_outbox_site_status', 'outbox', ['site_id', 'status'])
     op.create_index('ix_outbox_webhook_created', 'outbox', ['webhook_id', 'created_at'])
-    op.create_index('ix_subscribers_site_leaders', 'subscribers', ['site_id', 'ref_count'],
+    op.create_index('ix_subscribers_site_leaders', 'subscribers',
+                    ['site_id', sa.text('ref_count DESC'), 'id'],
                     sqlite_where=sa.text('ref_count > 0'),
                     postgresql_where=sa.text('ref_count > 0'))
     op.create_index('ix_subscribers_site_sharing', 'subscribers', ['site_id'],
