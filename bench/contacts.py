@@ -51,9 +51,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's (and gifts.py's) helpers, wherever this starts
-from gifts import pg_database  # noqa: E402
-from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, stop, wait_ready,  # noqa: E402
-                 widget_cli)
+from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, pg_database,  # noqa: E402
+                 query_one, stop, wait_ready, widget_cli)
 
 sys.path.insert(0, str(ROOT))
 from widget.core.keyset import counted, cursor_of  # noqa: E402
@@ -221,18 +220,6 @@ def seed(kind: str, dsn, n: int, site: str, widget: str) -> float:
 def _take(iterator, size: int):
     for _, item in zip(range(size), iterator):
         yield item
-
-
-def query_one(kind: str, dsn, sql: str, params=()):
-    if kind == "sqlite":
-        conn = sqlite3.connect(dsn)
-        try:
-            return conn.execute(sql, params).fetchone()
-        finally:
-            conn.close()
-    import psycopg
-    with psycopg.connect(dsn) as conn:
-        return conn.execute(sql.replace("?", "%s"), params).fetchone()
 
 
 def login(app_url: str):

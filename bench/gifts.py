@@ -37,6 +37,7 @@ from run import (  # noqa: E402
     BenchError,
     free_port,
     gunicorn,
+    pg_database,
     stop,
     wait_ready,
     widget_cli,
@@ -117,28 +118,6 @@ def seed_gift(site_id: str, data_path: str) -> None:
         session.commit()
         print(json.dumps({"gift": gift.id, "widget": widget.id, "sha256": stored.sha256,
                           "size": stored.size}))
-
-
-@contextmanager
-def pg_database(url: str):
-    """A throw-away database on the server of `url` (needs CREATEDB), dropped after."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"widget_giftbench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        raise BenchError(f"could not create a database on {url}: {exc}") from None
-    try:
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:  # FORCE: a gunicorn still closing may hold one
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def scalar(db_url: str, sql: str, **params):

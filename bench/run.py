@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import sqlite3
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -160,14 +162,46 @@ SIGNUP_ROWS = {
 }
 
 
-def signup_rows(db: Path) -> dict:
-    """The counts, from one snapshot (one statement) while sign-ups may still commit."""
-    sql = "SELECT " + ", ".join(f"({q})" for q in SIGNUP_ROWS.values())
-    conn = sqlite3.connect(db)
+@contextmanager
+def pg_database(url: str):
+    """A throw-away database on the server of `url` (needs CREATEDB), dropped after."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"widget_bench_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        return dict(zip(SIGNUP_ROWS, conn.execute(sql).fetchone()))
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        raise BenchError(f"could not create a database on {url}: {exc}") from None
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
-        conn.close()
+        with admin.connect() as conn:  # FORCE: a gunicorn still closing may hold one
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def query_one(kind: str, dsn, sql: str, params=()):
+    """One row of `sql` (? placeholders) on the instance's database: `dsn` is the SQLite
+    file, or a libpq URL for PostgreSQL."""
+    if kind == "sqlite":
+        conn = sqlite3.connect(dsn)
+        try:
+            return conn.execute(sql, params).fetchone()
+        finally:
+            conn.close()
+    import psycopg
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql.replace("?", "%s"), params).fetchone()
+
+
+def signup_rows(kind: str, dsn) -> dict:
+    """The counts, from one snapshot (one statement) while sign-ups may still commit."""
+    return dict(zip(SIGNUP_ROWS, query_one(
+        kind, dsn, "SELECT " + ", ".join(f"({q})" for q in SIGNUP_ROWS.values()))))
 
 
 def check_signups(accepted: int, before: dict, after: dict) -> dict:
@@ -194,11 +228,15 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    p.add_argument("--database-url", metavar="URL", dest="postgres",
+                   help="run on PostgreSQL instead of SQLite, in a throw-away database made on "
+                        "this server (needs CREATEDB), e.g. "
+                        "postgresql+psycopg://postgres@127.0.0.1:5433/postgres")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     return p.parse_args()
 
 
-def bench(args, tmp: Path, servers: list) -> dict:
+def bench(args, tmp: Path, servers: list, db_url: str | None = None) -> dict:
     app_port, hello_port = free_port(), free_port()
     app_url, hello_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{hello_port}"
     # The shell's own settings stay out: a DATABASE_URL would send the sign-ups to that
@@ -209,20 +247,22 @@ def bench(args, tmp: Path, servers: list) -> dict:
            if not k.startswith("WIDGET_") and k != "DATABASE_URL"}
     env.update(WIDGET_INSTANCE_PATH=str(tmp / "instance"), WIDGET_RATE_LIMITS="off",
                WIDGET_BASE_URL=app_url, WIDGET_WORKER="off")
+    if db_url:
+        env["DATABASE_URL"] = db_url
+        from sqlalchemy.engine import make_url
+        kind, db = "postgresql", make_url(db_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+    else:
+        kind, db = "sqlite", tmp / "instance" / "widget.sqlite3"
 
     widget_cli(env, "migrate")
     widget_cli(env, "create-owner", "--email", "bench@example.com",
                "--password", "bench-password-123")
     site = widget_cli(env, "create-site", "--owner", "bench@example.com", "--name", "Bench",
                       "--origin", ORIGIN).strip().splitlines()[-1]
-    db = tmp / "instance" / "widget.sqlite3"
-    conn = sqlite3.connect(db)
-    try:  # new sites default to double opt-in: the path measured
-        double_opt_in = conn.execute("SELECT double_opt_in FROM sites WHERE id = ?",
-                                     (site,)).fetchone()
-    finally:
-        conn.close()
-    if double_opt_in != (1,):
+    # New sites default to double opt-in: the path measured.
+    double_opt_in = query_one(kind, db, "SELECT double_opt_in FROM sites WHERE id = ?", (site,))
+    if not double_opt_in or not double_opt_in[0]:
         raise BenchError(f"the seeded site is not double opt-in: {double_opt_in}")
 
     logs = {"app": tmp / "app.log", "hello": tmp / "hello.log"}
@@ -256,12 +296,12 @@ def bench(args, tmp: Path, servers: list) -> dict:
         print(f"  round {i + 1}/{args.rounds}: {args.duration}s per target ...", flush=True)
         got = {}
         for name, run in runs.items():
-            before = signup_rows(db)
+            before = signup_rows(kind, db)
             got[name] = wrk(seconds=args.duration, threads=args.threads,
                             connections=args.connections,
                             script_args=[f"run{i}"] if "script" in run else (), **run)
             if name == "subscribe":  # every 2xx must be committed rows, readable by others
-                new = check_signups(got[name]["requests"], before, signup_rows(db))
+                new = check_signups(got[name]["requests"], before, signup_rows(kind, db))
                 print(f"    sign-ups: {got[name]['requests']} 2xx responses, "
                       f"{new['subscribers']} new pending subscribers, each with its consent, "
                       "status change and queued confirmation")
@@ -288,7 +328,7 @@ def bench(args, tmp: Path, servers: list) -> dict:
                 for line in log.read_text(errors="replace").splitlines()
                 if re.search(r"\[(ERROR|CRITICAL)\]|Traceback|WORKER TIMEOUT", line)]
     return {"site": site, "wrk": results, "sizes": sizes, "server_log_problems": problems,
-            "signup_rows": signup_rows(db)}
+            "signup_rows": signup_rows(kind, db), "database": kind}
 
 
 def report(fig: dict) -> None:
@@ -326,8 +366,16 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="widget-bench-"))
     servers: list[subprocess.Popen] = []
     try:
-        print("widget benchmark (only ratios to hello-world are comparable across machines)")
-        fig = bench(args, tmp, servers)
+        print("widget benchmark (only ratios to hello-world are comparable across machines)"
+              + (", on PostgreSQL" if args.postgres else ", on SQLite"))
+        if args.postgres:
+            with pg_database(args.postgres) as url:
+                try:
+                    fig = bench(args, tmp, servers, url)
+                finally:
+                    stop(servers)  # before the database is dropped
+        else:
+            fig = bench(args, tmp, servers)
         report(fig)
         if args.json:
             Path(args.json).write_text(json.dumps(fig, indent=2) + "\n")
