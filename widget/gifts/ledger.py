@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, case, null, select
+from sqlalchemy import bindparam, case, null, select
 from sqlalchemy.orm import Session
 
 from widget.core import events, export, keyset, outbox
@@ -275,17 +275,4 @@ def export_batches(session: Session, gift_id: str, *, expiring: bool,
              .outerjoin(Coupon, Coupon.grant_id == Grant.id)  # unique: one code a grant
              .where(Grant.gift_id == gift_id).order_by(*keyset.newest_first(Grant))
              .limit(size))
-    moment = bindparam("moment", type_=Grant.created_at.type)
-    later = query.where(*keyset.after(Grant, (moment, bindparam("number", type_=Integer))))
-    try:
-        found = session.connection().execute(query).all()
-        while found:
-            rows = [row[2:] for row in found]
-            position = {"moment": found[-1][1], "number": found[-1][0]}
-            session.rollback()
-            yield rows
-            found = session.connection().execute(later, position).all()
-    finally:
-        # The last (empty) batch's transaction, or one a closed download left: the
-        # request's teardown has dropped this session by then (as in contacts' export).
-        session.rollback()
+    return keyset.batches(session, query, Grant, lambda found: [row[2:] for row in found])

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Integer, bindparam, exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from widget.core import export, keyset
@@ -237,26 +237,14 @@ def export_batches(session: Session, site_id: str, filters: Filters,
              .outerjoin(Widget, Widget.id == Subscriber.widget_id)
              .where(*conditions(site_id, filters)).order_by(*NEWEST_FIRST)
              .limit(size or EXPORT_BATCH))
-    moment = bindparam("moment", type_=Subscriber.created_at.type)
-    later = query.where(*keyset.after(Subscriber, (moment, bindparam("number", type_=Integer))))
-    try:
-        found = session.connection().execute(query).all()
-        while found:
-            span = {"first": min(row[0] for row in found),
-                    "last": max(row[0] for row in found)}
-            tagged = _joined(session.connection().execute(TAGS_BETWEEN, span))
-            gifts = _joined(session.connection().execute(GIFTS_BETWEEN, span))
-            rows = [(*row[2:6], ", ".join(tagged.get(row[0], ())), *row[6:],
-                     "; ".join(gifts.get(row[0], ()))) for row in found]
-            position = {"moment": found[-1][1], "number": found[-1][0]}
-            session.rollback()
-            yield rows
-            found = session.connection().execute(later, position).all()
-    finally:
-        # The last (empty) batch's transaction, or one a closed download left: the
-        # request's teardown has dropped this session, so nothing else would end it
-        # and its pooled connection would stay checked out (found by schemathesis).
-        session.rollback()
+
+    def shape(found: list) -> list:
+        span = {"first": min(row[0] for row in found), "last": max(row[0] for row in found)}
+        tagged = _joined(session.connection().execute(TAGS_BETWEEN, span))
+        gifts = _joined(session.connection().execute(GIFTS_BETWEEN, span))
+        return [(*row[2:6], ", ".join(tagged.get(row[0], ())), *row[6:],
+                 "; ".join(gifts.get(row[0], ()))) for row in found]
+    return keyset.batches(session, query, Subscriber, shape)
 
 
 def download(session: Session, site_id: str, filters: Filters, kind: str):
