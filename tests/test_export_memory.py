@@ -15,13 +15,8 @@ import csv
 import io
 import json
 import math
-import os
 import re
-import subprocess
-import sys
-import time
 import unicodedata
-import urllib.request
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -38,6 +33,7 @@ from widget.sites import keys
 from widget.subscribers.contacts import COLUMNS
 
 from .helpers.http import HttpClient
+from .helpers.serving import app_env, serving
 from .helpers.smtp import free_port
 
 N = 100_000
@@ -98,27 +94,10 @@ def widget_serve(database_url: str, tmp: Path):
     """`widget serve` on `database_url` as a process of its own: (base URL, pid)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
-    env.update(DATABASE_URL=database_url, WIDGET_INSTANCE_PATH=str(tmp / "served"),
-               WIDGET_BASE_URL=base, WIDGET_WORKER="off", WIDGET_RATE_LIMITS="off")
-    with open(tmp / "serve.log", "w+") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "widget", "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        log.seek(0)
-                        pytest.fail("widget serve did not start:\n" + log.read())
-                    time.sleep(0.1)
-            yield base, proc.pid
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    env = app_env(database_url, tmp / "served", base, WIDGET_RATE_LIMITS="off")
+    with serving(["widget", "serve", "--port", str(port)], env, base,
+                 tmp / "serve.log") as proc:
+        yield base, proc.pid
 
 
 def memory_kb(pid: int) -> dict[str, int]:

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +19,7 @@ from widget.gifts import ledger
 from widget.models import Coupon, Gift, Grant, Subscriber, Widget
 
 from .helpers.http import HttpClient
+from .helpers.serving import app_env, serving
 from .helpers.smtp import free_port
 from .test_export_memory import N, START, last_line, read_streamed
 
@@ -173,31 +170,13 @@ def gunicorn_sync(database_url: str, tmp: Path, timeout: int):
     checking in (it checks in only between requests): (base URL, the log's path)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WIDGET_", "DATABASE_URL", "GUNICORN_"))}
-    env.update(DATABASE_URL=database_url, WIDGET_INSTANCE_PATH=str(tmp / "served"),
-               WIDGET_BASE_URL=base, WIDGET_WORKER="off", WIDGET_RATE_LIMITS="off",
-               XDG_RUNTIME_DIR=str(tmp))  # gunicorn's control socket: one each
+    env = app_env(database_url, tmp / "served", base, WIDGET_RATE_LIMITS="off",
+                  XDG_RUNTIME_DIR=str(tmp))  # gunicorn's control socket: one each
     log_path = tmp / "gunicorn.log"
-    with open(log_path, "w+") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "widget:create_app()", "--workers", "1",
-             "--worker-class", "sync", "--timeout", str(timeout), "--bind",
-             f"127.0.0.1:{port}"], env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail("gunicorn did not start:\n" + log_path.read_text())
-                    time.sleep(0.1)
-            yield base, log_path
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with serving(["gunicorn", "widget:create_app()", "--workers", "1", "--worker-class",
+                  "sync", "--timeout", str(timeout), "--bind", f"127.0.0.1:{port}"],
+                 env, base, log_path):
+        yield base, log_path
 
 
 @pytest.mark.xdist_group("export_memory")  # with the other 100,000-row tests, one at a time

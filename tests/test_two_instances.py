@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, func, select
 
 from widget.models import OutboxMessage, Subscriber, Widget
 
+from .helpers.serving import app_env, wait_healthy
 from .helpers.smtp import Mailbox, SmtpServer, free_port
 from .helpers.waiting import wait_until
 
@@ -112,14 +113,10 @@ def test_two_instances_and_two_workers_lose_nothing_when_one_of_each_is_killed(
     smtp.start()
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIDGET_", "DATABASE_URL"))}
-    env.pop("GUNICORN_CMD_ARGS", None)
-    env.update(DATABASE_URL=database_url, WIDGET_INSTANCE_PATH=str(tmp_path / "instance"),
-               WIDGET_BASE_URL=urls[1], WIDGET_SMTP_URL=smtp.url,
-               WIDGET_MAIL_FROM="news@blog.example", WIDGET_WORKER="off",
-               WIDGET_RATE_LIMIT_STORAGE=redis_url, WIDGET_RATE_LIMIT_IP="10000/minute",
-               WIDGET_RATE_LIMIT_EMAIL="3/hour", WIDGET_OUTBOX_LEASE_SECONDS="2",
-               WIDGET_OUTBOX_RETRY_SECONDS="1")
+    env = app_env(database_url, tmp_path / "instance", urls[1], WIDGET_SMTP_URL=smtp.url,
+                  WIDGET_MAIL_FROM="news@blog.example", WIDGET_RATE_LIMIT_STORAGE=redis_url,
+                  WIDGET_RATE_LIMIT_IP="10000/minute", WIDGET_RATE_LIMIT_EMAIL="3/hour",
+                  WIDGET_OUTBOX_LEASE_SECONDS="2", WIDGET_OUTBOX_RETRY_SECONDS="1")
     _widget(env, "migrate")
     _widget(env, "create-owner", "--email", "ann@example.com", "--password", "a long password")
     site = _widget(env, "create-site", "--owner", "ann@example.com", "--name", "Blog",
@@ -133,8 +130,8 @@ def test_two_instances_and_two_workers_lose_nothing_when_one_of_each_is_killed(
     workers = [_start(env, tmp_path / f"worker{i}.log", "widget", "worker", "--poll", "0.1")
                for i in range(2)]
     try:
-        for url in urls:
-            wait_until(lambda url=url: _up(url), f"{url} to answer", 30)
+        for i, (url, proc) in enumerate(zip(urls, procs)):
+            wait_healthy(url, proc, tmp_path / f"app{i}.log")
 
         def sign_up(n: int, email: str | None = None):
             email = email or f"reader{n:03}@example.com"
@@ -215,9 +212,3 @@ def test_two_instances_and_two_workers_lose_nothing_when_one_of_each_is_killed(
         smtp.stop()
         engine.dispose()
 
-
-def _up(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:  # not listening yet, or still starting
-        return False
