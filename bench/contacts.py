@@ -51,8 +51,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's (and gifts.py's) helpers, wherever this starts
-from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, pg_database,  # noqa: E402
-                 query_one, stop, wait_ready, widget_cli)
+from run import (ROOT, BenchError, free_port, gunicorn, pg_database,  # noqa: E402
+                 query_one, seed_site, stop, wait_ready)
 
 sys.path.insert(0, str(ROOT))
 from widget.core.keyset import counted, cursor_of  # noqa: E402
@@ -425,16 +425,7 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
                      *(["--threads", str(args.threads)] if args.threads else [])]
     if gunicorn_args:
         env["GUNICORN_CMD_ARGS"] = " ".join(gunicorn_args)
-    widget_cli(env, "migrate")
-    widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
-    site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
-                      "--origin", ORIGIN).strip().splitlines()[-1]
-    if kind == "sqlite":
-        dsn = tmp / "instance" / "widget.sqlite3"
-    else:
-        from sqlalchemy.engine import make_url
-        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+    kind, dsn, site = seed_site(env, tmp, db_url, OWNER, PASSWORD)
     widget = query_one(kind, dsn, "SELECT id FROM widgets WHERE site_id = ?", (site,))[0]
 
     print(f"  {kind}: seeding {args.contacts:,} contacts ...", flush=True)

@@ -36,8 +36,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # contacts.py's and run.py's helpers, wherever this starts
 from contacts import (GIFTS, OWNER, PASSWORD, PAGE_P95_MS, latency, login,  # noqa: E402
                       per_database, query_one, seed)
-from run import (ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready,  # noqa: E402
-                 widget_cli)
+from run import (ROOT, BenchError, free_port, gunicorn, seed_site,  # noqa: E402
+                 wait_ready)
 
 from widget.core.keyset import counted  # noqa: E402 (the pages' "10,000+")
 
@@ -218,18 +218,7 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
                WIDGET_BASE_URL=app_url, WIDGET_WORKER="off")
     if db_url:
         env["DATABASE_URL"] = db_url
-    widget_cli(env, "migrate")
-    widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
-    site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
-                      "--origin", ORIGIN).strip().splitlines()[-1]
-    if not re.fullmatch(r"[\w-]+", site):  # it goes into SQL text below
-        raise BenchError(f"create-site printed {site!r}, not a site id")
-    if kind == "sqlite":
-        dsn = tmp / "instance" / "widget.sqlite3"
-    else:
-        from sqlalchemy.engine import make_url
-        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+    kind, dsn, site = seed_site(env, tmp, db_url, OWNER, PASSWORD)
     widget = query_one(kind, dsn, "SELECT id FROM widgets WHERE site_id = ?", (site,))[0]
 
     print(f"  {kind}: seeding {args.subscribers:,} contacts ...", flush=True)

@@ -34,8 +34,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # run.py's, gifts.py's and contacts.py's helpers
 from contacts import OWNER, PASSWORD, login, per_database  # noqa: E402
-from run import ORIGIN, ROOT, BenchError, free_port, gunicorn, wait_ready  # noqa: E402
-from run import widget_cli  # noqa: E402
+from run import ROOT, BenchError, free_port, gunicorn, wait_ready  # noqa: E402
+from run import seed_site  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from widget.dashboard.gift_forms import STATE_WORDS  # noqa: E402
@@ -170,16 +170,7 @@ def bench_database(kind: str, args, tmp: Path, db_url: str | None, servers: list
                + (f" --threads {args.threads}" if args.threads else ""))
     if db_url:
         env["DATABASE_URL"] = db_url
-    widget_cli(env, "migrate")
-    widget_cli(env, "create-owner", "--email", OWNER, "--password", PASSWORD)
-    site = widget_cli(env, "create-site", "--owner", OWNER, "--name", "Bench",
-                      "--origin", ORIGIN).strip().splitlines()[-1]
-    if kind == "sqlite":
-        dsn = tmp / "instance" / "widget.sqlite3"
-    else:
-        from sqlalchemy.engine import make_url
-        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
+    kind, dsn, site = seed_site(env, tmp, db_url, OWNER, PASSWORD)
     print(f"  {kind}: seeding {args.grants:,} grants ...", flush=True)
     gift, seconds = seed(kind, dsn, args.grants, site)
     print(f"  {kind}: seeded in {seconds:.1f}s", flush=True)

@@ -198,6 +198,23 @@ def query_one(kind: str, dsn, sql: str, params=()):
         return conn.execute(sql.replace("?", "%s"), params).fetchone()
 
 
+def seed_site(env: dict, tmp: Path, db_url: str | None, owner: str, password: str):
+    """Migrate the instance `env` names, make `owner` and a site of theirs with ORIGIN
+    allowed, as an operator would (`python -m widget …`): (kind, dsn, site id), `dsn`
+    being the SQLite file under `tmp` or a libpq URL for query_one."""
+    widget_cli(env, "migrate")
+    widget_cli(env, "create-owner", "--email", owner, "--password", password)
+    site = widget_cli(env, "create-site", "--owner", owner, "--name", "Bench",
+                      "--origin", ORIGIN).strip().splitlines()[-1]
+    if not re.fullmatch(r"[\w-]+", site):  # benchmarks write it into SQL text
+        raise BenchError(f"create-site printed {site!r}, not a site id")
+    if not db_url:
+        return "sqlite", tmp / "instance" / "widget.sqlite3", site
+    from sqlalchemy.engine import make_url
+    return "postgresql", make_url(db_url).set(drivername="postgresql").render_as_string(
+        hide_password=False), site
+
+
 def signup_rows(kind: str, dsn) -> dict:
     """The counts, from one snapshot (one statement) while sign-ups may still commit."""
     return dict(zip(SIGNUP_ROWS, query_one(
@@ -249,17 +266,7 @@ def bench(args, tmp: Path, servers: list, db_url: str | None = None) -> dict:
                WIDGET_BASE_URL=app_url, WIDGET_WORKER="off")
     if db_url:
         env["DATABASE_URL"] = db_url
-        from sqlalchemy.engine import make_url
-        kind, db = "postgresql", make_url(db_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)
-    else:
-        kind, db = "sqlite", tmp / "instance" / "widget.sqlite3"
-
-    widget_cli(env, "migrate")
-    widget_cli(env, "create-owner", "--email", "bench@example.com",
-               "--password", "bench-password-123")
-    site = widget_cli(env, "create-site", "--owner", "bench@example.com", "--name", "Bench",
-                      "--origin", ORIGIN).strip().splitlines()[-1]
+    kind, db, site = seed_site(env, tmp, db_url, "bench@example.com", "bench-password-123")
     # New sites default to double opt-in: the path measured.
     double_opt_in = query_one(kind, db, "SELECT double_opt_in FROM sites WHERE id = ?", (site,))
     if not double_opt_in or not double_opt_in[0]:
