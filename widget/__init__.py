@@ -8,7 +8,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from widget import settings
-from widget.api.fastpath import ConfigFastPath
+from widget.api.fastpath import FastPath
 from widget.core import assets, db, errors, ratelimit
 from widget.core.pages import LINK_PATHS, security_headers
 
@@ -84,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             resp.headers.setdefault(name, value)  # a page's own, stricter choice stays
         return resp
 
-    app.wsgi_app = ConfigFastPath(app.wsgi_app, app)
+    app.wsgi_app = FastPath(app.wsgi_app, app)
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

@@ -119,7 +119,7 @@ def gift_left(site_id: str, gift_id: str):
 def events(site_id: str):
     """A page view's batch of widget events, added to the day's counters (204)."""
     site = _site(site_id)
-    check_origin(site)
+    check_origin(site, origins.request_origin())
     ratelimit.hit("events", request.remote_addr or "-")
     counters.record(counters.parse(site, json_body()))
     return Response(status=204, headers={"Cache-Control": "no-store"})

@@ -16,7 +16,12 @@ def json_body():
     """The request body as JSON (sent as application/json or text/plain), or a 400/415."""
     if request.mimetype not in JSON_TYPES:
         raise ApiError(415, "unsupported_media_type")
-    raw = request.get_data() or b"null"
+    return parse(request.get_data())
+
+
+def parse(raw: bytes):
+    """A body's bytes as JSON (an empty body is null), or a 400 invalid_json."""
+    raw = raw or b"null"
     if depth(raw) > MAX_DEPTH:
         raise ApiError(400, "invalid_json", "The JSON is nested too deeply.")
     try:

@@ -40,13 +40,18 @@ def wants_json() -> bool:
         request.accept_mimetypes["text/html"]
 
 
+def as_json(err: ApiError) -> dict:
+    """What an API client receives for `err`: {"error": {"code", "message", "field"?}}."""
+    body = {"code": err.code, "message": err.message}
+    if err.field:
+        body["field"] = err.field
+    return {"error": body}
+
+
 def error_response(err: ApiError, lang: str | None = None):
     """Render `err` as JSON or as a page, whichever the client asked for."""
     if wants_json():
-        body = {"code": err.code, "message": err.message}
-        if err.field:
-            body["field"] = err.field
-        resp = jsonify(error=body)
+        resp = jsonify(as_json(err))
     else:
         lang = lang or i18n.best_lang(request.accept_languages.best_match(i18n.LANGS))
         resp = make_response(render_template(

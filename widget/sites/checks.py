@@ -34,6 +34,28 @@ class Admitted:
     trapped: bool  # the honeypot was filled: a bot, answered as the caller chooses
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a public request, as the checks read it: from Flask's request, or from
+    the WSGI environ on the sign-up fast path (api/fastpath.py), which answers without
+    Flask."""
+    ip: str | None
+    origin: str | None  # None when the client sent no Origin
+    user_agent: str
+
+    @classmethod
+    def of_request(cls) -> Caller:
+        """The caller of the current Flask request."""
+        return cls(request.remote_addr, origins.request_origin(),
+                   request.user_agent.string or "")
+
+    @classmethod
+    def of_environ(cls, environ: dict) -> Caller:
+        """The caller of a WSGI request (after ProxyFix, like Flask's request)."""
+        return cls(environ.get("REMOTE_ADDR"), environ.get("HTTP_ORIGIN") or None,
+                   environ.get("HTTP_USER_AGENT", ""))
+
+
 def find_site(site_id: str) -> SiteView:
     """The site with this public id, or a 404 `site_not_found`."""
     site = snapshot.get(site_id)
@@ -42,9 +64,8 @@ def find_site(site_id: str) -> SiteView:
     return site
 
 
-def check_origin(site: SiteView) -> None:
+def check_origin(site: SiteView, origin: str | None) -> None:
     """Refuse browsers on origins the site did not allow; clients without Origin pass."""
-    origin = origins.request_origin()
     if origin is not None and not origins.is_allowed(site, origin):
         raise ApiError(403, "origin_not_allowed")
 
@@ -107,17 +128,19 @@ def checked_page_url(raw: str | None) -> str | None:
     return raw
 
 
-def admit(site: SiteView, data, limit: str) -> Admitted:
+def admit(site: SiteView, data, limit: str, caller: Caller | None = None) -> Admitted:
     """The first checks of every public request, in this order: a JSON object, the
     origin, the widget, language and page fields, the honeypot (a field only bots fill),
     then the per-IP rate limit named `limit` and the page's address. A trapped request
-    stops before the limit, so a bot cannot use up a person's allowance."""
+    stops before the limit, so a bot cannot use up a person's allowance. `caller`: the
+    current Flask request's unless given."""
+    caller = caller or Caller.of_request()
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    check_origin(site)
+    check_origin(site, caller.origin)
     widget_id, lang_hint, page_url = (text_field(data, name)
                                       for name in ("widget", "lang", "page_url"))
     if data.get(HONEYPOT):
         return Admitted(widget_id, lang_hint, page_url, trapped=True)
-    ratelimit.hit(limit, request.remote_addr or "-")
+    ratelimit.hit(limit, caller.ip or "-")
     return Admitted(widget_id, lang_hint, checked_page_url(page_url), trapped=False)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, request
+from flask import current_app
 
 from widget.core import db, i18n, outbox, ratelimit
 from widget.core.errors import ApiError
 from widget.gifts import grants, ledger
-from widget.sites.checks import admit, checked_email, consent_value, text_field
+from widget.sites.checks import Caller, admit, checked_email, consent_value, text_field
 from widget.sites.snapshot import GiftView, SiteView, WidgetView
 from widget.subscribers import store
 
@@ -29,14 +29,17 @@ class SignupResult:
     gift: GiftView | None = None  # the gated gift this sign-up claimed
 
 
-def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupResult:
+def subscribe(site: SiteView, data: dict, *, is_form: bool = False,
+              caller: Caller | None = None) -> SignupResult:
     """Validate one sign-up for `site` (from find_site) and commit it (subscriber,
     consent, and the confirmation or welcome e-mail in the outbox) before returning.
 
     A repeat sign-up of a known address updates that row and returns the same result,
     so the caller's answer never reveals who is subscribed. Raises ApiError on refusal.
+    `caller`: the current Flask request's unless given (the fast path gives its own).
     """
-    first = admit(site, data, "ip")
+    caller = caller or Caller.of_request()
+    first = admit(site, data, "ip", caller)
     if first.trapped:
         lang = i18n.best_lang(first.lang_hint, site.default_lang)
         return SignupResult(site, None, lang, first.page_url)
@@ -60,7 +63,7 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False) -> SignupRes
         widget_id=widget.id if widget else None, page_url=first.page_url,
         consent_given=consent or not site.require_consent,
         consent_text=site.consent_text or i18n.text("consent", lang),
-        ip=request.remote_addr, user_agent=(request.user_agent.string or "")[:255],
+        ip=caller.ip, user_agent=caller.user_agent[:255],
         rules=store.MailRules(site.double_opt_in, cfg["MAIL_FROM"],
                               cfg["CONFIRM_RESEND_MINUTES"], cfg["MAIL_PER_ADDRESS_DAY"]),
         gift=ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
