@@ -24,7 +24,24 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+
+    # pool_pre_ping's check, for Core and ORM connections only: the hot raw-SQL writes
+    # (rawsql.write) skip the round trip and run again on a fresh connection instead.
+    @event.listens_for(engine, "engine_connect")
+    def _ping(conn):
+        dbapi_conn = conn.connection.dbapi_connection
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if not engine.dialect.is_disconnect(error, dbapi_conn, None):
+                raise
+            # Its next statement connects afresh, from a fresh pool: a restart drops
+            # every idle connection, not just this one.
+            conn.invalidate()
+            engine.dispose()
+
+    return engine
 
 
 def init_app(app: Flask) -> None:

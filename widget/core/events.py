@@ -51,13 +51,20 @@ SELECT id, email, name, status, lang, created_at FROM subscribers WHERE id = :id
 TAGS = "SELECT tag FROM contact_tags WHERE subscriber_id = :id ORDER BY tag"
 
 
+def receivers(tx: Tx, site_id: str, type_: str):
+    """Ask how many receivers the site has for `type_`; emit(asked=) reads the answer. A
+    writer asks early, so the question travels with its other statements (rawsql.write
+    pipelines them on PostgreSQL) instead of waiting alone."""
+    return tx.run(RECEIVERS, site_id=site_id, yes=True, pattern=f"%,{type_},%")
+
+
 def emit(tx: Tx, site_id: str, type_: str, data: dict | Callable[[], dict],
-         contact_id: int | None = None, now: datetime | None = None) -> bool:
+         contact_id: int | None = None, now: datetime | None = None, asked=None) -> bool:
     """Record an event and queue its deliveries in `tx` (the caller commits). `data` may
-    be a function, called only when the site has receivers. Returns whether anything
-    was queued."""
+    be a function, called only when the site has receivers; `asked`: receivers()'s
+    answer, when asked early. Returns whether anything was queued."""
     assert type_ in TYPES, type_
-    hooks, connectors = tx.one(RECEIVERS, site_id=site_id, yes=True, pattern=f"%,{type_},%")
+    hooks, connectors = (asked or receivers(tx, site_id, type_)).fetchone()
     connectors = connectors if type_ in CONTACT_TYPES and contact_id is not None else 0
     if not hooks and not connectors:
         return False
@@ -98,7 +105,7 @@ def contact(tx: Tx, subscriber_id: int) -> dict:
 
 
 def about_contact(tx: Tx, site_id: str, type_: str, subscriber_id: int,
-                  now: datetime | None = None) -> bool:
+                  now: datetime | None = None, asked=None) -> bool:
     """emit() a contact event whose data is the contact as it is now in `tx`."""
     return emit(tx, site_id, type_, lambda: {"contact": contact(tx, subscriber_id)},
-                subscriber_id, now)
+                subscriber_id, now, asked)

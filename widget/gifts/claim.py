@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from widget.core import db, i18n
 from widget.core.errors import ApiError
-from widget.core.rawsql import transaction
+from widget.core.rawsql import write
 from widget.gifts import bonus, grants, ledger
 from widget.models import Gift, utcnow
 from widget.sites.checks import admit
@@ -38,10 +38,9 @@ def give_first(site: SiteView, data: dict) -> Claimed:
         raise ApiError(409, "gift_gone")
     terms = ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
     try:
-        with transaction(db.engine()) as tx:
-            given = ledger.give(tx, terms, site_id=site.id, subscriber_id=None,
-                                widget_id=widget.id, page_url=first.page_url, release=True,
-                                now=utcnow())
+        given = write(db.engine(), lambda tx: ledger.give(
+            tx, terms, site_id=site.id, subscriber_id=None, widget_id=widget.id,
+            page_url=first.page_url, release=True, now=utcnow()))
     except ledger.GiftGone:
         raise ApiError(409, "gift_gone") from None
     lang = i18n.best_lang(widget.lang, first.lang_hint, site.default_lang)

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from widget.core import events, outbox
-from widget.core.rawsql import Tx, transaction
+from widget.core import events, outbox, rawsql
+from widget.core.rawsql import Tx
 from widget.gifts import ledger
 from widget.giveback import referrals
 from widget.models import utcnow
@@ -100,16 +100,15 @@ class Signup:
 
 def write(engine: Engine, signup: Signup) -> bool:
     """Upsert the subscriber, add its consent row and the widget's tags, give the gated
-    gift (released at once for a confirmed address, else when it is confirmed), put a gift given first on their
-    ledger, note the friend whose link brought a new subscriber, and queue the e-mail
+    gift (released at once for a confirmed address, else when it is confirmed), put a
+    gift given first on their ledger, note the friend whose link brought a new subscriber, and queue the e-mail
     that is due, all in one committed transaction. Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
     the same address racing each other both succeed. Raises ledger.GiftGone (nothing is
     written) when the gift ran out.
     """
-    with transaction(engine) as tx:
-        return _write(tx, signup, utcnow())
+    return rawsql.write(engine, lambda tx: _write(tx, signup, utcnow()))
 
 
 def _write(tx: Tx, s: Signup, now) -> bool:
@@ -117,10 +116,18 @@ def _write(tx: Tx, s: Signup, now) -> bool:
     new_status = "pending" if rules.double_opt_in else "confirmed"
     # A first sign-up without double opt-in becomes confirmed through on_confirmed below,
     # like a confirmation, so its gifts and referral are settled in one place.
-    subscriber_id, status, status_at, created_at = tx.one(
+    upsert = tx.run(
         UPSERT, site_id=s.site_id, email=s.email, email_normalized=s.email_normalized,
         name=s.name, lang=s.lang, widget_id=s.widget_id, page_url=s.page_url,
         status=new_status, now=now, confirm_sent_at=now if rules.double_opt_in else None)
+    # Questions that need no answer from the upsert are asked before its answer is read:
+    # on PostgreSQL they travel in one round trip with it (rawsql.write's pipeline).
+    mailbox = outbox.mailbox_of(s.email_normalized)
+    if tx.postgres:
+        tx.run(LOCK_MAILBOX, mailbox=mailbox)
+    confirms = tx.run(CONFIRMS_TODAY, mailbox=mailbox, since=now - timedelta(days=1))
+    listeners = events.receivers(tx, s.site_id, "contact.created")
+    subscriber_id, status, status_at, created_at = upsert.fetchone()
     changed = status_at == tx.value(now)
     if s.ref and created_at == tx.value(now):  # a friend's link counts for new people only
         referrals.attribute(tx, s.site_id, s.ref, subscriber_id, s.email_normalized, s.ip,
@@ -130,7 +137,8 @@ def _write(tx: Tx, s: Signup, now) -> bool:
            widget_id=s.widget_id, page_url=s.page_url, ip=s.ip, user_agent=s.user_agent)
     tags.add(tx, s.site_id, subscriber_id, s.tags)
     if created_at == tx.value(now):
-        events.about_contact(tx, s.site_id, "contact.created", subscriber_id, now)
+        events.about_contact(tx, s.site_id, "contact.created", subscriber_id, now,
+                             asked=listeners)
     if changed:
         tx.run(STATUS_CHANGE, **ids, status=status)
     to = outbox.Recipient(s.site_id, subscriber_id, s.email_normalized, s.lang)
@@ -142,7 +150,7 @@ def _write(tx: Tx, s: Signup, now) -> bool:
                             widget_id=s.widget_id, page_url=s.page_url,
                             release=status == "confirmed" and not changed, now=now)
     if status == "pending":
-        if not _may_send_confirm(tx, ids, s.email_normalized, rules, now, claimed=changed):
+        if not _may_send_confirm(tx, ids, confirms, rules, now, claimed=changed):
             return False
         outbox.queue(tx, "confirm", to, rules.mail_from, grant_id=given and given.grant_id)
         return True
@@ -157,16 +165,13 @@ def _write(tx: Tx, s: Signup, now) -> bool:
     return False
 
 
-def _may_send_confirm(tx: Tx, ids, email_normalized, rules, now, claimed) -> bool:
+def _may_send_confirm(tx: Tx, ids, confirms, rules, now, claimed) -> bool:
     """At most one confirmation per cooldown per subscriber (`claimed`: the upsert just
     made the row pending and took the window), and a few a day per mailbox whatever
-    sites or requests ask (list bombing)."""
+    sites or requests ask (list bombing; `confirms`: the mailbox's count, asked under
+    its lock on PostgreSQL)."""
     if not claimed:
         cooldown = now - timedelta(minutes=rules.resend_minutes)
         if tx.run(CLAIM_RESEND, **ids, cooldown=cooldown).rowcount != 1:
             return False
-    mailbox = outbox.mailbox_of(email_normalized)
-    if tx.postgres:
-        tx.run(LOCK_MAILBOX, mailbox=mailbox)
-    count = tx.one(CONFIRMS_TODAY, mailbox=mailbox, since=now - timedelta(days=1))[0]
-    return count < rules.per_address_day
+    return confirms.fetchone()[0] < rules.per_address_day
