@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        literal_column)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from widget.models.base import Base, utcnow
+
+
+def _partial(name: str, column: str, *more: str) -> Index:
+    """An index of the rows whose `column` is set (what its look-ups ask for: equality
+    implies IS NOT NULL, on both databases)."""
+    where = literal_column(f"{column} IS NOT NULL")
+    return Index(name, column, *more, sqlite_where=where, postgresql_where=where)
 
 
 class OutboxMessage(Base):
@@ -20,15 +28,19 @@ class OutboxMessage(Base):
                       Index("ix_outbox_mailbox_created", "mailbox", "created_at"),
                       Index("ix_outbox_site_created", "site_id", "created_at"),
                       Index("ix_outbox_site_status", "site_id", "status"),
-                      Index("ix_outbox_webhook_created", "webhook_id", "created_at"),
+                      # Partial: an e-mail has no webhook, connector, story, referral or
+                      # (a webhook's row) subscriber; unindexed NULLs cost a sign-up's
+                      # commit nothing, where each index was one more page written.
+                      _partial("ix_outbox_webhook_created", "webhook_id", "created_at"),
                       # a receiver's deliveries about one contact go out in order
-                      Index("ix_outbox_webhook_contact", "webhook_id", "contact_id", "id"),
-                      Index("ix_outbox_connector_contact", "connector_id", "contact_id", "id"),
+                      _partial("ix_outbox_webhook_contact", "webhook_id", "contact_id", "id"),
+                      _partial("ix_outbox_connector_contact", "connector_id", "contact_id",
+                               "id"),
                       # erasing a contact (or a story, a referral, a grant) finds its rows
-                      Index("ix_outbox_subscriber", "subscriber_id"),
-                      Index("ix_outbox_story", "story_id"),
-                      Index("ix_outbox_referral", "referral_id"),
-                      Index("ix_outbox_grant", "grant_id"))
+                      _partial("ix_outbox_subscriber", "subscriber_id"),
+                      _partial("ix_outbox_story", "story_id"),
+                      _partial("ix_outbox_referral", "referral_id"),
+                      _partial("ix_outbox_grant", "grant_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(
