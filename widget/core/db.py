@@ -24,7 +24,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    engine = create_engine(url)
+    # Connections older than half an hour are replaced as they are handed out (a
+    # timestamp check, no round trip), before a server's or a pooler's idle timeout.
+    engine = create_engine(url, pool_recycle=1800)
 
     # pool_pre_ping's check, for Core and ORM connections only: the hot raw-SQL writes
     # (rawsql.write) skip the round trip and run again on a fresh connection instead.
