@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.orm import Session
 
-from widget.models import Site, Story, Subscriber, WidgetDay
+from widget.models import Site, StatDay, Story, Subscriber
 
 from .helpers.browser import ARTICLE, Loader, host_page, log_in, settled, violations
 from .helpers.demo import add_widget
@@ -155,11 +155,11 @@ def test_visitor_sends_a_story_from_another_origin(page: Page, demo, host, story
     page.goto("about:blank")  # leaving the page sends the batch as a beacon
 
     def counted():
-        day = in_db(demo, lambda s: s.scalars(select(WidgetDay).where(
-            WidgetDay.widget_id == story_widget)).first())
-        return day if day and day.submits else None
+        day = in_db(demo, lambda s: s.scalars(select(StatDay).where(
+            StatDay.widget_id == story_widget, StatDay.dim == "all")).first())
+        return day if day and day.signed_up else None
     day = wait_until(counted, "the beacon's events in the widget's counters", 10)
-    assert (day.impressions, day.opens, day.submits) == (1, 1, 1)
+    assert (day.shown, day.opened, day.signed_up) == (1, 1, 1)
 
 
 def test_errors_speak_the_pages_language_next_to_their_field(page: Page, demo, host):

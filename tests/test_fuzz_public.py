@@ -37,8 +37,8 @@ from .helpers.giveback import add_widget
 ORIGIN = "https://blog.example"
 PAGE = f"{ORIGIN}/post"
 FOREIGN = {o for o in ORIGINS if o not in (ORIGIN, "", "HTTPS://BLOG.EXAMPLE:443")}
-EVENT_TYPES = {"impression": "impressions", "open": "opens", "close": "closes",
-               "submit": "submits"}
+EVENT_TYPES = {"impression": "shown", "open": "opened", "close": "closed",
+               "submit": "signed_up"}
 MAX_EVENTS = 50
 
 
@@ -465,8 +465,8 @@ def test_events_are_all_or_nothing_and_only_ever_add(client, query, event_site):
             return
         counts = Counter((e["widget"], EVENT_TYPES[e["type"]]) for e in body["events"])
         delta = changes(before, after)
-        assert {k: v for k, v in delta.items() if k != "widget_days"} == dict(counts), delta
-        assert delta.get("widget_days", 0) <= len({w for w, _ in counts})
+        assert {k: v for k, v in delta.items() if k != "stat_days"} == dict(counts), delta
+        assert delta.get("stat_days", 0) <= len({w for w, _ in counts})
         seen["counted"] += 1
 
     prop()
@@ -498,7 +498,7 @@ def test_raw_bodies_are_refused_cleanly_everywhere(client, app, query, signup_si
     may_write = {"subscriptions": {"subscribers", "consents", "status_changes", "outbox",
                                    "subscribers_updated"},
                  "grants": {"gift_grants"}, "stories": {"stories", "outbox"},
-                 "events": {"widget_days", (own[0], "opens")}}
+                 "events": {"stat_days", (own[0], "opened")}}
     seen = Counter()
 
     @FUZZ

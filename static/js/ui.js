@@ -2,13 +2,15 @@
    reach it and it cannot reach the host. Loaded by embed.js only when needed. */
 const DAY = 864e5, KEY = "rw"; // the one localStorage key, shared with embed.js
 const events = [];
-let beaconUrl;
+let beaconUrl, where;
 
 // A page view's events leave in one beacon when the page is hidden (tab switch,
-// navigation, close): text/plain, so no preflight.
+// navigation, close): text/plain, so no preflight. With them go the page's path (no
+// query string), the widget's language and a device class from the viewport's width:
+// the funnel's counters by page, language and device. Nothing that tells visitors apart.
 addEventListener("visibilitychange", () => {
   if (events.length && document.visibilityState === "hidden") {
-    navigator.sendBeacon(beaconUrl, JSON.stringify({ events: events.splice(0) }));
+    navigator.sendBeacon(beaconUrl, JSON.stringify({ ...where, events: events.splice(0) }));
   }
 });
 
@@ -142,6 +144,9 @@ function told(list, t, carousel) {
 export async function show({ cfg, w, base, data, into, preview }) {
   const api = `${base}/api/v1/sites/${encodeURIComponent(data.site)}`;
   beaconUrl = api + "/events";
+  const wide = innerWidth;
+  where = { page: location.pathname, lang: w.lang,
+            device: wide < 768 ? "mobile" : wide < 1024 ? "tablet" : "desktop" };
   const track = (type) => preview || events.push({ widget: w.id, type });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
   const story = w.kind == "story", proof = w.kind == "proof";

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from widget.models import (Consent, Coupon, Grant, OutboxMessage, Referral, StatusChange, Story,
-                           Subscriber, WidgetDay)
+                           Subscriber, StatDay)
 
 # --- the profile --------------------------------------------------------------------------
 
@@ -86,8 +86,8 @@ def assert_refusal(resp, form: bool) -> None:
 
 COUNTED = {"subscribers": Subscriber, "consents": Consent, "status_changes": StatusChange,
            "outbox": OutboxMessage, "gift_grants": Grant, "stories": Story,
-           "widget_days": WidgetDay, "referrals": Referral}
-COUNTERS = ("impressions", "opens", "closes", "submits")
+           "stat_days": StatDay, "referrals": Referral}
+COUNTERS = ("shown", "opened", "closed", "signed_up")
 
 
 def snapshot(query) -> Counter:
@@ -99,9 +99,9 @@ def snapshot(query) -> Counter:
         found["coupons_taken"] = s.scalar(select(func.count()).select_from(Coupon)
                                           .where(Coupon.grant_id.is_not(None)))
         found["subscribers_updated"] = str(s.scalar(select(func.max(Subscriber.updated_at))))
-        for row in s.execute(select(WidgetDay.widget_id, *(
-                func.sum(getattr(WidgetDay, c)) for c in COUNTERS))
-                .group_by(WidgetDay.widget_id)):
+        for row in s.execute(select(StatDay.widget_id, *(
+                func.sum(getattr(StatDay, c)) for c in COUNTERS))
+                .where(StatDay.dim == "all").group_by(StatDay.widget_id)):
             for column, total in zip(COUNTERS, row[1:]):
                 found[(row[0], column)] = int(total)
         return found

@@ -121,7 +121,7 @@ def events(site_id: str):
     site = _site(site_id)
     check_origin(site, origins.request_origin())
     ratelimit.hit("events", request.remote_addr or "-")
-    counters.record(counters.parse(site, json_body()))
+    counters.record(site, *counters.parse(site, json_body()))
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

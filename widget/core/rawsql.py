@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import TypeVar
 
@@ -33,8 +33,10 @@ def _pyformat(sql: str) -> str:
 
 
 def _sqlite_value(value):
-    # How SQLAlchemy stores DateTime in SQLite, so the ORM reads these rows back.
-    return _sqlite_datetime(value, value.tzinfo) if isinstance(value, datetime) else value
+    # How SQLAlchemy stores DateTime and Date in SQLite, so the ORM reads these rows back.
+    if isinstance(value, datetime):
+        return _sqlite_datetime(value, value.tzinfo)
+    return value.isoformat() if isinstance(value, date) else value
 
 
 @lru_cache(maxsize=64)

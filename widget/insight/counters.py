@@ -1,27 +1,87 @@
-"""Widget events as daily counters per widget: shown (impression), started on (open),
-closed without signing up (close) and signed up (submit)."""
+"""The funnel's counters: what widgets did, added up per widget, variant and day in the
+site's time zone, once in all and again per page path, language and device class.
+
+A page view's beacon adds what the browser saw (shown, opened, closed, signed up); the
+server adds what happened later, in the transaction of the change itself (confirmed, a
+gift downloaded, a friend referred, a story sent). Nothing is kept per visitor: a
+beacon carries no id, and a page path is only ever a counter's key.
+"""
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
-from widget.core import db
+from widget.core import db, i18n, rawsql
 from widget.core.errors import ApiError
-from widget.models import WidgetDay, utcnow
+from widget.core.rawsql import Tx
+from widget.models import STAT_COUNTERS, STAT_DIMS, StatDay, utcnow
 from widget.sites.snapshot import SiteView
 
-# Event name sent by the widget -> counter column.
-EVENTS = {"impression": "impressions", "open": "opens", "close": "closes", "submit": "submits"}
+# Event name sent by the widget -> counter.
+EVENTS = {"impression": "shown", "open": "opened", "close": "closed", "submit": "signed_up"}
+DEVICES = ("mobile", "tablet", "desktop")  # by the viewport's width, told by the browser
 MAX_EVENTS = 50  # one page view sends a handful
+MAX_PATH = 200
+
+ADD = f"""
+INSERT INTO stat_days (site_id, widget_id, variant, day, dim, key, {", ".join(STAT_COUNTERS)})
+VALUES (:site_id, :widget_id, :variant, :day, :dim, :key,
+        {", ".join(":" + c for c in STAT_COUNTERS)})
+ON CONFLICT (widget_id, variant, dim, key, day) DO UPDATE SET
+    {", ".join(f"{c} = stat_days.{c} + excluded.{c}" for c in STAT_COUNTERS)}"""
+WHERE_FROM = "SELECT time_zone FROM sites WHERE id = :site_id"
 
 
-def parse(site: SiteView, data) -> Counter:
-    """Validate a batch `{"events": [{"widget": id, "type": name}, …]}` into counts."""
+@dataclass(frozen=True)
+class Where:
+    """Where a count happened, as far as it is known: each known part is a dimension."""
+    page: str = ""  # a path, no query string
+    lang: str = ""
+    device: str = ""
+    variant: int = 0
+
+    def keys(self):
+        """(dim, key) of every row a count adds to: all, then each known dimension."""
+        yield "all", ""
+        for dim in STAT_DIMS[1:]:
+            if getattr(self, dim):
+                yield dim, getattr(self, dim)
+
+
+def page_path(value) -> str:
+    """The path of a page address or path, without query string or fragment ('' if it is
+    not one): the only part of a page the funnel keeps."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        path = urlsplit(value.strip()).path
+    except ValueError:
+        return ""
+    path = "".join(ch for ch in path if ch.isprintable())
+    return path[:MAX_PATH] if path.startswith("/") else ""
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """A site's time zone; UTC when the name is unknown to this machine."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_day(moment: datetime, time_zone: str | None) -> date:
+    """The day `moment` falls on in the site's time zone."""
+    return moment.astimezone(zone(time_zone)).date()
+
+
+def parse(site: SiteView, data) -> tuple[Where, Counter]:
+    """A beacon `{"page", "lang", "device", "events": [{"widget", "type"}, …]}` (page, lang
+    and device optional, and ignored when not ones we know) as where and counts."""
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         raise ApiError(400, "invalid_type", "'events' must be a list.", field="events")
@@ -37,48 +97,63 @@ def parse(site: SiteView, data) -> Counter:
         if site.widget(event["widget"]) is None:
             raise ApiError(422, "unknown_widget", field="widget")
         counts[(event["widget"], EVENTS[event["type"]])] += 1
-    return counts
+    lang, device = data.get("lang"), data.get("device")
+    return Where(page=page_path(data.get("page")),
+                 lang=lang if lang in i18n.LANGS else "",
+                 device=device if device in DEVICES else ""), counts
 
 
-@functools.cache
-def _upsert(dialect: str):
-    """Add to a widget's counters for a day, creating the row on its first event."""
-    table = WidgetDay.__table__
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values({c: bindparam(c) for c in ("widget_id", "day", *EVENTS.values())})
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.widget_id, table.c.day],
-        set_={c: table.c[c] + stmt.excluded[c] for c in EVENTS.values()})
+def add(tx: Tx, site_id: str, widget_id: str, where: Where, counts: dict[str, int],
+        day: date) -> None:
+    """Add `counts` ({counter: n}) to a widget's rows of `day` in `tx` (the caller
+    commits): the all row and one per known dimension of `where`."""
+    values = {c: counts.get(c, 0) for c in STAT_COUNTERS}
+    for dim, key in where.keys():
+        tx.run(ADD, site_id=site_id, widget_id=widget_id, variant=where.variant, day=day,
+               dim=dim, key=key, **values)
 
 
-def record(counts: Counter) -> None:
-    """Add a validated batch to today's counters (UTC) and commit."""
-    today = utcnow().date()
-    rows = {}
-    for (widget_id, column), n in counts.items():
-        row = rows.setdefault(widget_id, {"widget_id": widget_id, "day": today,
-                                          **{c: 0 for c in EVENTS.values()}})
-        row[column] += n
-    if not rows:
+def record(site: SiteView, where: Where, counts: Counter) -> None:
+    """Add a parsed beacon to today's counters (the site's today) and commit."""
+    per_widget: dict[str, dict[str, int]] = {}
+    for (widget_id, counter), n in counts.items():
+        per_widget.setdefault(widget_id, Counter())[counter] += n
+    if not per_widget:
         return
-    engine = db.engine()
-    with engine.begin() as conn:
-        for row in rows.values():
-            conn.execute(_upsert(engine.dialect.name), row)
+    day = local_day(utcnow(), site.time_zone)
+
+    def write(tx: Tx) -> None:
+        for widget_id in sorted(per_widget):  # one order: concurrent beacons never deadlock
+            add(tx, site.id, widget_id, where, per_widget[widget_id], day)
+
+    rawsql.write(db.engine(), write)
+
+
+def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
+          page_url: str | None = None, lang: str | None = None,
+          now: datetime | None = None) -> None:
+    """Add one to a server-side counter (confirmed, downloaded, referred, stories) of the
+    widget it came through, in `tx`, the transaction of the change itself; nothing when
+    it came through no widget."""
+    assert counter in STAT_COUNTERS, counter
+    if not widget_id:
+        return
+    row = tx.one(WHERE_FROM, site_id=site_id)
+    day = local_day(now or utcnow(), row[0] if row else None)
+    where = Where(page=page_path(page_url), lang=lang if lang in i18n.LANGS else "")
+    add(tx, site_id, widget_id, where, {counter: 1}, day)
 
 
 def summary(widget_ids: list[str], days: int = 30) -> dict[str, dict[str, int]]:
-    """Totals per widget over the last `days` days (today included)."""
+    """Totals per widget over the last `days` days (today included, in UTC days)."""
     since = utcnow().date() - timedelta(days=days - 1)
-    cols = [func.coalesce(func.sum(WidgetDay.__table__.c[c]), 0) for c in EVENTS.values()]
+    cols = [func.coalesce(func.sum(StatDay.__table__.c[c]), 0) for c in STAT_COUNTERS]
     rows = db.session().execute(
-        select(WidgetDay.widget_id, *cols)
-        .where(WidgetDay.widget_id.in_(widget_ids), WidgetDay.day >= since)
-        .group_by(WidgetDay.widget_id)).all()
-    empty = dict.fromkeys(EVENTS.values(), 0)
+        select(StatDay.widget_id, *cols)
+        .where(StatDay.widget_id.in_(widget_ids), StatDay.dim == "all", StatDay.day >= since)
+        .group_by(StatDay.widget_id)).all()
+    empty = dict.fromkeys(STAT_COUNTERS, 0)
     result = {wid: dict(empty) for wid in widget_ids}
     for wid, *values in rows:
-        result[wid] = dict(zip(EVENTS.values(), map(int, values)))
+        result[wid] = dict(zip(STAT_COUNTERS, map(int, values)))
     return result
-
-

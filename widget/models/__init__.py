@@ -1,7 +1,7 @@
 """The tables every capability shares, one module per area; import them from here."""
 from widget.models.base import MAX_ID, Base, public_id, utcnow
-from widget.models.core import (Consent, Owner, Site, SiteOrigin, StatusChange, Subscriber, Widget,
-                                WidgetDay)
+from widget.models.core import (STAT_COUNTERS, STAT_DIMS, Consent, Owner, Site, SiteOrigin,
+                                StatDay, StatusChange, Subscriber, Widget)
 from widget.models.contacts import AuditEntry, ContactImport, ContactTag, ImportChunk
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.hooks import Connector, Event, Webhook
@@ -11,7 +11,7 @@ from widget.models.referrals import Milestone, MilestoneReward, Referral
 from widget.models.stories import Story
 
 __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin", "Widget",
-           "Subscriber", "Consent", "WidgetDay", "StatusChange", "OutboxMessage",
+           "Subscriber", "Consent", "StatDay", "STAT_COUNTERS", "STAT_DIMS", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
            "ContactImport", "ImportChunk", "Event", "Webhook", "Connector"]

@@ -59,6 +59,8 @@ class Site(Base):
     count_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Sign-ups still unconfirmed after this many days are deleted (the worker's sweep).
     unconfirmed_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Whose days the funnel counts in: an IANA zone (Europe/Oslo), the owner's choice.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     story_gift_id: Mapped[str | None] = mapped_column(
         ForeignKey("gifts.id", ondelete="SET NULL", use_alter=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -203,18 +205,37 @@ class Consent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class WidgetDay(Base):
-    """One widget's counters for one day (UTC): how often it was shown, started on, closed
-    and led to a sign-up. Counters, not rows per event: no visitor is tracked."""
-    __tablename__ = "widget_days"
-    __table_args__ = (UniqueConstraint("widget_id", "day"),)
+# What a funnel counts, in its order (closed: left without signing up, beside it).
+STAT_COUNTERS = ("shown", "opened", "closed", "signed_up", "confirmed", "downloaded",
+                 "referred", "stories")
+# How a day's counts are cut: all of them, and again by page path, language, device class.
+STAT_DIMS = ("all", "page", "lang", "device")
+
+
+class StatDay(Base):
+    """One widget's (and variant's) counters for one day in the site's time zone, once
+    in all (dim "all", key "") and again per page path, language and device class.
+    Counters, not rows per event: no visitor is tracked, and the page never sits beside
+    a person."""
+    __tablename__ = "stat_days"
+    __table_args__ = (UniqueConstraint("widget_id", "variant", "dim", "key", "day",
+                                       name="uq_stat_days"),
+                      Index("ix_stat_days_site", "site_id", "dim", "day"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     widget_id: Mapped[str] = mapped_column(ForeignKey("widgets.id", ondelete="CASCADE"))
+    variant: Mapped[int] = mapped_column(Integer, default=0)  # 0: the widget as it is
     day: Mapped[date] = mapped_column(Date)
-    impressions: Mapped[int] = mapped_column(Integer, default=0)
-    opens: Mapped[int] = mapped_column(Integer, default=0)
-    closes: Mapped[int] = mapped_column(Integer, default=0)
-    submits: Mapped[int] = mapped_column(Integer, default=0)
+    dim: Mapped[str] = mapped_column(String(8), default="all")
+    key: Mapped[str] = mapped_column(String(200), default="")
+    shown: Mapped[int] = mapped_column(Integer, default=0)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    signed_up: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed: Mapped[int] = mapped_column(Integer, default=0)
+    downloaded: Mapped[int] = mapped_column(Integer, default=0)
+    referred: Mapped[int] = mapped_column(Integer, default=0)
+    stories: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StatusChange(Base):

@@ -88,6 +88,7 @@ class SiteView:
     # None), and the newest approved stories whose tellers allowed them to be shown.
     count: int | None = None
     stories: tuple[StoryView, ...] = ()
+    time_zone: str = "UTC"  # whose days the funnel counts in
     # Config bodies already rendered from this snapshot, by page language.
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -142,7 +143,7 @@ def _snapshot(site: Site, codes: dict[str, int], count: int | None,
                          w.gift_id, w.gift_mode, w.style or "list",
                          tuple(filter(None, (w.tags or "").split(","))))
               for w in site.widgets),
-        tuple(_gift(g, codes) for g in site.gifts), count, stories)
+        tuple(_gift(g, codes) for g in site.gifts), count, stories, site.time_zone)
 
 
 SHOWN_STORIES = 12

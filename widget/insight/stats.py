@@ -1,0 +1,138 @@
+"""What works: the funnel's counters read back for a range of days, by day (or week or
+month), widget, variant, page path, language or device class, with the rate at each
+step and the same numbers for the period of equal length just before.
+
+Days are the site's own (counters.local_day): a range is a span of the owner's calendar,
+so months of different lengths and a change to or from summer time need no arithmetic
+here; a range is whole days, both ends included.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from widget.core.errors import ApiError
+from widget.models import STAT_COUNTERS, StatDay
+
+FUNNEL = ("shown", "opened", "signed_up", "confirmed", "downloaded", "referred", "stories")
+BY = ("day", "week", "month", "widget", "variant", "page", "lang", "device")
+TIME = ("day", "week", "month")
+TOP = 20  # pages shown by most views; languages and devices are few anyway
+MAX_DAYS = 3 * 366  # one query never spans more than three years
+
+
+@dataclass(frozen=True)
+class Range:
+    """Whole days in the site's calendar, both ends included."""
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Range:
+        """The period of equal length just before this one."""
+        return Range(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+
+def parse_range(start: str | None, end: str | None, today: date, days: int = 30) -> Range:
+    """A range from YYYY-MM-DD texts (either may be missing: the last `days` days up to
+    today, or as many days on from `start`); 400 bad_request naming the field when a
+    date is not one, the range runs backwards or spans more than three years."""
+    def day(value: str | None, field: str) -> date | None:
+        if value in (None, ""):
+            return None
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _bad(field)
+        except ValueError:
+            return _bad(field)
+
+    first, last = day(start, "from"), day(end, "to")
+    last = last or (first + timedelta(days=days - 1) if first else today)
+    first = first or last - timedelta(days=days - 1)
+    if first > last:
+        raise ApiError(400, "bad_request", "'from' is after 'to'.", field="from")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ApiError(400, "bad_request", f"A range spans at most {MAX_DAYS} days.",
+                       field="to")
+    return Range(first, last)
+
+
+def _bad(field: str):
+    raise ApiError(400, "bad_request", f"'{field}' must be a date as YYYY-MM-DD.",
+                   field=field)
+
+
+def check_by(value: str | None) -> str:
+    """The view asked for (day when none), or 400 bad_request."""
+    value = value or "day"
+    if value not in BY:
+        raise ApiError(400, "bad_request", f"'by' is one of {', '.join(BY)}.", field="by")
+    return value
+
+
+def _sums():
+    return [func.coalesce(func.sum(StatDay.__table__.c[c]), 0) for c in STAT_COUNTERS]
+
+
+def _where(site_id: str, rng: Range, dim: str, widget_id: str | None):
+    where = [StatDay.site_id == site_id, StatDay.dim == dim, StatDay.day >= rng.start,
+             StatDay.day <= rng.end]
+    return where + ([StatDay.widget_id == widget_id] if widget_id else [])
+
+
+def _counts(values) -> dict[str, int]:
+    return dict(zip(STAT_COUNTERS, map(int, values)))
+
+
+def totals(session: Session, site_id: str, rng: Range,
+           widget_id: str | None = None) -> dict[str, int]:
+    """Each counter over the range, for the site or one of its widgets."""
+    return _counts(session.execute(
+        select(*_sums()).where(*_where(site_id, rng, "all", widget_id))).one())
+
+
+def rows(session: Session, site_id: str, rng: Range, by: str,
+         widget_id: str | None = None) -> list[dict]:
+    """One row per key of the view `by`: {"key", counter: n, …}. Time views list every
+    day (Monday of every week, first of every month) of the range, quiet ones too;
+    pages are the TOP most shown."""
+    dim = by if by in ("page", "lang", "device") else "all"
+    column = {"widget": StatDay.widget_id, "variant": StatDay.variant}.get(
+        by, StatDay.day if by in TIME else StatDay.key)
+    query = (select(column, *_sums()).where(*_where(site_id, rng, dim, widget_id))
+             .group_by(column))
+    if by in TIME:
+        found = {day: _counts(values) for day, *values in session.execute(query)}
+        return _buckets(rng, by, found)
+    if dim != "all":
+        query = query.order_by(func.sum(StatDay.shown).desc(), column).limit(TOP)
+    else:
+        query = query.order_by(column)
+    return [{"key": key, **_counts(values)} for key, *values in session.execute(query)]
+
+
+def _buckets(rng: Range, by: str, found: dict[date, dict]) -> list[dict]:
+    out: dict[date, dict] = {}
+    for n in range(rng.days):
+        day = rng.start + timedelta(days=n)
+        start = (day if by == "day" else day - timedelta(days=day.weekday()) if by == "week"
+                 else day.replace(day=1))
+        bucket = out.setdefault(start, dict.fromkeys(STAT_COUNTERS, 0))
+        for name, value in found.get(day, {}).items():
+            bucket[name] += value
+    return [{"key": start.isoformat(), **counts} for start, counts in out.items()]
+
+
+def rates(counts: dict[str, int]) -> dict[str, float | None]:
+    """Each funnel step as a share of the step before it (None when that one is 0);
+    "signed_up_of_shown": the widget's sign-up rate."""
+    out = {step: (counts[step] / counts[before] if counts[before] else None)
+           for before, step in zip(FUNNEL, FUNNEL[1:])}
+    out["signed_up_of_shown"] = (counts["signed_up"] / counts["shown"]
+                                 if counts["shown"] else None)
+    return out
