@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from widget.core import events, export, keyset, outbox
 from widget.core.outbox import Recipient
 from widget.core.rawsql import Tx, as_datetime
+from widget.insight import counters
 from widget.models import Coupon, Grant, Subscriber, Widget, utcnow
 
 EXPORT_COLUMNS = ("email", "name", "given_at", "widget", "status", "downloads",
@@ -214,7 +215,9 @@ def count_download(tx: Tx, grant_id: int, nonce: str, ticket: str, now: datetime
     or the link is spent, expired or revoked; the caller tells which."""
     if tx.run(COUNT_DOWNLOAD, id=grant_id, nonce=nonce, ticket=ticket, now=now).rowcount != 1:
         return False
-    site_id, gift_id, subscriber_id, downloads = tx.one(GRANT, id=grant_id)
+    site_id, gift_id, subscriber_id, downloads, widget_id, page_url = tx.one(GRANT, id=grant_id)
+    if downloads == 1:  # the funnel counts people who downloaded, not downloads
+        counters.count(tx, site_id, widget_id, "downloaded", page_url=page_url, now=now)
     events.emit(tx, site_id, "gift.downloaded", lambda: {
         "gift": _gift(tx, gift_id), "grant_id": grant_id, "downloads": downloads,
         "contact": events.contact(tx, subscriber_id) if subscriber_id else None},
@@ -222,7 +225,9 @@ def count_download(tx: Tx, grant_id: int, nonce: str, ticket: str, now: datetime
     return True
 
 
-GRANT = "SELECT site_id, gift_id, subscriber_id, downloads FROM gift_grants WHERE id = :id"
+GRANT = """
+SELECT site_id, gift_id, subscriber_id, downloads, widget_id, page_url FROM gift_grants
+WHERE id = :id"""
 
 
 RENEW = """

@@ -22,6 +22,7 @@ from widget.core.outbox import Recipient
 from widget.core.rawsql import Tx, as_datetime
 from widget.gifts import ledger
 from widget.giveback.disposable import is_disposable
+from widget.insight import counters
 from widget.models import utcnow
 
 # 32 symbols without look-alikes; 16 of them are 80 random bits, and only letters and
@@ -138,7 +139,7 @@ RETURNING referrer_id"""
 
 RAISE = """
 UPDATE subscribers SET ref_count = ref_count + 1 WHERE id = :id
-RETURNING ref_count, site_id, email_normalized, lang, status"""
+RETURNING ref_count, site_id, email_normalized, lang, status, widget_id, page_url"""
 
 
 def count(tx: Tx, referral_id: int, now: datetime, mail_from: str) -> bool:
@@ -148,7 +149,9 @@ def count(tx: Tx, referral_id: int, now: datetime, mail_from: str) -> bool:
     row = tx.one(COUNT, id=referral_id, now=now)
     if row is None:
         return False
-    friends, site_id, email, lang, status = tx.one(RAISE, id=row[0])
+    friends, site_id, email, lang, status, widget_id, page_url = tx.one(RAISE, id=row[0])
+    # The funnel counts the friend for the widget the referrer came through.
+    counters.count(tx, site_id, widget_id, "referred", page_url=page_url, lang=lang, now=now)
     referrer = Recipient(site_id, row[0], email, lang)
     friend = tx.one("SELECT referred_id FROM referrals WHERE id = :id", id=referral_id)[0]
     events.emit(tx, site_id, "referral.counted", lambda: {

@@ -19,6 +19,7 @@ from widget.core import db, events, i18n, outbox
 from widget.core.errors import ApiError
 from widget.core.rawsql import Tx
 from widget.gifts import ledger
+from widget.insight import counters
 from widget.models import Gift, Site, Story, utcnow
 from widget.sites import snapshot
 from widget.sites.checks import admit, checked_email, consent_value, text_field
@@ -95,6 +96,8 @@ def tell(site: SiteView, data: dict, *, is_form: bool = False) -> Told:
         "id": story.id, "name": story.name, "email": story.email, "text": story.text,
         "rating": story.rating, "consent_publish": story.consent_publish,
         "lang": story.lang, "page_url": story.page_url, "widget": story.widget_id}})
+    counters.count(Tx.on_session(session), site.id, story.widget_id, "stories",
+                   page_url=story.page_url, lang=story.lang, now=story.created_at)
     session.commit()
     outbox.wake_event(current_app).set()
     return Told(story.id, lang, first.page_url)
