@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from widget.api.openapi import bp as openapi_bp
     from widget.api.owner import bp as owner_api_bp
     from widget.api import owner_hooks  # noqa: F401 (its routes join owner_api_bp)
+    from widget.api import owner_stats  # noqa: F401 (likewise)
     from widget.api.static import bp as public_bp
     from widget.dashboard import csrf
     from widget.dashboard import init_app as init_dashboard

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from widget.api.openapi_schemas import (CONTACT_STATUS, ERROR_CODES, ERROR_WHEN, LANG, SCHEMAS,
                                         array, error_schema, flag, integer, obj, one_of, ref,
                                         text)
+from widget.insight.stats import BY, MAX_DAYS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 MAX_AGE = 300  # seconds: the document changes only with a new release
@@ -46,6 +47,16 @@ FILTERS = [
 SORT = param("sort", "query", one_of("newest", "oldest", "email", "email_desc"),
              "The order: newest (the default) or oldest sign-up first, or by address, "
              "A to Z (email) or Z to A (email_desc). A cursor is for the order it came with.")
+STATS = [
+    param("from", "query", text(format="date"), "The first day, in the site's time zone "
+          "(default: 29 days before `to`)."),
+    param("to", "query", text(format="date"), "The last day, included (default: the site's "
+          f"today, or 29 days after `from`). At most {MAX_DAYS:,} days in all."),
+    param("by", "query", {**one_of(*BY), "default": "day"}, "Rows by day, week (from "
+          "Monday), month, widget, variant, page path (the 20 shown most), language or "
+          "device class."),
+    param("widget", "query", text(maxLength=64), "One of the site's widgets only (its id)."),
+]
 SITE = {"$ref": "#/components/parameters/site"}
 PAGE = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/cursor"}]
 HEADERS = {
@@ -251,6 +262,12 @@ PATHS = {
     "/api/v1/sites/{site}/webhooks/{webhook}": {"delete": operation(
         "delete_webhook", "Delete a webhook and its delivery log", {"204": NO_CONTENT},
         scope="write", params=[{"$ref": "#/components/parameters/webhook"}])},
+    "/api/v1/sites/{site}/stats": {"get": operation(
+        "stats", "The funnel's counters for a range of days, with the period before", {
+            "200": json_answer("Counters only: nothing about a visitor.", ref("Stats")),
+            **errors(400)}, scope="read", params=STATS,
+        description="Days are the site's own, in its time zone. 404 `not_found` for a "
+                    "`widget` that is not one of the site's.")},
 }
 
 

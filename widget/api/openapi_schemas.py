@@ -5,6 +5,7 @@ document (widget/api/openapi.py) refers to. Objects list exactly their fields
 from __future__ import annotations
 
 from widget.core.events import TYPES
+from widget.insight.stats import BY, FUNNEL
 
 # The codes each error status carries on /api/v1 (docs/api.md "Errors" lists them all;
 # csrf_failed is the dashboard's, 405 and 500 never answer a documented operation).
@@ -248,4 +249,40 @@ SCHEMAS.update({
     "ContactsPage": obj({"contacts": array(ref("Contact")), "next": ref("Cursor")}),
     "GrantsPage": obj({"grants": array(ref("Grant")), "next": ref("Cursor")}),
     "ReferralsPage": obj({"referrals": array(ref("Referral")), "next": ref("Cursor")}),
+})
+
+# The funnel's counters (widget/insight/stats.py): one count each, as sums over days.
+COUNTS = {
+    "shown": integer("Times the widget was shown."),
+    "opened": integer("Times a visitor started on it (typed in its form, took its gift)."),
+    "closed": integer("Times it was closed without a sign-up."),
+    "signed_up": integer("Sign-ups the widget saw succeed."),
+    "confirmed": integer("Confirmations of sign-ups that came through it."),
+    "downloaded": integer("Gifts given through it that were downloaded (once each)."),
+    "referred": integer("Friends who signed up through the link of someone who came "
+                        "through it."),
+    "stories": integer("Stories sent through it.")}
+RATE = {"type": ["number", "null"], "minimum": 0}
+SCHEMAS.update({
+    "StatCounts": obj(COUNTS),
+    "StatRow": obj({"key": {"type": ["string", "integer"], "description": (
+        "The day (YYYY-MM-DD; a week's Monday, a month's first day), widget id, variant "
+        "(0: the widget as it is), page path, language or device class.")}, **COUNTS}),
+    "StatTotals": obj({**COUNTS, "rates": obj({
+        **{step: {**RATE, "description": f"`{step}` ÷ `{before}`; null when `{before}` is 0."}
+           for before, step in zip(FUNNEL, FUNNEL[1:])},
+        "signed_up_of_shown": {**RATE, "description": "`signed_up` ÷ `shown`, the sign-up "
+                                                      "rate; null when `shown` is 0."}},
+        description="Each step of the funnel as a share of the step before it.")}),
+    "Stats": obj({
+        "from": text("The first day, in the site's time zone.", format="date"),
+        "to": text("The last day, included.", format="date"),
+        "by": one_of(*BY), "time_zone": text("The IANA zone the days are counted in."),
+        "rows": array(ref("StatRow"), "Days, weeks and months in order, quiet ones as "
+                      "zeros; widgets and variants by key; the 20 pages, and the languages "
+                      "and devices, shown most first."),
+        "totals": ref("StatTotals"),
+        "previous": obj({"from": text(format="date"), "to": text(format="date"),
+                         "totals": ref("StatTotals")},
+                        description="The period of equal length just before.")}),
 })

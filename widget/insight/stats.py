@@ -8,6 +8,7 @@ here; a range is whole days, both ends included.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -20,8 +21,12 @@ from widget.models import STAT_COUNTERS, StatDay
 FUNNEL = ("shown", "opened", "signed_up", "confirmed", "downloaded", "referred", "stories")
 BY = ("day", "week", "month", "widget", "variant", "page", "lang", "device")
 TIME = ("day", "week", "month")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TOP = 20  # pages shown by most views; languages and devices are few anyway
 MAX_DAYS = 3 * 366  # one query never spans more than three years
+# Days a range may name: far enough from the ends of what a date holds that the previous
+# period and the days counted on from `from` are dates too.
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,16 @@ class Range:
 def parse_range(start: str | None, end: str | None, today: date, days: int = 30) -> Range:
     """A range from YYYY-MM-DD texts (either may be missing: the last `days` days up to
     today, or as many days on from `start`); 400 bad_request naming the field when a
-    date is not one, the range runs backwards or spans more than three years."""
+    date is not one (or not from EARLIEST to LATEST), the range runs backwards or spans
+    more than three years."""
     def day(value: str | None, field: str) -> date | None:
         if value in (None, ""):
             return None
-        try:
-            return date.fromisoformat(value) if len(value) == 10 else _bad(field)
+        try:  # YYYY-MM-DD only (fromisoformat would also take 2026-W01-1)
+            found = date.fromisoformat(value) if DATE.fullmatch(value) else None
         except ValueError:
-            return _bad(field)
+            found = None
+        return found if found and EARLIEST <= found <= LATEST else _bad(field)
 
     first, last = day(start, "from"), day(end, "to")
     last = last or (first + timedelta(days=days - 1) if first else today)
@@ -63,8 +70,8 @@ def parse_range(start: str | None, end: str | None, today: date, days: int = 30)
 
 
 def _bad(field: str):
-    raise ApiError(400, "bad_request", f"'{field}' must be a date as YYYY-MM-DD.",
-                   field=field)
+    raise ApiError(400, "bad_request", f"'{field}' must be a date as YYYY-MM-DD, from "
+                   f"{EARLIEST} to {LATEST}.", field=field)
 
 
 def check_by(value: str | None) -> str:
