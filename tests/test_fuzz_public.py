@@ -184,8 +184,10 @@ def check_signup(query, app, site: str, body: dict, resp, form: bool, origin,
         assert delta == {}, delta
         return "trapped"
     assert delta.get("consents") == 1, delta
+    # stat_days: a sign-up that needs no confirmation is counted as confirmed at once.
     assert set(delta) <= {"subscribers", "consents", "status_changes", "outbox",
-                          "subscribers_updated"}, delta
+                          "subscribers_updated", "stat_days"}, delta
+    assert delta.get("stat_days", 0) <= 3 * delta.get("subscribers", 0), delta  # all, page, lang
 
     def read(s):
         consent = s.scalar(select(Consent).order_by(Consent.id.desc()).limit(1))
@@ -369,7 +371,8 @@ def test_stories_never_fail_and_never_half_write(client, query, story_site):
             assert delta == {}, delta
             seen["trapped"] += 1
             return
-        assert delta.get("stories") == 1 and set(delta) <= {"stories", "outbox"}, delta
+        # stat_days: the story widget's count of stories (all, page, language).
+        assert delta.get("stories") == 1 and set(delta) <= {"stories", "outbox", "stat_days"}, delta
         assert delta.get("outbox", 0) <= (1 if body.get("email") else 0), delta
         story = query(lambda s: s.scalar(select(Story).order_by(Story.id.desc()).limit(1)))
         assert story.site_id == site and story.status == "pending"
@@ -496,8 +499,8 @@ def test_raw_bodies_are_refused_cleanly_everywhere(client, app, query, signup_si
                    {"events": [{"widget": own[0], "type": "open"}]}),
     }
     may_write = {"subscriptions": {"subscribers", "consents", "status_changes", "outbox",
-                                   "subscribers_updated"},
-                 "grants": {"gift_grants"}, "stories": {"stories", "outbox"},
+                                   "subscribers_updated", "stat_days"},
+                 "grants": {"gift_grants"}, "stories": {"stories", "outbox", "stat_days"},
                  "events": {"stat_days", (own[0], "opened")}}
     seen = Counter()
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.test import Client, create_environ, run_wsgi_app
 
-from widget.models import Consent, OutboxMessage, Subscriber, Widget
+from widget.models import Consent, OutboxMessage, StatDay, Subscriber, Widget
 
 ORIGIN = "https://blog.example"
 
@@ -110,6 +110,33 @@ def test_rate_limits_are_counted_once_and_answered_alike(limited, app, make_site
     assert fast[0] == 429 and ("Retry-After", dict(fast[2])["Retry-After"]) in fast[2]
     assert fast == flask
     assert answer(app.wsgi_app, site, {"email": "other@example.com", "consent": True})[0] == 200
+
+
+def event_answer(wsgi, site: str, body, origin=ORIGIN):
+    resp = Client(wsgi).post(
+        f"/api/v1/sites/{site}/events", data=body if isinstance(body, bytes) else json.dumps(body),
+        headers={"Content-Type": "text/plain", **({"Origin": origin} if origin else {})},
+        environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    return resp.status_code, resp.get_data(), sorted(resp.headers.items())
+
+
+def test_beacons_are_answered_alike_and_counted_by_both(app, make_site, flask_hits, query):
+    site = make_site()
+    widget = query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == site)))
+    good = {"page": "/post", "lang": "en", "device": "mobile",
+            "events": [{"widget": widget, "type": "impression"}]}
+    for body, origin in ((good, ORIGIN), (good, None), (good, "https://evil.example"),
+                         ({"events": [{"widget": "w_nope", "type": "open"}]}, ORIGIN),
+                         ({"events": [{"widget": widget, "type": "nope"}]}, ORIGIN),
+                         ({"events": "x"}, ORIGIN), (b"{", ORIGIN)):
+        fast = event_answer(app.wsgi_app, site, body, origin)
+        flask = event_answer(app.wsgi_app.wsgi_app, site, body, origin)
+        assert fast == flask, (body, origin)
+    assert len(flask_hits) == 7  # the Flask route only when asked directly
+    assert event_answer(app.wsgi_app, site, good)[0] == 204
+    shown = query(lambda s: s.scalar(select(func.sum(StatDay.shown)).where(
+        StatDay.widget_id == widget, StatDay.dim == "all")))
+    assert shown == 5  # both paths' accepted beacons, each once (with and without Origin)
 
 
 def test_what_the_fast_path_does_not_take_reaches_flask(app, make_site, flask_hits, query):

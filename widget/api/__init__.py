@@ -5,13 +5,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, redirect, render
 
 from widget.api.body import json_body
 from widget.api.widget_json import config_headers, gift_success, site_config
-from widget.core import i18n, ratelimit
+from widget.core import i18n
 from widget.core.errors import FORM_TYPES, ApiError
 from widget.gifts import claim, grants
 from widget.giveback import stories as giveback_stories
 from widget.insight import counters
 from widget.sites import origins
-from widget.sites.checks import check_origin, find_site
+from widget.sites.checks import Caller, find_site
 from widget.subscribers.signup import subscribe
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -118,10 +118,7 @@ def gift_left(site_id: str, gift_id: str):
 @bp.post("/sites/<site_id>/events")
 def events(site_id: str):
     """A page view's batch of widget events, added to the day's counters (204)."""
-    site = _site(site_id)
-    check_origin(site, origins.request_origin())
-    ratelimit.hit("events", request.remote_addr or "-")
-    counters.record(site, *counters.parse(site, json_body()))
+    counters.accept(_site(site_id), Caller.of_request(), json_body)
     return Response(status=204, headers={"Cache-Control": "no-store"})
 
 

@@ -1,4 +1,4 @@
-"""The two public requests every host page makes, answered in front of Flask.
+"""The public requests every host page makes, answered in front of Flask.
 
 Every page view asks for its site's widget config. When this process holds a fresh
 snapshot with that page language already rendered, the answer is a few cached bytes,
@@ -7,9 +7,10 @@ unknown or expired site, a language not yet rendered, an over-long URL) goes on 
 Flask route, which renders, caches and answers errors.
 
 A sign-up sent as JSON (what the widget sends) runs the one sign-up path,
-signup.subscribe, in an app context but without a request context, routing, sessions or
-response objects: about a third of a sign-up's time on SQLite was Flask's. Its answers,
-refusals included, are the bytes and headers the Flask route would send (a test
+signup.subscribe, and a page view's beacon of events the one beacon path,
+counters.accept, in an app context but without a request context, routing, sessions or
+response objects: about a third of a sign-up's time on SQLite was Flask's. The answers,
+refusals included, are the bytes and headers the Flask routes would send (a test
 compares them). A form post, a body without a length or over the limit, and every other
 request go on to Flask.
 """
@@ -27,13 +28,15 @@ from widget.api.body import JSON_TYPES, parse
 from widget.api.widget_json import config_headers
 from widget.core import errors, i18n, pages
 from widget.core.errors import ApiError
+from widget.insight import counters
 from widget.sites import snapshot
 from widget.sites.checks import Caller, find_site
 from widget.sites.origins import cors_headers
 from widget.subscribers import signup
 
 CONFIG = re.compile(r"/api/v1/sites/([^/]{1,64})/widgets")
-SIGNUP = re.compile(r"/api/v1/sites/([^/]{1,64})/subscriptions")
+# The writes every host page makes: a sign-up, and a page view's beacon of events.
+WRITE = re.compile(r"/api/v1/sites/([^/]{1,64})/(subscriptions|events)")
 NO_STORE = [("Cache-Control", "no-store"), ("Vary", "Origin")]
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,9 @@ class FastPath:
         base_url = app.config["BASE_URL"]
         self.security = {status: pages.security_headers(base_url, "/api/v1/", mimetype, status)
                          for status, mimetype in ((200, "application/json"), (304, None))}
+        # A beacon's 204 as Flask sends it (its default type, no policy of a page).
+        self.no_content = [("Content-Type", "text/html; charset=utf-8"),
+                           *pages.security_headers(base_url, "/api/v1/", "text/html", 204)]
         with app.app_context():  # Flask's JSON, byte for byte (key order, newline)
             self.ok = app.json.response(ok=True).get_data()
 
@@ -65,7 +71,7 @@ class FastPath:
                     return self._config(environ, start_response, site, *rendered,
                                         self.app.config["SITE_CACHE_SECONDS"])
         elif method == "POST":
-            match = SIGNUP.fullmatch(path)
+            match = WRITE.fullmatch(path)
             length = environ.get("CONTENT_LENGTH") or "0"
             mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
             if (match and mimetype in JSON_TYPES and length.isdigit()
@@ -73,7 +79,7 @@ class FastPath:
                     and "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower()):
                 raw = environ["wsgi.input"].read(int(length))
                 if len(raw) == int(length):  # else the client left: Flask answers that
-                    return self._signup(environ, start_response, match.group(1), raw)
+                    return self._write(environ, start_response, *match.groups(), raw)
                 environ["wsgi.input"] = io.BytesIO(raw)  # what came, for Flask to read
         return self.wsgi_app(environ, start_response)
 
@@ -88,13 +94,17 @@ class FastPath:
         start_response("200 OK", headers + self.security[200])
         return [body]
 
-    def _signup(self, environ, start_response, site_id: str, raw: bytes):
+    def _write(self, environ, start_response, site_id: str, what: str, raw: bytes):
         caller = Caller.of_environ(environ)
         site, status, body, extra = None, 200, self.ok, []
         with self.app.app_context():
             try:
                 site = find_site(site_id)
-                signup.subscribe(site, parse(raw), caller=caller)
+                if what == "subscriptions":
+                    signup.subscribe(site, parse(raw), caller=caller)
+                else:
+                    counters.accept(site, caller, lambda: parse(raw))
+                    status = 204
             except ApiError as err:
                 status, body = err.status, self.app.json.response(errors.as_json(err)).get_data()
                 if err.retry_after:
@@ -103,9 +113,12 @@ class FastPath:
                 log.exception("unhandled error on POST %s", environ.get("PATH_INFO"))
                 err = ApiError(500, "internal_error")
                 status, body = 500, self.app.json.response(errors.as_json(err)).get_data()
+        cors = cors_headers(site, caller.origin, "POST")
+        if status == 204:
+            start_response("204 NO CONTENT", [*self.no_content, *NO_STORE, *cors])
+            return [b""]
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   *extra, *NO_STORE, *cors_headers(site, caller.origin, "POST"),
-                   *self.security[200]]
+                   *extra, *NO_STORE, *cors, *self.security[200]]
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)
         return [body]
 

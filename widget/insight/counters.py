@@ -9,6 +9,7 @@ beacon carries no id, and a page path is only ever a counter's key.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -16,10 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
-from widget.core import db, i18n, rawsql
+from widget.core import db, i18n, ratelimit, rawsql
 from widget.core.errors import ApiError
 from widget.core.rawsql import Tx
 from widget.models import STAT_COUNTERS, STAT_DIMS, StatDay, utcnow
+from widget.sites.checks import Caller, check_origin
 from widget.sites.snapshot import SiteView
 
 # Event name sent by the widget -> counter.
@@ -101,6 +103,14 @@ def parse(site: SiteView, data) -> tuple[Where, Counter]:
     return Where(page=page_path(data.get("page")),
                  lang=lang if lang in i18n.LANGS else "",
                  device=device if device in DEVICES else ""), counts
+
+
+def accept(site: SiteView, caller: Caller, body: Callable[[], object]) -> None:
+    """A page view's beacon, for the Flask route and the fast path alike: the origin,
+    the per-IP limit, then the body (read by `body()` only then), added and committed."""
+    check_origin(site, caller.origin)
+    ratelimit.hit("events", caller.ip or "-")
+    record(site, *parse(site, body()))
 
 
 def add(tx: Tx, site_id: str, widget_id: str, where: Where, counts: dict[str, int],
