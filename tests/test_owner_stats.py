@@ -104,13 +104,13 @@ def test_by_day_with_totals_rates_and_the_period_before(client, site, query):
         "rows": [{"key": day.isoformat(), **quiet[day]} for day in sorted(quiet)],
         "totals": {**totals, "rates": {
             "opened": 3 / 8, "signed_up": 2 / 3, "confirmed": 1 / 2, "downloaded": 0.0,
-            "referred": None, "stories": None, "signed_up_of_shown": 2 / 8}},
+            "referred": 0.0, "stories": 0.0, "signed_up_of_shown": 2 / 8}},
         "previous": {
             "from": (today - timedelta(days=59)).isoformat(),
             "to": (today - timedelta(days=30)).isoformat(),
             "totals": {**counts(shown=7, signed_up=3), "rates": {
-                "opened": 0.0, "signed_up": None, "confirmed": 0.0, "downloaded": None,
-                "referred": None, "stories": None, "signed_up_of_shown": 3 / 7}}}}
+                "opened": 0.0, "signed_up": None, "confirmed": 0.0, "downloaded": 0.0,
+                "referred": 0.0, "stories": 0.0, "signed_up_of_shown": 3 / 7}}}}
     assert len(body["rows"]) == 30
 
 
@@ -131,8 +131,8 @@ def test_weeks_months_and_days_across_a_month_end(client, site, query):
                              row("2026-02-23", shown=48, signed_up=2),
                              row("2026-03-02", shown=64, signed_up=1)]
     assert weeks["totals"] == {**counts(shown=127, signed_up=7), "rates": {
-        "opened": 0.0, "signed_up": None, "confirmed": 0.0, "downloaded": None,
-        "referred": None, "stories": None, "signed_up_of_shown": 7 / 127}}
+        "opened": 0.0, "signed_up": None, "confirmed": 0.0, "downloaded": 0.0,
+        "referred": 0.0, "stories": 0.0, "signed_up_of_shown": 7 / 127}}
     assert weeks["previous"]["from"] == "2025-12-20" and weeks["previous"]["to"] == "2026-01-25"
     assert weeks["previous"]["totals"]["shown"] == 256
 
@@ -172,8 +172,8 @@ def test_pages_top_20_of_25_with_query_strings_merged_languages_and_devices(
     assert pages["rows"] == [row(f"/p{i}", shown=i + 1, opened=int(i % 2 == 0))
                              for i in range(24, 4, -1)]
     assert pages["totals"] == {**counts(shown=325, opened=13), "rates": {
-        "opened": 13 / 325, "signed_up": 0.0, "confirmed": None, "downloaded": None,
-        "referred": None, "stories": None, "signed_up_of_shown": 0.0}}
+        "opened": 13 / 325, "signed_up": 0.0, "confirmed": None, "downloaded": 0.0,
+        "referred": 0.0, "stories": 0.0, "signed_up_of_shown": 0.0}}
     assert answer(client, site, key, by="lang")["rows"] == [
         row("en", shown=91, opened=7), row("nl", shown=84), row("de", shown=78, opened=6),
         row("nb", shown=72)]
@@ -205,7 +205,7 @@ def test_by_widget_and_variant_and_one_widget_alone(client, site, make_site, que
     assert alone["totals"] == {**counts(shown=30, opened=12, signed_up=5, confirmed=2),
                                "rates": {"opened": 12 / 30, "signed_up": 5 / 12,
                                          "confirmed": 2 / 5, "downloaded": 0.0,
-                                         "referred": None, "stories": None,
+                                         "referred": 0.0, "stories": 0.0,
                                          "signed_up_of_shown": 5 / 30}}
     assert alone["previous"]["totals"]["shown"] == 1
     assert answer(client, site, key, widget=second, **span)["rows"] == [

@@ -135,11 +135,18 @@ def _buckets(rng: Range, by: str, found: dict[date, dict]) -> list[dict]:
     return [{"key": start.isoformat(), **counts} for start, counts in out.items()]
 
 
+# What each step's rate is a share of: the step before it down to confirmed; what people
+# give back (a gift downloaded, a friend referred, a story) per view, as a gift given
+# first is downloaded unconfirmed and a story widget signs nobody up.
+BASE = {"opened": "shown", "signed_up": "opened", "confirmed": "signed_up",
+        "downloaded": "shown", "referred": "shown", "stories": "shown"}
+
+
 def rates(counts: dict[str, int]) -> dict[str, float | None]:
-    """Each funnel step as a share of the step before it (None when that one is 0);
+    """Each funnel step as a share of its BASE (None when that is 0);
     "signed_up_of_shown": the widget's sign-up rate."""
-    out = {step: (counts[step] / counts[before] if counts[before] else None)
-           for before, step in zip(FUNNEL, FUNNEL[1:])}
+    out = {step: (counts[step] / counts[base] if counts[base] else None)
+           for step, base in BASE.items()}
     out["signed_up_of_shown"] = (counts["signed_up"] / counts["shown"]
                                  if counts["shown"] else None)
     return out
