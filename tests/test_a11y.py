@@ -1,11 +1,14 @@
-"""Accessibility in a real Chromium: axe-core finds nothing in any layout, and a
-keyboard alone completes a sign-up with focus handled as a dialog should."""
+"""Accessibility in a real Chromium: axe-core finds nothing in any layout or on the
+owner's "What works" page, and a keyboard alone completes a sign-up with focus handled
+as a dialog should."""
 from __future__ import annotations
 
 import pytest
+import requests
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import host_page, settled, violations
+from .helpers.browser import host_page, log_in, settled, violations
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -72,3 +75,35 @@ def test_owner_colours_render_and_stay_readable(page: Page, demo, host):
     button = dialog.get_by_role("button", name="Subscribe")
     assert button.evaluate("b => getComputedStyle(b).color") == "rgb(0, 0, 0)"
     assert violations(page) == []
+
+
+def test_no_axe_violations_on_what_works(page: Page, demo):
+    """The dashboard's "What works": the funnel and a view's tables, the form with a
+    message at a field, and the time zone in the site's settings."""
+    events = [{"widget": "w_demo", "type": kind} for kind in ("impression", "open", "submit")]
+    resp = requests.post(f"{demo['base']}/api/v1/sites/demo-blog/events", timeout=10,
+                         headers={"Origin": demo["pages"]},
+                         json={"page": "/blog-post.html", "lang": "en", "device": "desktop",
+                               "events": events})
+    assert resp.status_code == 204, resp.text
+    log_in(page, demo)
+    site = f"{demo['base']}/dashboard/sites/demo-blog"
+    page.goto(site)
+    page.get_by_role("link", name="What works →").click()
+    expect(page.get_by_role("table", name="The funnel")).to_contain_text("Signed up")
+    page.get_by_label("View").select_option("Page")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("table", name="By page")).to_contain_text("/blog-post.html")
+    assert whole_page(page) == []
+    page.goto(f"{site}/stats?from=2025-02-30")
+    expect(page.get_by_role("alert")).to_contain_text("must be a date")
+    assert whole_page(page) == []
+    page.goto(f"{site}/settings")
+    expect(page.get_by_label("Time zone")).to_have_value("UTC")
+    assert whole_page(page) == []
+
+
+def whole_page(page: Page) -> list:
+    """axe-core's findings on the whole page: (rule, help, how many nodes)."""
+    results = Axe().run(page)
+    return [(v["id"], v["help"], len(v["nodes"])) for v in results.response["violations"]]

@@ -167,7 +167,10 @@ def test_file_names_in_content_disposition():
 # Every CSV route, over real HTTP ------------------------------------------------------
 
 # The text/csv routes this module puts the corpus into; a new one must join it.
-DRIVEN = {"dashboard.ledger_csv", "dashboard.contacts_csv", "owner_api.contacts_csv"}
+DRIVEN = {"dashboard.ledger_csv", "dashboard.contacts_csv", "owner_api.contacts_csv",
+          "dashboard.stats_csv"}
+# Query strings that make a route's CSV a row per payload (What works: one per widget).
+VIEWS = {"dashboard.stats_csv": "?by=widget"}
 # Email heads a sign-up takes: RFC 5322 allows = + - | ' ! in the part before the @.
 EMAIL_HEADS = ["=cmd|'/Ccalc'!A0", "+1+1", "-2+3", "=1+1", "reader"]
 CODE_HEADS = ["+2+5+cmd", "-2+3+cmd", "+SUM", "-A1"]  # what a coupon import takes
@@ -252,6 +255,7 @@ def test_every_csv_route_neutralises_the_corpus(ann, app, make_client, make_site
             continue
         assert rule.arguments <= set(fill), f"teach this test to fill {rule.rule}"
         url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: fill[m.group(1)], rule.rule)
+        url += VIEWS.get(rule.endpoint, "")
         if rule.endpoint.startswith("owner_api."):  # the owner API: with the site's key
             resp = ann.get(url, headers={"Authorization": f"Bearer {key}"})
         else:
@@ -302,3 +306,11 @@ def test_every_csv_route_neutralises_the_corpus(ann, app, make_client, make_site
         assert (row["name"], row["widget"]) == (want, want), text
         assert row["email"] == ("" if n % len(EMAIL_HEADS) == 4 else "'") + email
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["signed_up"])
+
+    # What works by widget: each payload as a widget's name, each widget's confirmed
+    # sign-up counted once.
+    rows = list(csv.DictReader(io.StringIO(
+        exports["dashboard.stats_csv"].content.decode("utf-8-sig"), newline="")))
+    assert sorted(row["widget"] for row in rows) == sorted(
+        expected(storable(text), quoted) for text, quoted in CORPUS)
+    assert {row["confirmed"] for row in rows} == {"1"}

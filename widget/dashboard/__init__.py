@@ -11,8 +11,8 @@ def init_app(app: Flask) -> None:
     """Register the dashboard routes, the login manager and CSRF protection."""
     # Each module's routes attach to bp as it is imported.
     from widget.dashboard import (auth, connectors, contact_actions, contacts,  # noqa: F401
-                                  gifts, imports, keys, ledger, mail, referrals, sites, stories,
-                                  webhooks, widgets)
+                                  gifts, imports, keys, ledger, mail, referrals, sites, stats,
+                                  stories, webhooks, widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

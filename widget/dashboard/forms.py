@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import available_timezones
 
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
@@ -21,6 +22,10 @@ from widget.subscribers.tags import BadTags, parse as parse_tags
 
 LANG_NAMES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
 LANG_CHOICES = [SelectChoice(code, LANG_NAMES[code]) for code in LANGS]
+# The IANA time zones this machine knows, A to Z; "localtime" (whatever the server's own
+# zone is) and "Factory" (no zone at all) are no owner's days.
+TIME_ZONES = sorted((available_timezones() | {"UTC"}) - {"localtime", "Factory"})
+KNOWN_ZONES = frozenset(TIME_ZONES)
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -59,6 +64,12 @@ def mail_address(form, field) -> None:
         raise ValidationError("Use an address without accents or other non-ASCII "
                               "letters before the @: not every mail server accepts them.")
     field.data = checked.ascii_email
+
+
+def known_zone(form, field) -> None:
+    """A time zone of TIME_ZONES (a name this machine's time zone data has)."""
+    if field.data not in KNOWN_ZONES:
+        raise ValidationError("Choose a time zone from the list, such as Europe/Oslo or UTC.")
 
 
 WIDGET_TAGS_LENGTH = Widget.__table__.c.tags.type.length
@@ -108,6 +119,11 @@ class SiteForm(FlaskForm):
         description="One per line, e.g. https://blog.example. Only pages on these "
                     "origins can show your widgets and send sign-ups.")
     default_lang = SelectField("Default language", choices=LANG_CHOICES, default="en")
+    time_zone = SelectField(
+        "Time zone", choices=TIME_ZONES, default="UTC", validate_choice=False,
+        validators=[known_zone],
+        description="The days “What works” counts in. Counts made before a change keep "
+                    "the day they were counted on.")
     require_consent = BooleanField(
         "Ask for explicit consent with a checkbox", default=True)
     consent_text = TextAreaField(

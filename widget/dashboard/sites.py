@@ -50,7 +50,7 @@ def new_site():
 @bp.route("/sites/<site_id>/settings", methods=["GET", "POST"])
 @login_required
 def site_settings(site_id: str):
-    """Edit a site's name, origins, language, consent and e-mail settings."""
+    """Edit a site's name, origins, language, time zone, consent and e-mail settings."""
     return _site_form(owned_site(site_id))
 
 
@@ -74,6 +74,7 @@ def _site_form(site: Site | None):
                 site.name = " ".join(form.name.data.split())
                 site.default_lang = form.default_lang.data
             site.require_consent = form.require_consent.data
+            site.time_zone = form.time_zone.data
             site.popup_cap = form.popup_cap.data
             site.consent_text = (form.consent_text.data or "").strip() or None
             site.double_opt_in = form.double_opt_in.data

@@ -1,0 +1,187 @@
+"""What works: a site's funnel over a range of its own days, beside the period of equal
+length just before, and one view of the counters (by day, week, month, widget, variant,
+page, language or device) as a table and as a CSV. Counters only (insight/stats.py):
+nothing here is about one visitor."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask import Response, render_template, request
+from flask_login import login_required
+
+from widget.core import db, export
+from widget.core.errors import ApiError
+from widget.dashboard.blueprint import bp
+from widget.dashboard.forms import LANG_NAMES
+from widget.dashboard.owned import owned_site
+from widget.insight import counters, stats
+from widget.models import STAT_COUNTERS, Site, utcnow
+
+STEPS = {"shown": "Shown", "opened": "Opened", "closed": "Closed", "signed_up": "Signed up",
+         "confirmed": "Confirmed", "downloaded": "Gift downloaded",
+         "referred": "Friends referred", "stories": "Stories"}
+VIEWS = {"day": "Day", "week": "Week", "month": "Month", "widget": "Widget",
+         "variant": "Variant", "page": "Page", "lang": "Language", "device": "Device"}
+# The first column's heading in the table, and its name in the CSV.
+KEY_HEADINGS = {**VIEWS, "week": "Week from"}
+CSV_KEYS = {**{by: by for by in stats.BY}, "lang": "language"}
+DEVICES = {"mobile": "Mobile", "tablet": "Tablet", "desktop": "Desktop"}
+LABELS = {"from": "From", "to": "To"}  # query names in insight/stats' messages -> fields
+MINUS = "\u2212"
+
+
+@dataclass
+class Query:
+    """What the form asks for: the range (None when its dates are wrong), the view, the
+    widget ("" for all), and a message per field it could not take."""
+    rng: stats.Range | None
+    by: str
+    widget: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def args(self) -> dict[str, str]:
+        """The query string of this view, for its CSV link."""
+        found = {"from": self.rng.start.isoformat(), "to": self.rng.end.isoformat(),
+                 "by": self.by}
+        return {**found, "widget": self.widget} if self.widget else found
+
+
+def read_query(site: Site) -> Query:
+    """The form's values, checked by insight/stats (parse_range, check_by) and against the
+    site's widgets; the range defaults to the last 30 days up to the site's today."""
+    args, errors = request.args, {}
+    try:
+        rng = stats.parse_range(args.get("from"), args.get("to"),
+                                counters.local_day(utcnow(), site.time_zone))
+    except ApiError as exc:
+        rng = None
+        errors[exc.field or "from"] = _in_words(exc.message)
+    try:
+        by = stats.check_by(args.get("by"))
+    except ApiError:
+        by, errors["by"] = "day", "Choose one of the views in the list."
+    widget = args.get("widget", "")
+    if widget and widget not in {w.id for w in site.widgets}:
+        errors["widget"] = "Choose one of this site's widgets, or all of them."
+    return Query(rng, by, widget, errors)
+
+
+def _in_words(message: str) -> str:
+    """insight/stats' message with the form's labels for its query names."""
+    for name, label in LABELS.items():
+        message = message.replace(f"'{name}'", f"“{label}”")
+    return message
+
+
+@bp.get("/sites/<site_id>/stats")
+@login_required
+def stats_page(site_id: str):
+    """The funnel of the range against the period before, and the chosen view's table;
+    a value the form can't take is explained next to its field (422)."""
+    site = owned_site(site_id)
+    query = read_query(site)
+    if query.errors:
+        return render_template("dashboard/stats.html", site=site, query=query,
+                               views=VIEWS), 422
+    session, widget = db.session(), query.widget or None
+    now = stats.totals(session, site.id, query.rng, widget)
+    before = stats.totals(session, site.id, query.rng.previous(), widget)
+    rows = stats.rows(session, site.id, query.rng, query.by, widget)
+    return render_template(
+        "dashboard/stats.html", site=site, query=query, views=VIEWS,
+        funnel=funnel(now, before), rows=[_shown(site, query.by, row) for row in rows],
+        key_heading=KEY_HEADINGS[query.by], counters=[STEPS[c] for c in STAT_COUNTERS],
+        period=period(query.rng), previous=period(query.rng.previous()))
+
+
+@bp.get("/sites/<site_id>/stats.csv")
+@login_required
+def stats_csv(site_id: str):
+    """The view's rows as a spreadsheet (core/export.py: UTF-8 with a BOM, no formula
+    cells): the key, each counter, and the sign-up rate as a fraction of shown."""
+    site = owned_site(site_id)
+    query = read_query(site)
+    if query.errors:
+        return Response(" ".join(query.errors.values()), 422,
+                        content_type="text/plain; charset=utf-8")
+    session = db.session()
+    found = stats.rows(session, site.id, query.rng, query.by, query.widget or None)
+    session.rollback()  # read: no transaction stays open while the client reads
+    header = (CSV_KEYS[query.by], *STAT_COUNTERS, "signup_rate")
+    cells = [(_csv_key(site, query.by, row["key"]), *(row[c] for c in STAT_COUNTERS),
+              _fraction(stats.rates(row)["signed_up_of_shown"])) for row in found]
+    return export.download(export.lines(header, [cells]),
+                           f"what-works-{site.id}-{query.by}-{query.rng.start}-"
+                           f"{query.rng.end}.csv")
+
+
+def funnel(now: dict[str, int], before: dict[str, int]) -> list[dict]:
+    """Each step with its count, its rate and what that is a share of (stats.BASE), the
+    previous period's count and the change from it, as the page shows them."""
+    rates = stats.rates(now)
+    return [{"step": STEPS[step], "count": now[step], "rate": _rate(step, rates),
+             "before": before[step], "change": change(now[step], before[step])}
+            for step in stats.FUNNEL]
+
+
+def _rate(step: str, rates: dict[str, float | None]) -> str:
+    if step not in stats.BASE:
+        return ""  # the first step: a share of nothing
+    if rates[step] is None:
+        return "—"
+    return f"{percent(rates[step])} of {STEPS[stats.BASE[step]].lower()}"
+
+
+def percent(rate: float | None) -> str:
+    """0.125 as "12.5 %", 0.5 as "50 %"; "—" when there is no rate (nothing before)."""
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.1f}".removesuffix(".0") + " %"
+
+
+def change(now: int, before: int) -> str:
+    """The change from the previous period in whole per cent ("+12 %", "−3 %", "0 %");
+    "—" when the previous period had none, where no per cent means anything."""
+    if not before:
+        return "—"
+    step = round((now - before) * 100 / before)
+    return f"+{step} %" if step > 0 else f"{MINUS}{-step} %" if step < 0 else "0 %"
+
+
+def period(rng: stats.Range) -> str:
+    """A range in words: "1 Mar 2025 – 30 Mar 2025 (30 days)"."""
+    days = "1 day" if rng.days == 1 else f"{rng.days:,} days"
+    return f"{plain_day(rng.start)} – {plain_day(rng.end)} ({days})"
+
+
+def plain_day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def key_label(site: Site, by: str, key) -> str:
+    """A view's key as the owner reads it: a day, a week's Monday or a month plainly; a
+    widget's name; "Original" for variant 0; a page's path; a language's name."""
+    if by in stats.TIME:
+        day = date.fromisoformat(key)
+        return (f"{day:%a} {plain_day(day)}" if by == "day" else plain_day(day)
+                if by == "week" else f"{day:%B %Y}")
+    if by == "widget":
+        return next((w.name for w in site.widgets if w.id == key), key)
+    if by == "variant":
+        return "Original" if key == 0 else f"Variant {key}"
+    return {"lang": LANG_NAMES, "device": DEVICES}.get(by, {}).get(key, key)
+
+
+def _shown(site: Site, by: str, row: dict) -> dict:
+    return {"key": key_label(site, by, row["key"]), "counts": [row[c] for c in STAT_COUNTERS],
+            "rate": percent(stats.rates(row)["signed_up_of_shown"])}
+
+
+def _csv_key(site: Site, by: str, key):
+    # Days stay YYYY-MM-DD, which spreadsheets read as dates; the rest as the page says.
+    return date.fromisoformat(key) if by in stats.TIME else key_label(site, by, key)
+
+
+def _fraction(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
