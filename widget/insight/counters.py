@@ -154,9 +154,10 @@ def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
     add(tx, site_id, widget_id, where, {counter: 1}, day)
 
 
-def summary(widget_ids: list[str], days: int = 30) -> dict[str, dict[str, int]]:
-    """Totals per widget over the last `days` days (today included, in UTC days)."""
-    since = utcnow().date() - timedelta(days=days - 1)
+def summary(widget_ids: list[str], time_zone: str | None,
+            days: int = 30) -> dict[str, dict[str, int]]:
+    """Totals per widget over the site's last `days` days (its today included)."""
+    since = local_day(utcnow(), time_zone) - timedelta(days=days - 1)
     cols = [func.coalesce(func.sum(StatDay.__table__.c[c]), 0) for c in STAT_COUNTERS]
     rows = db.session().execute(
         select(StatDay.widget_id, *cols)
