@@ -12,6 +12,7 @@ from flask_login import login_required
 
 from widget.core import db, export
 from widget.core.errors import ApiError
+from widget.dashboard import charts
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES
 from widget.dashboard.owned import owned_site
@@ -88,9 +89,12 @@ def stats_page(site_id: str):
     now = stats.totals(session, site.id, query.rng, widget)
     before = stats.totals(session, site.id, query.rng.previous(), widget)
     rows = stats.rows(session, site.id, query.rng, query.by, widget)
+    steps = funnel(now, before)
+    bars = charts.bars([(step["step"], step["count"]) for step in steps])
     return render_template(
         "dashboard/stats.html", site=site, query=query, views=VIEWS,
-        funnel=funnel(now, before), rows=[_shown(site, query.by, row) for row in rows],
+        funnel=steps, rows=[_shown(site, query.by, row) for row in rows],
+        trends=trends(site, query, rows), bars=bars, bars_height=charts.bars_height(bars),
         key_heading=KEY_HEADINGS[query.by], counters=[STEPS[c] for c in STAT_COUNTERS],
         period=period(query.rng), previous=period(query.rng.previous()))
 
@@ -114,6 +118,20 @@ def stats_csv(site_id: str):
     return export.download(export.lines(header, [cells]),
                            f"what-works-{site.id}-{query.by}-{query.rng.start}-"
                            f"{query.rng.end}.csv")
+
+
+def trends(site: Site, query: Query, rows: list[dict]) -> list[charts.Trend]:
+    """Views and sign-ups over the range: from a time view's own rows, else by day (week
+    beyond three months, month beyond two years), so the chart never needs hundreds of
+    points to say what a dozen do."""
+    by = query.by
+    if by not in stats.TIME:
+        by = "day" if query.rng.days <= 92 else "week" if query.rng.days <= 731 else "month"
+        rows = stats.rows(db.session(), site.id, query.rng, by, query.widget or None)
+    label = lambda key: key_label(site, by, key)  # noqa: E731
+    found = [charts.trend(rows, {"shown": "Shown", "opened": "Opened"}, label),
+             charts.trend(rows, {"signed_up": "Signed up", "confirmed": "Confirmed"}, label)]
+    return [chart for chart in found if chart]
 
 
 def funnel(now: dict[str, int], before: dict[str, int]) -> list[dict]:
