@@ -158,7 +158,7 @@ def test_a_key_of_one_site_reads_nothing_of_another(client, app, make_site, quer
     b_hook = query(lambda s: webhooks.create(s, b, "https://hooks.example/b", None).row.id)
     key = make_key(query, a, "write")
     owner_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("owner_api.")]
-    assert len(owner_rules) == 15  # reads, writes, exports, referrals, webhooks: all walked
+    assert len(owner_rules) == 16  # reads, writes, exports, referrals, webhooks, stats: all walked
     for rule in owner_rules:
         path = (rule.rule.replace("<site_id>", b).replace("<gift_id>", b_gift)
                 .replace("<int:subscriber_id>", str(b_contact))
