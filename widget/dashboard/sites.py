@@ -125,7 +125,7 @@ def site(site_id: str):
     """A site: embed snippet, widgets, and the newest sign-ups, fifty a page."""
     site = owned_site(site_id)
     found = paged(select(Subscriber).where(Subscriber.site_id == site.id), Subscriber)
-    counts = counters.summary([w.id for w in site.widgets], site.time_zone)
+    counts = counters.summary(site.id, [w.id for w in site.widgets], site.time_zone)
     failed = count_to_cap(select(OutboxMessage.id).where(
         OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,

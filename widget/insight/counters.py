@@ -8,6 +8,7 @@ beacon carries no id, and a page path is only ever a counter's key.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,13 +31,19 @@ DEVICES = ("mobile", "tablet", "desktop")  # by the viewport's width, told by th
 MAX_EVENTS = 50  # one page view sends a handful
 MAX_PATH = 200
 
-ADD = f"""
-INSERT INTO stat_days (site_id, widget_id, variant, day, dim, key, {", ".join(STAT_COUNTERS)})
-VALUES (:site_id, :widget_id, :variant, :day, :dim, :key,
-        {", ".join(":" + c for c in STAT_COUNTERS)})
-ON CONFLICT (widget_id, variant, dim, key, day) DO UPDATE SET
-    {", ".join(f"{c} = stat_days.{c} + excluded.{c}" for c in STAT_COUNTERS)}"""
+COLUMNS = ("site_id", "widget_id", "variant", "day", "dim", "key", *STAT_COUNTERS)
 WHERE_FROM = "SELECT time_zone FROM sites WHERE id = :site_id"
+
+
+@functools.cache
+def _add(rows: int) -> str:
+    """One statement adding to `rows` rows (each made when missing): a beacon's rows go in
+    one round trip, not one a row."""
+    values = ",\n".join("(" + ", ".join(f":{c}{i}" for c in COLUMNS) + ")"
+                        for i in range(rows))
+    return (f"INSERT INTO stat_days ({', '.join(COLUMNS)})\nVALUES {values}\n"
+            "ON CONFLICT (widget_id, variant, dim, key, day) DO UPDATE SET "
+            + ", ".join(f"{c} = stat_days.{c} + excluded.{c}" for c in STAT_COUNTERS))
 
 
 @dataclass(frozen=True)
@@ -113,14 +120,20 @@ def accept(site: SiteView, caller: Caller, body: Callable[[], object]) -> None:
     record(site, *parse(site, body()))
 
 
-def add(tx: Tx, site_id: str, widget_id: str, where: Where, counts: dict[str, int],
-        day: date) -> None:
-    """Add `counts` ({counter: n}) to a widget's rows of `day` in `tx` (the caller
-    commits): the all row and one per known dimension of `where`."""
+def rows(site_id: str, widget_id: str, where: Where, counts: dict[str, int],
+         day: date) -> list[dict]:
+    """The rows `counts` ({counter: n}) add to: a widget's all row of `day` and one per
+    known dimension of `where`."""
     values = {c: counts.get(c, 0) for c in STAT_COUNTERS}
-    for dim, key in where.keys():
-        tx.run(ADD, site_id=site_id, widget_id=widget_id, variant=where.variant, day=day,
-               dim=dim, key=key, **values)
+    return [{"site_id": site_id, "widget_id": widget_id, "variant": where.variant,
+             "day": day, "dim": dim, "key": key, **values} for dim, key in where.keys()]
+
+
+def add(tx: Tx, found: list[dict]) -> None:
+    """Add rows (from rows()) in `tx` in one statement (the caller commits). Always in
+    the order given: writers that take the same rows in one order never deadlock."""
+    tx.run(_add(len(found)), **{f"{c}{i}": row[c] for i, row in enumerate(found)
+                                for c in COLUMNS})
 
 
 def record(site: SiteView, where: Where, counts: Counter) -> None:
@@ -132,11 +145,9 @@ def record(site: SiteView, where: Where, counts: Counter) -> None:
         return
     day = local_day(utcnow(), site.time_zone)
 
-    def write(tx: Tx) -> None:
-        for widget_id in sorted(per_widget):  # one order: concurrent beacons never deadlock
-            add(tx, site.id, widget_id, where, per_widget[widget_id], day)
-
-    rawsql.write(db.engine(), write)
+    found = [row for widget_id in sorted(per_widget)  # one order: see add
+             for row in rows(site.id, widget_id, where, per_widget[widget_id], day)]
+    rawsql.write(db.engine(), lambda tx: add(tx, found))
 
 
 def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
@@ -151,17 +162,19 @@ def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
     row = tx.one(WHERE_FROM, site_id=site_id)
     day = local_day(now or utcnow(), row[0] if row else None)
     where = Where(page=page_path(page_url), lang=lang if lang in i18n.LANGS else "")
-    add(tx, site_id, widget_id, where, {counter: 1}, day)
+    add(tx, rows(site_id, widget_id, where, {counter: 1}, day))
 
 
-def summary(widget_ids: list[str], time_zone: str | None,
+def summary(site_id: str, widget_ids: list[str], time_zone: str | None,
             days: int = 30) -> dict[str, dict[str, int]]:
-    """Totals per widget over the site's last `days` days (its today included)."""
+    """Totals per widget over the site's last `days` days (its today included), read
+    through the site's index (a look-up by widget alone walks each widget's every day)."""
     since = local_day(utcnow(), time_zone) - timedelta(days=days - 1)
     cols = [func.coalesce(func.sum(StatDay.__table__.c[c]), 0) for c in STAT_COUNTERS]
     rows = db.session().execute(
         select(StatDay.widget_id, *cols)
-        .where(StatDay.widget_id.in_(widget_ids), StatDay.dim == "all", StatDay.day >= since)
+        .where(StatDay.site_id == site_id, StatDay.widget_id.in_(widget_ids),
+               StatDay.dim == "all", StatDay.day >= since)
         .group_by(StatDay.widget_id)).all()
     empty = dict.fromkeys(STAT_COUNTERS, 0)
     result = {wid: dict(empty) for wid in widget_ids}
