@@ -17,6 +17,7 @@ from widget.core.i18n import LANGS
 from widget.models import Widget
 from widget.sites import colors
 from widget.sites.accounts import AccountError, parse_origins
+from widget.sites.honesty import no_thanks_problems
 from widget.sites.origins import normalize_origin
 from widget.subscribers.tags import BadTags, parse as parse_tags
 
@@ -295,7 +296,8 @@ class WidgetForm(FlaskForm):
     no_thanks_label = StringField(
         "“No thanks” text", validators=[Optional(), Length(max=80)],
         description="Empty: 'No thanks' in the visitor's language. Keep it kind: a way out "
-                    "that makes nobody feel bad for taking it.")
+                    "that makes nobody feel bad for taking it. Guilt trips (“I'd rather pay "
+                    "full price”) and text with nothing to read are refused.")
     url_include = TextAreaField(
         "Only on these pages", validators=[Optional(), Length(max=2000)],
         description="One per line, * for anything: /blog/* or https://shop.example/sale/*. "
@@ -334,9 +336,12 @@ class WidgetForm(FlaskForm):
         "Days of quiet after a visitor signs up (or takes the gift)", validators=[NumberRange(0, 3650)], default=365)
 
     def validate(self, extra_validators=None) -> bool:
-        """Field checks, a gift for a gift widget, then the colours: proper hex, and
-        readable together."""
+        """Field checks, a kind and visible "No thanks" (sites/honesty), a gift for a gift
+        widget, then the colours: proper hex, and readable together."""
         if not super().validate(extra_validators):
+            return False
+        if found := no_thanks_problems(self.no_thanks_label.data):
+            self.no_thanks_label.errors.extend(found)
             return False
         gifts = {value for value, _label in self.gift_id.choices}
         if self.kind.data == "gift" and self.gift_id.data not in gifts:
