@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 Z95 = 1.959964
-# Past this alpha of B the exact sum (one term per success of B) gives way to the
-# normal approximation, which is close by then and costs the same at any size.
+# Past this alpha of B the exact sum (one term per success of B, ~9 ms at the top) gives
+# way to the normal approximation: within 1e-4 of it for funnel-like rates, but worse
+# for lopsided Betas (a rate near 1 against a small arm).
 EXACT_MAX_ALPHA = 10_000
 
 
