@@ -147,7 +147,8 @@ export async function show({ cfg, w, base, data, into, preview }) {
   const wide = innerWidth;
   where = { page: location.pathname, lang: w.lang,
             device: wide < 768 ? "mobile" : wide < 1024 ? "tablet" : "desktop" };
-  const track = (type) => preview || events.push({ widget: w.id, type });
+  // v: the A/B test variant this browser sees (none outside a test).
+  const track = (type) => preview || events.push({ widget: w.id, type, variant: w.v });
   const t = cfg.strings[w.lang] || Object.values(cfg.strings)[0];
   const story = w.kind == "story", proof = w.kind == "proof";
   if (proof && !(w.stories || []).length) return () => {};  // nothing to show: no box
@@ -211,7 +212,7 @@ export async function show({ cfg, w, base, data, into, preview }) {
       r = preview ? { ok: true, json: () => ({ grant: { kind: g.kind, code: "EXAMPLE-2026",
         bonus: "", download: "#" } }) } : await fetch(api + "/grants", { method: "POST",
         headers: { "Content-Type": "text/plain" }, body: JSON.stringify({ widget: w.id,
-          page_url: location.href, lang: w.lang, website: f.trap.value }) });
+          variant: w.v, page_url: location.href, lang: w.lang, website: f.trap.value }) });
       b = await r.json();
     } catch (e2) { r = { ok: false }; }
     f.take.disabled = false;
@@ -346,8 +347,8 @@ export async function show({ cfg, w, base, data, into, preview }) {
       // text/plain keeps this a CORS-simple request: no preflight round trip.
       const r = preview ? { ok: true } : await fetch(api + (story ? "/stories"
         : "/subscriptions"), { method: "POST", headers: { "Content-Type": "text/plain" },
-        body: JSON.stringify({ widget: w.id, page_url: location.href, lang: w.lang,
-          website: f.trap.value, consent: f.consent ? f.consent.checked : false,
+        body: JSON.stringify({ widget: w.id, variant: w.v, page_url: location.href,
+          lang: w.lang, website: f.trap.value, consent: f.consent ? f.consent.checked : false,
           ...(story ? { name: f.name.value.trim(), text: f.text.value.trim(),
             ...(rating ? { rating: +rating } : {}), ...(value ? { email: value } : {}) }
             : { email: value,

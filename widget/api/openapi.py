@@ -122,21 +122,23 @@ COMMON = {"widget": text("The widget's id (w_…).", maxLength=64),
           "page_url": text("The page it was sent from.", maxLength=2048),
           "lang": text("The visitor's language (en, nb, de, nl; others fall back).",
                        maxLength=16)}
+VARIANT = {"variant": integer("The A/B test variant the visitor saw (its `v`); left out, "
+                              "or not running: the widget itself.")}
 SIGNUP = bodies({"email": text(maxLength=254, format="email"), "name": text(maxLength=100),
                  "consent": flag("Required when the site asks for consent."),
                  "gift": flag("false: the newsletter alone, on a gated gift widget."),
                  "grant": text("A gift taken first, to put on the new subscriber's ledger."),
-                 "ref": text("The code of the friend whose link brought them."), **COMMON},
-                ("email",))
-GIVE = bodies(COMMON, ("widget",))
+                 "ref": text("The code of the friend whose link brought them."), **COMMON,
+                 **VARIANT}, ("email",))
+GIVE = bodies({**COMMON, **VARIANT}, ("widget",))
 TELL = bodies({"name": text(maxLength=100), "text": text(maxLength=5000),
                "rating": integer(minimum=1, maximum=5),
                "consent": flag("May it be shown."),
                "email": text("For the thank-you.", maxLength=254, format="email"), **COMMON},
               ("name", "text"))
 EVENTS = bodies({"events": array(obj({
-    "widget": text(maxLength=64), "type": one_of("impression", "open", "close", "submit")}),
-    maxItems=50)}, ("events",), form=False)
+    "widget": text(maxLength=64), "type": one_of("impression", "open", "close", "submit"),
+    **VARIANT}, optional=("variant",)), maxItems=50)}, ("events",), form=False)
 NO_CONTENT = {"description": "Done; no body."}
 PUBLIC_WRITE_ERRORS = (400, 403, 404, 413, 415, 422, 429)
 

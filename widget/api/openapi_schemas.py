@@ -112,7 +112,10 @@ CONFIG_WIDGET = obj({
                  "out": flag(), "count": flag(), "ok": text()}),
     "style": one_of("list", "carousel"),
     "stories": array(obj({"name": text(), "text": text(), "rating": integer("", "null")})),
-}, optional=("gift", "style", "stories"))
+    "v": integer("A/B test: the variant's id, to report with its events and sign-ups."),
+    "a": text("A/B test: the pattern of the browser's first-visit time (milliseconds, as "
+              "decimal text) that gets this variant."),
+}, optional=("gift", "style", "stories", "v", "a"))
 
 CONTACT = {
     "id": integer(), "email": text(), "name": text("", "null"), "status": CONTACT_STATUS,

@@ -73,32 +73,40 @@ def _giveback(site: SiteView, w: WidgetView, lang: str) -> dict:
                         for s in site.stories]}
 
 
+def _entry(site: SiteView, w: WidgetView, page_lang: str) -> dict:
+    """One widget (or one variant of it) as the loader and the UI read it."""
+    lang = i18n.best_lang(w.lang, page_lang)
+    gift = site.offer(w)
+    on = [] if w.layout == "inline" else [[TRIGGER_KEYS[kind], value]
+                                          for kind, value in w.triggers]
+    return {
+        "id": w.id, "kind": w.kind, "layout": w.layout,
+        # For the loader: triggers (x exit intent, t seconds, s % scrolled, i idle
+        # seconds), whether all must happen (never with none: no trigger, no pop-up),
+        # and the targeting rules.
+        "on": on, "all": w.trigger_match == "all" and bool(on),
+        "if": [list(r) for r in w.rules],
+        # A/B test: the variant, and which browsers get it (sites/abtests.pick).
+        **({"v": w.variant, "a": w.pick} if w.variant else {}),
+        "lang": lang,
+        "title": w.title or i18n.text("title", lang),
+        "description": w.description or i18n.text("description", lang),
+        "button": w.button_label or i18n.text("submit", lang),
+        "success": w.success_message or i18n.success_text(site.double_opt_in, lang),
+        "no_thanks": w.no_thanks_label or i18n.text("no_thanks", lang),
+        "quiet_days_after_close": w.quiet_days_after_close,
+        "quiet_days_after_signup": w.quiet_days_after_signup,
+        "theme": dict(w.theme) if w.theme else None,
+        **(_gift(site, w, gift, lang) if gift else {}),
+        **(_giveback(site, w, lang) if w.kind in ("story", "proof") else {}),
+    }
+
+
 def _build(site: SiteView, page_lang: str) -> dict:
-    widgets = []
-    for w in site.widgets:
-        if not w.is_live or (w.page_langs and page_lang not in w.page_langs):
-            continue
-        lang = i18n.best_lang(w.lang, page_lang)
-        gift = site.offer(w)
-        widgets.append({
-            "id": w.id, "kind": w.kind, "layout": w.layout,
-            # For the loader: triggers (x exit intent, t seconds, s % scrolled, i idle
-            # seconds), whether all must happen, and the targeting rules.
-            "on": [] if w.layout == "inline" else
-                  [[TRIGGER_KEYS[kind], value] for kind, value in w.triggers],
-            "all": w.trigger_match == "all", "if": [list(r) for r in w.rules],
-            "lang": lang,
-            "title": w.title or i18n.text("title", lang),
-            "description": w.description or i18n.text("description", lang),
-            "button": w.button_label or i18n.text("submit", lang),
-            "success": w.success_message or i18n.success_text(site.double_opt_in, lang),
-            "no_thanks": w.no_thanks_label or i18n.text("no_thanks", lang),
-            "quiet_days_after_close": w.quiet_days_after_close,
-            "quiet_days_after_signup": w.quiet_days_after_signup,
-            "theme": dict(w.theme) if w.theme else None,
-            **(_gift(site, w, gift, lang) if gift else {}),
-            **(_giveback(site, w, lang) if w.kind in ("story", "proof") else {}),
-        })
+    widgets = [_entry(site, view, page_lang)
+               for w in site.widgets
+               if w.is_live and (not w.page_langs or page_lang in w.page_langs)
+               for view in (w.variants or (w,))]
     langs = sorted({w["lang"] for w in widgets} | {page_lang})
     groups = {w["kind"] for w in widgets if w["kind"] in ("story", "proof")}
     groups |= {"gift"} if any("gift" in w for w in widgets) else set()

@@ -15,7 +15,7 @@ from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
 from widget.insight import counters
 from widget.models import OutboxMessage, Site, Subscriber
-from widget.sites import audit, snapshot
+from widget.sites import abtests, audit, snapshot
 from widget.sites.accounts import AccountError, create_site, set_origins
 
 
@@ -128,7 +128,9 @@ def site(site_id: str):
     counts = counters.summary(site.id, [w.id for w in site.widgets], site.time_zone)
     failed = count_to_cap(select(OutboxMessage.id).where(
         OutboxMessage.site_id == site.id, OutboxMessage.status == "failed"))
+    testing = abtests.running(db.session(), site.id)
     return render_template("dashboard/site.html", site=site, snippet=snippet(site), counts=counts,
+                           testing=testing,
                            signups=[row[0] for row in found.rows], shown=found,
                            failed_mail=failed,
                            gifts=gift_rows(site), held=held_referrals(site),

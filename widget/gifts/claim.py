@@ -31,6 +31,7 @@ def give_first(site: SiteView, data: dict) -> Claimed:
     if first.trapped:
         raise ApiError(400, "bad_request")
     widget = site.widget(first.widget_id) if first.widget_id else None
+    widget = widget.as_variant(data.get("variant")) if widget else None  # as the browser saw it
     gift = site.offer(widget)
     if gift is None or widget.gift_mode != "first" or not widget.is_live:
         raise ApiError(422, "unknown_widget", field="widget")  # a paused one gives nothing

@@ -80,13 +80,18 @@ def _lbeta(a: float, b: float) -> float:
 def p_beats(b_successes: int, b_trials: int, a_successes: int, a_trials: int) -> float:
     """P(rate_B > rate_A) with uniform Beta(1,1) priors: posteriors Beta(1+s, 1+n-s).
     Exact (Evan Miller's closed form, a sum over B's alpha in log space with math.lgamma)
-    while 1+b_successes <= 10_000; above that the normal approximation of the two Betas.
+    while 1+b_successes <= 10_000, else over A's when that is; with both above, the normal
+    approximation of the two Betas (close for arms of such size).
     0.5 when both have no trials."""
     sb, nb = _counts(b_successes, b_trials)
     sa, na = _counts(a_successes, a_trials)
     if nb == 0 and na == 0:
         return 0.5
     ab, bb, aa, ba = 1 + sb, 1 + nb - sb, 1 + sa, 1 + na - sa
+    if ab > EXACT_MAX_ALPHA and aa <= EXACT_MAX_ALPHA:
+        # The sum over A's alpha instead: exact too, where the normal approximation of a
+        # large arm against a small one (or a rate near 1) is far off.
+        return 1.0 - p_beats(a_successes, a_trials, b_successes, b_trials)
     if ab <= EXACT_MAX_ALPHA:
         # sum_{i<ab} B(aa+i, ba+bb) / ((bb+i) B(1+i, bb) B(aa, ba)); every term positive.
         fixed = math.lgamma(ba + bb) - math.lgamma(bb) - _lbeta(aa, ba)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -89,8 +89,10 @@ def local_day(moment: datetime, time_zone: str | None) -> date:
 
 
 def parse(site: SiteView, data) -> tuple[Where, Counter]:
-    """A beacon `{"page", "lang", "device", "events": [{"widget", "type"}, …]}` (page, lang
-    and device optional, and ignored when not ones we know) as where and counts."""
+    """A beacon `{"page", "lang", "device", "events": [{"widget", "type", "variant"}, …]}`
+    (page, lang, device and variant optional, and ignored when not ones we know: a
+    variant of a test that has ended counts for the widget) as where and counts by
+    (widget, variant, counter)."""
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         raise ApiError(400, "invalid_type", "'events' must be a list.", field="events")
@@ -103,9 +105,11 @@ def parse(site: SiteView, data) -> tuple[Where, Counter]:
         if not isinstance(event.get("type"), str) or event["type"] not in EVENTS:
             raise ApiError(422, "invalid_event", f"Event types: {', '.join(EVENTS)}.",
                            field="events")
-        if site.widget(event["widget"]) is None:
+        widget = site.widget(event["widget"])
+        if widget is None:
             raise ApiError(422, "unknown_widget", field="widget")
-        counts[(event["widget"], EVENTS[event["type"]])] += 1
+        variant = widget.as_variant(event.get("variant")).variant
+        counts[(widget.id, variant, EVENTS[event["type"]])] += 1
     lang, device = data.get("lang"), data.get("device")
     return Where(page=page_path(data.get("page")),
                  lang=lang if lang in i18n.LANGS else "",
@@ -138,30 +142,31 @@ def add(tx: Tx, found: list[dict]) -> None:
 
 def record(site: SiteView, where: Where, counts: Counter) -> None:
     """Add a parsed beacon to today's counters (the site's today) and commit."""
-    per_widget: dict[str, dict[str, int]] = {}
-    for (widget_id, counter), n in counts.items():
-        per_widget.setdefault(widget_id, Counter())[counter] += n
+    per_widget: dict[tuple[str, int], dict[str, int]] = {}
+    for (widget_id, variant, counter), n in counts.items():
+        per_widget.setdefault((widget_id, variant), Counter())[counter] += n
     if not per_widget:
         return
     day = local_day(utcnow(), site.time_zone)
-
-    found = [row for widget_id in sorted(per_widget)  # one order: see add
-             for row in rows(site.id, widget_id, where, per_widget[widget_id], day)]
+    found = [row for widget_id, variant in sorted(per_widget)  # one order: see add
+             for row in rows(site.id, widget_id, replace(where, variant=variant),
+                             per_widget[widget_id, variant], day)]
     rawsql.write(db.engine(), lambda tx: add(tx, found))
 
 
 def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
-          page_url: str | None = None, lang: str | None = None,
+          page_url: str | None = None, lang: str | None = None, variant: int | None = None,
           now: datetime | None = None) -> None:
     """Add one to a server-side counter (confirmed, downloaded, referred, stories) of the
-    widget it came through, in `tx`, the transaction of the change itself; nothing when
-    it came through no widget."""
+    widget (and A/B test variant) it came through, in `tx`, the transaction of the
+    change itself; nothing when it came through no widget."""
     assert counter in STAT_COUNTERS, counter
     if not widget_id:
         return
     row = tx.one(WHERE_FROM, site_id=site_id)
     day = local_day(now or utcnow(), row[0] if row else None)
-    where = Where(page=page_path(page_url), lang=lang if lang in i18n.LANGS else "")
+    where = Where(page=page_path(page_url), lang=lang if lang in i18n.LANGS else "",
+                  variant=variant or 0)
     add(tx, rows(site_id, widget_id, where, {counter: 1}, day))
 
 

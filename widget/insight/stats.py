@@ -150,3 +150,16 @@ def rates(counts: dict[str, int]) -> dict[str, float | None]:
     out["signed_up_of_shown"] = (counts["signed_up"] / counts["shown"]
                                  if counts["shown"] else None)
     return out
+
+
+def by_variant(session: Session, site_id: str, variant_ids: list[int]) -> dict[int, dict]:
+    """Each counter of each variant over all its days: a test's own numbers (variant ids
+    belong to one test, so no range is needed)."""
+    found = {v: dict.fromkeys(STAT_COUNTERS, 0) for v in variant_ids}
+    for variant, *values in session.execute(
+            select(StatDay.variant, *_sums())
+            .where(StatDay.site_id == site_id, StatDay.dim == "all",
+                   StatDay.variant.in_(variant_ids))
+            .group_by(StatDay.variant)):
+        found[variant] = _counts(values)
+    return found

@@ -1,4 +1,5 @@
 """The tables every capability shares, one module per area; import them from here."""
+from widget.models.abtests import VARIANT_FIELDS, WidgetTest, WidgetVariant
 from widget.models.base import MAX_ID, Base, public_id, utcnow
 from widget.models.core import (STAT_COUNTERS, STAT_DIMS, Consent, Owner, Site, SiteOrigin,
                                 StatDay, StatusChange, Subscriber, Widget)
@@ -14,4 +15,5 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "Subscriber", "Consent", "StatDay", "STAT_COUNTERS", "STAT_DIMS", "StatusChange", "OutboxMessage",
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
-           "ContactImport", "ImportChunk", "Event", "Webhook", "Connector"]
+           "ContactImport", "ImportChunk", "Event", "Webhook", "Connector", "WidgetTest",
+           "WidgetVariant", "VARIANT_FIELDS"]

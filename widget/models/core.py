@@ -165,6 +165,9 @@ class Subscriber(Base):
     widget_id: Mapped[str | None] = mapped_column(
         ForeignKey("widgets.id", ondelete="SET NULL"), nullable=True)
     page_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # The A/B test variant they signed up through (its confirmation counts for it): a
+    # number as in stat_days, kept when the test is gone.
+    variant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Referrals: the code in this subscriber's link (given when they confirm), how many
     # friends it brought that count, and how often it was opened and shared.
     ref_code: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)

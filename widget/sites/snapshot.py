@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from widget.core import db
-from widget.models import Coupon, Gift, Site, Story, Subscriber
-from widget.sites import colors, targeting
+from widget.models import Coupon, Gift, Site, Story, Subscriber, Widget, WidgetTest
+from widget.sites import abtests, colors, targeting
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,16 @@ class WidgetView:
     gift_mode: str  # first, gated
     style: str = "list"  # kind 'proof': list or carousel
     tags: tuple[str, ...] = ()  # put on its sign-ups (stored clean, comma-separated)
+    # A/B test: a variant's id (0: the widget itself) and the pattern of first-visit
+    # times that get it; the widget's running test as its variants' views.
+    variant: int = 0
+    pick: str = ""
+    variants: tuple["WidgetView", ...] = ()
+
+    def as_variant(self, variant_id) -> "WidgetView":
+        """The view of one of this widget's running variants by the id a browser sent;
+        the widget itself for none, or for an id no longer running."""
+        return next((v for v in self.variants if v.variant == variant_id), self)
 
 
 @dataclass(frozen=True)
@@ -129,20 +139,36 @@ def _gift(gift: Gift, codes: dict[str, int]) -> GiftView:
                     left(gift, codes.get(gift.id, 0)))
 
 
+def _widget(w: Widget, changes: dict, **extra) -> WidgetView:
+    """A widget's view, with what a variant changes of it (VARIANT_FIELDS) over it."""
+    def get(name):
+        return changes.get(name, getattr(w, name))
+    return WidgetView(
+        w.id, w.kind, get("layout"), tuple(tuple(t) for t in get("triggers")),
+        get("trigger_match"), w.is_live, w.lang, get("title"), get("description"),
+        get("button_label"), get("success_message"), get("no_thanks_label"),
+        w.quiet_days_after_close, w.quiet_days_after_signup,
+        _theme(get("color_bg"), get("color_fg"), get("color_accent")),
+        targeting.compile_widget(w), frozenset(filter(None, (w.page_langs or "").split(","))),
+        w.gift_id, get("gift_mode"), w.style or "list",
+        tuple(filter(None, (w.tags or "").split(","))), **extra)
+
+
+def _with_test(w: Widget, test: WidgetTest | None) -> WidgetView:
+    if test is None:
+        return _widget(w, {})
+    n = len(test.variants)
+    return _widget(w, {}, variants=tuple(
+        _widget(w, v.changes, variant=v.id, pick=abtests.pick(v.position, n, test.digit))
+        for v in test.variants))
+
+
 def _snapshot(site: Site, codes: dict[str, int], count: int | None,
-              stories: tuple[StoryView, ...]) -> SiteView:
+              stories: tuple[StoryView, ...], tests: dict[str, WidgetTest]) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
         site.popup_cap, site.reset_count, site.double_opt_in, frozenset(o.origin for o in site.origins),
-        tuple(WidgetView(w.id, w.kind, w.layout, tuple(tuple(t) for t in w.triggers),
-                         w.trigger_match, w.is_live, w.lang, w.title, w.description,
-                         w.button_label, w.success_message, w.no_thanks_label,
-                         w.quiet_days_after_close,
-                         w.quiet_days_after_signup, _theme(w), targeting.compile_widget(w),
-                         frozenset(filter(None, (w.page_langs or "").split(","))),
-                         w.gift_id, w.gift_mode, w.style or "list",
-                         tuple(filter(None, (w.tags or "").split(","))))
-              for w in site.widgets),
+        tuple(_with_test(w, tests.get(w.id)) for w in site.widgets),
         tuple(_gift(g, codes) for g in site.gifts), count, stories, site.time_zone)
 
 
@@ -166,8 +192,8 @@ def _proof(session, site: Site) -> tuple[int | None, tuple[StoryView, ...]]:
     return count, stories
 
 
-def _theme(w) -> tuple[tuple[str, str], ...] | None:
-    found = colors.theme(w.color_bg, w.color_fg, w.color_accent)
+def _theme(bg, fg, accent) -> tuple[tuple[str, str], ...] | None:
+    found = colors.theme(bg, fg, accent)
     return tuple(found.items()) if found else None
 
 
@@ -194,7 +220,8 @@ def get(site_id: str) -> SiteView | None:
         view = None
         if site is not None:
             coupons = [g.id for g in site.gifts if g.kind == "coupon"]
-            view = _snapshot(site, free_codes(session, coupons), *_proof(session, site))
+            view = _snapshot(site, free_codes(session, coupons), *_proof(session, site),
+                             abtests.running(session, site.id))
     ttl = current_app.config["SITE_CACHE_SECONDS"]
     if view and ttl > 0:
         cache[site_id] = (now + ttl, view)

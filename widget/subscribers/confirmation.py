@@ -12,7 +12,7 @@ from widget.giveback import referrals
 from widget.insight import counters
 
 
-CAME_THROUGH = "SELECT widget_id, page_url FROM subscribers WHERE id = :id"
+CAME_THROUGH = "SELECT widget_id, page_url, variant_id FROM subscribers WHERE id = :id"
 
 
 def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
@@ -21,8 +21,8 @@ def on_confirmed(tx: Tx, to: Recipient, now: datetime, mail_from: str) -> None:
     of the referral that brought them; the gifts that waited released, the thank-you
     e-mail and the follow-ups."""
     events.about_contact(tx, to.site_id, "contact.confirmed", to.subscriber_id, now)
-    widget_id, page_url = tx.one(CAME_THROUGH, id=to.subscriber_id)
+    widget_id, page_url, variant = tx.one(CAME_THROUGH, id=to.subscriber_id)
     counters.count(tx, to.site_id, widget_id, "confirmed", page_url=page_url, lang=to.lang,
-                   now=now)
+                   variant=variant, now=now)
     referrals.on_confirmed(tx, to, now, mail_from)
     ledger.on_confirmed(tx, to, now, mail_from)

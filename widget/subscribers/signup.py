@@ -49,6 +49,9 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False,
     widget = site.widget(first.widget_id) if first.widget_id else None
     if first.widget_id and widget is None:
         raise ApiError(422, "unknown_widget", field="widget")
+    # The variant the browser saw decides how a gift is given; one no longer running
+    # (a test ended a moment ago) is the widget itself.
+    widget = widget.as_variant(data.get("variant")) if widget else None
     if site.require_consent and not consent:
         raise ApiError(422, "consent_required", field="consent")
     gift = gated_gift(site, widget, data)
@@ -68,7 +71,8 @@ def subscribe(site: SiteView, data: dict, *, is_form: bool = False,
                               cfg["CONFIRM_RESEND_MINUTES"], cfg["MAIL_PER_ADDRESS_DAY"]),
         gift=ledger.Terms(gift.id, gift.kind, gift.link_days, gift.download_limit)
         if gift else None,
-        given_first=given_first, ref=ref, tags=widget.tags if widget else ())
+        given_first=given_first, ref=ref, tags=widget.tags if widget else (),
+        variant=widget.variant or None if widget else None)
     try:
         queued = store.write(db.engine(), signup)
     except ledger.GiftGone:

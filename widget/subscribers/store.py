@@ -27,10 +27,10 @@ from widget.subscribers import confirmation, tags
 # stay as they are: whoever knows an address must not choose how mail greets its owner.
 UPSERT = """
 INSERT INTO subscribers (site_id, email, email_normalized, name, status, status_at,
-                         confirm_sent_at, lang, widget_id, page_url, created_at, updated_at,
-                         ref_count, ref_visits, share_clicks)
+                         confirm_sent_at, lang, widget_id, variant_id, page_url, created_at,
+                         updated_at, ref_count, ref_visits, share_clicks)
 VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :confirm_sent_at, :lang,
-        :widget_id, :page_url, :now, :now, 0, 0, 0)
+        :widget_id, :variant_id, :page_url, :now, :now, 0, 0, 0)
 ON CONFLICT (site_id, email_normalized) DO UPDATE SET
     status = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status
                   ELSE subscribers.status END,
@@ -96,6 +96,7 @@ class Signup:
     given_first: tuple[int, str] | None = None  # a gift given first: grant id and nonce
     ref: str | None = None  # the code of the friend's link that brought them
     tags: tuple[str, ...] = ()  # the widget's tags for its sign-ups
+    variant: int | None = None  # the A/B test variant it came through
 
 
 def write(engine: Engine, signup: Signup) -> bool:
@@ -118,8 +119,9 @@ def _write(tx: Tx, s: Signup, now) -> bool:
     # like a confirmation, so its gifts and referral are settled in one place.
     upsert = tx.run(
         UPSERT, site_id=s.site_id, email=s.email, email_normalized=s.email_normalized,
-        name=s.name, lang=s.lang, widget_id=s.widget_id, page_url=s.page_url,
-        status=new_status, now=now, confirm_sent_at=now if rules.double_opt_in else None)
+        name=s.name, lang=s.lang, widget_id=s.widget_id, variant_id=s.variant,
+        page_url=s.page_url, status=new_status, now=now,
+        confirm_sent_at=now if rules.double_opt_in else None)
     # Questions that need no answer from the upsert are asked before its answer is read:
     # on PostgreSQL they travel in one round trip with it (rawsql.write's pipeline).
     mailbox = outbox.mailbox_of(s.email_normalized)
