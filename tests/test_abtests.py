@@ -138,6 +138,14 @@ def test_counts_sign_ups_and_confirmations_follow_the_variant(app, ann, client, 
         0: {"shown": 1, "signed_up": 0, "confirmed": 1},
         original: {"shown": 3, "signed_up": 0, "confirmed": 0},
         b: {"shown": 2, "signed_up": 1, "confirmed": 1}}
+    # "What works" by variant names each by its widget, name and test.
+    view = ann.get(f"/dashboard/sites/{site}/stats", params={"by": "variant"}).text
+    name = query(lambda s: s.get(Widget, widget).name)
+    day = utcnow()
+    started = f"{day.day} {day:%b %Y}"
+    for label in ("Outside a test", f"{name}: Original (test of {started})",
+                  f"{name}: B (test of {started})"):
+        assert label in view, label
 
 
 def test_no_winner_before_the_sample_then_make_it_the_widget(ann, make_site, query, client):

@@ -171,7 +171,7 @@ def test_each_view_lists_its_keys_as_the_owner_reads_them(ann, world):
         ["Mobile", "11", "5", "1", "2", "0", "0", "0", "0", "18.2 %"],
         ["Desktop", "2", "1", "0", "0", "0", "0", "0", "0", "0 %"]]
     assert page(ann, site, by="variant")["view"] == [
-        ["Original", "23", "11", "1", "4", "2", "1", "1", "1", "17.4 %"]]
+        ["Outside a test", "23", "11", "1", "4", "2", "1", "1", "1", "17.4 %"]]
 
     days = page(ann, site, by="day", **{"from": str(today - timedelta(days=3)),
                                          "to": str(today)})

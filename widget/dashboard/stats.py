@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import Response, render_template, request
 from flask_login import login_required
+from sqlalchemy import select
 
 from widget.core import db, export
 from widget.core.errors import ApiError
@@ -17,7 +18,7 @@ from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES
 from widget.dashboard.owned import owned_site
 from widget.insight import counters, stats
-from widget.models import STAT_COUNTERS, Site, utcnow
+from widget.models import STAT_COUNTERS, Site, Widget, WidgetTest, WidgetVariant, utcnow
 
 STEPS = {"shown": "Shown", "opened": "Opened", "closed": "Closed", "signed_up": "Signed up",
          "confirmed": "Confirmed", "downloaded": "Gift downloaded",
@@ -179,7 +180,7 @@ def plain_day(day: date) -> str:
 
 def key_label(site: Site, by: str, key) -> str:
     """A view's key as the owner reads it: a day, a week's Monday or a month plainly; a
-    widget's name; "Original" for variant 0; a page's path; a language's name."""
+    widget's name; a test's variant by its widget, name and test (0: outside a test); a page's path; a language's name."""
     if by in stats.TIME:
         day = date.fromisoformat(key)
         return (f"{day:%a} {plain_day(day)}" if by == "day" else plain_day(day)
@@ -187,8 +188,21 @@ def key_label(site: Site, by: str, key) -> str:
     if by == "widget":
         return next((w.name for w in site.widgets if w.id == key), key)
     if by == "variant":
-        return "Original" if key == 0 else f"Variant {key}"
+        return _variant_name(site, key)
     return {"lang": LANG_NAMES, "device": DEVICES}.get(by, {}).get(key, key)
+
+
+def _variant_name(site: Site, key: int) -> str:
+    """A variant as "widget: variant (test started …)"; 0 is any widget outside a test."""
+    found = db.session().execute(
+        select(WidgetVariant.name, WidgetTest.started_at, Widget.name)
+        .join(WidgetTest, WidgetTest.id == WidgetVariant.test_id)
+        .join(Widget, Widget.id == WidgetTest.widget_id)
+        .where(WidgetVariant.id == key, WidgetTest.site_id == site.id)).first()
+    if found is None:
+        return "Outside a test" if key == 0 else f"Variant {key}"
+    name, started, widget = found
+    return f"{widget}: {name} (test of {plain_day(started.date())})"
 
 
 def _shown(site: Site, by: str, row: dict) -> dict:
