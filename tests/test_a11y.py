@@ -1,5 +1,5 @@
 """Accessibility in a real Chromium: axe-core finds nothing in any layout or on the
-owner's "What works" page, and a keyboard alone completes a sign-up with focus handled
+owner's "What works" and A/B test pages, and a keyboard alone completes a sign-up with focus handled
 as a dialog should."""
 from __future__ import annotations
 
@@ -100,6 +100,27 @@ def test_no_axe_violations_on_what_works(page: Page, demo):
     assert whole_page(page) == []
     page.goto(f"{site}/settings")
     expect(page.get_by_label("Time zone")).to_have_value("UTC")
+    assert whole_page(page) == []
+
+
+def test_no_axe_violations_on_an_ab_test(page: Page, demo):
+    """A widget's A/B tests: the form, its refusal, and a running test's results."""
+    wid = add_widget(demo, [])  # no trigger: it never opens over another test's page
+    log_in(page, demo)
+    page.goto(f"{demo['base']}/dashboard/sites/demo-blog/widgets/{wid}/tests")
+    expect(page.get_by_role("heading", name="Start a test")).to_be_visible()
+    assert whole_page(page) == []
+    page.get_by_role("group", name="Variant B").get_by_label("Name").fill("Shame")
+    page.get_by_role("group", name="Variant B").get_by_label("“No thanks” text").fill(
+        "No thanks, I hate good bread")
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.get_by_role("alert").first).to_contain_text("guilt trip")
+    assert whole_page(page) == []
+    page.get_by_role("group", name="Variant B").get_by_label("“No thanks” text").fill("")
+    page.get_by_role("group", name="Variant B").get_by_label("Title").fill("Two minutes")
+    page.get_by_role("button", name="Start the test").click()
+    expect(page.get_by_role("status").first).to_contain_text("The test is running")
+    expect(page.get_by_role("table")).to_contain_text("title: Two minutes")
     assert whole_page(page) == []
 
 
