@@ -29,14 +29,15 @@ from playwright.sync_api import Page
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from widget.core import events, tokens, vault
+from widget.core import db, events, tokens, vault
 from widget.core.rawsql import Tx
 from widget.gifts import grants
 from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Webhook, Widget
-from widget.sites import keys
+from widget.sites import abtests, accounts, keys
 
 from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
 from .helpers.giveback import add_milestone, confirm_path, row, share_path, unsubscribe_path
+from .helpers.http import PASSWORD
 from .helpers.waiting import wait_until
 
 BASES = {"http": "http://127.0.0.1:5000", "https": "https://widgets.example"}
@@ -171,7 +172,9 @@ def world(app, query, make_site, owner, visitor) -> dict:
         ("gifts.download", "ticket"): token["ticket"],
         ("gifts.rate", "token"): token["rating"],
         ("giveback.share_page", "token"): token["share"],
-        ("giveback.share_click", "token"): token["share"]}
+        ("giveback.share_click", "token"): token["share"],
+        ("dashboard.reset_password", "token"): reset_token(app, query),
+        "test_id": a_test(query, widget)}
     assert None not in values.values(), values
     made = query(lambda s: keys.create(s, site, "read", "walk"))
     values["key_id"] = made.row.id
@@ -185,6 +188,24 @@ def world(app, query, make_site, owner, visitor) -> dict:
             "csrf": owner.csrf("/dashboard/sites/new"),
             # A confirm link older than the site allows: 410, with a fresh one offered.
             "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
+
+
+def reset_token(app, query) -> str:
+    """A password reset link's token, of another owner than the walk's (whose password
+    the walk must not change)."""
+    with app.app_context():
+        other = accounts.create_owner(db.session(), "other@example.com", PASSWORD)
+        return accounts.reset_token(other)
+
+
+def a_test(query, widget: str) -> int:
+    """An A/B test of the widget (the walk may end it)."""
+    def run(s):
+        test = abtests.start(s, s.get(Widget, widget),
+                             [abtests.Proposed("B", {"title": "Another title"})], 100)
+        s.commit()
+        return test.id
+    return query(run)
 
 
 def a_delivery(session, site: str) -> tuple[int, int]:

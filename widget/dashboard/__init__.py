@@ -10,9 +10,9 @@ from widget.dashboard.blueprint import bp, csrf, login_manager
 def init_app(app: Flask) -> None:
     """Register the dashboard routes, the login manager and CSRF protection."""
     # Each module's routes attach to bp as it is imported.
-    from widget.dashboard import (abtests, auth, connectors, contact_actions,  # noqa: F401
-                                  contacts, gifts, imports, keys, ledger, mail, referrals,
-                                  sites, stats, stories, webhooks, widgets)
+    from widget.dashboard import (abtests, account, auth, connectors,  # noqa: F401
+                                  contact_actions, contacts, gifts, imports, keys, ledger,
+                                  mail, referrals, sites, stats, stories, webhooks, widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

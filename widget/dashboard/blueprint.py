@@ -17,8 +17,14 @@ login_manager.login_message = None
 
 
 @login_manager.user_loader
-def _load_owner(owner_id: str) -> Owner | None:
-    return db.session().get(Owner, int(owner_id)) if owner_id.isdigit() else None
+def _load_owner(key: str) -> Owner | None:
+    """The session's owner while its log-in version is the owner's: a password change or
+    reset raises it, which ends every session that began before."""
+    owner_id, _, version = key.partition(".")
+    if not (owner_id.isdigit() and version.isdigit()):
+        return None
+    owner = db.session().get(Owner, int(owner_id))
+    return owner if owner is not None and owner.login_version == int(version) else None
 
 
 @bp.after_request

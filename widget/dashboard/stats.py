@@ -180,7 +180,8 @@ def plain_day(day: date) -> str:
 
 def key_label(site: Site, by: str, key) -> str:
     """A view's key as the owner reads it: a day, a week's Monday or a month plainly; a
-    widget's name; a test's variant by its widget, name and test (0: outside a test); a page's path; a language's name."""
+    widget's name; a test's variant by its widget, name and test (0: outside a test); a
+    page's path; a language's name."""
     if by in stats.TIME:
         day = date.fromisoformat(key)
         return (f"{day:%a} {plain_day(day)}" if by == "day" else plain_day(day)

@@ -20,10 +20,13 @@ from sqlalchemy import select
 
 from widget.core import db, headers, i18n, smtp, tokens
 from widget.gifts import grants
+from widget.sites import accounts
 from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Owner,
                            Site, Story, Subscriber, Webhook, utcnow)
 
-OWNER_KINDS = ("webhook_disabled",)  # to the site's owner, about their site: no list mail
+# To an owner, about their site or their account: no list mail.
+OWNER_KINDS = ("webhook_disabled", "password_reset")
+PRODUCT = "Reciprocity widgets"  # who writes to an owner about their account
 
 @dataclass(frozen=True)
 class Copy:
@@ -55,15 +58,16 @@ def _address(value: str | None) -> str | None:
     return value if ok else None
 
 
-def sender(site: Site) -> Address:
-    """The From header: the site's own sender, else WIDGET_MAIL_FROM with the site's name."""
-    addr = _address(site.sender_email) or current_app.config["MAIL_FROM"]
+def sender(site: Site | None) -> Address:
+    """The From header: the site's own sender, else WIDGET_MAIL_FROM with the site's name
+    (with the product's for an owner's account mail, which has no site)."""
+    addr = (site and _address(site.sender_email)) or current_app.config["MAIL_FROM"]
     local, _, domain = addr.rpartition("@")
-    return Address(display_name=headers.clean(site.sender_name or site.name),
-                   username=local, domain=domain)
+    name = (site.sender_name or site.name) if site else PRODUCT
+    return Address(display_name=headers.clean(name), username=local, domain=domain)
 
 
-def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
+def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
             message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
             gift: dict | None = None, values: dict | None = None, after: tuple = (),
             share: dict | None = None, footer: str = "mail.footer",
@@ -74,8 +78,8 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
     copy (a story's reply); `share`: the personal share link's part; `confirm_url`:
     the button's link, labelled `button`. Without an unsubscribe URL (a reply to a
     story, not a list's mail) there are no list headers."""
-    values = {"site": site.name, "name": name or "", "gift": gift["title"] if gift else "",
-              **(values or {})}
+    values = {"site": site.name if site else PRODUCT, "name": name or "",
+              "gift": gift["title"] if gift else "", **(values or {})}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
     subject = headers.clean(i18n.fill(copy.subject, {**values, "name": ""}))
     paragraphs = [p.splitlines() for p in re.split(r"\n\s*\n", i18n.fill(copy.body, values).strip())]
@@ -95,7 +99,7 @@ def compose(site: Site, kind: str, lang: str, copy: Copy, *, to: str, name: str 
     # any other goes out in ASCII, its domain IDNA-encoded (xn--).
     msg = EmailMessage(policy=SMTPUTF8 if mailbox.utf8 else SMTP)
     msg["From"] = from_header
-    if reply_to := _address(site.reply_to):
+    if site and (reply_to := _address(site.reply_to)):
         msg["Reply-To"] = reply_to
     msg["To"] = mailbox.address
     msg["Subject"] = subject
@@ -224,17 +228,30 @@ def for_story(message: OutboxMessage, story: Story) -> EmailMessage:
                    footer="mail.footer.story")
 
 
-def owner_of(message: OutboxMessage) -> Owner:
-    """Whom an e-mail of OWNER_KINDS goes to: the site's owner."""
+def owner_of(message: OutboxMessage) -> Owner | None:
+    """Whom an e-mail of OWNER_KINDS goes to: its owner, else the site's owner."""
+    if message.owner_id:
+        return db.session().get(Owner, message.owner_id)
     return db.session().get(Site, message.site_id).owner
 
 
 def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
-    """An e-mail to the site's owner, in the site's language: a webhook was switched off
-    after failing for WEBHOOK_RETRY_HOURS (its address, why, and a link to its log)."""
+    """An e-mail to an owner: a password reset link (one hour, once), or, in the site's
+    language, a webhook switched off after failing for WEBHOOK_RETRY_HOURS (its address,
+    why, and a link to its log)."""
+    cfg = current_app.config
+    if message.kind == "password_reset":
+        from_sites = ", ".join(s.name for s in owner.sites) or PRODUCT
+        return compose(None, message.kind, message.lang,
+                       default_copy(message.kind, message.lang), to=owner.email, name=None,
+                       message_id=message.message_id, unsubscribe_url=None,
+                       values={"email": owner.email, "sites": from_sites},
+                       footer="mail.footer.account",
+                       confirm_url=f"{cfg['BASE_URL']}/dashboard/reset/"
+                                   f"{accounts.reset_token(owner)}",
+                       button="mail.password_reset.button")
     site = db.session().get(Site, message.site_id)
     hook = db.session().get(Webhook, message.webhook_id)
-    cfg = current_app.config
     values = {"url": hook.url, "reason": hook.disabled_reason or "",
               "hours": f"{cfg['WEBHOOK_RETRY_HOURS']:g}"}
     return compose(site, message.kind, message.lang, default_copy(message.kind, message.lang),

@@ -92,6 +92,39 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "nb": "Du får denne e-posten fordi du administrerer widgetene til {site}.",
         "de": "Sie erhalten diese E-Mail, weil Sie die Widgets von {site} verwalten.",
         "nl": "Je krijgt deze e-mail omdat je de widgets van {site} beheert."},
+    # To an owner about their account (no site): a password reset link.
+    "mail.password_reset.subject": {
+        "en": "Reset your password", "nb": "Tilbakestill passordet ditt",
+        "de": "Passwort zurücksetzen", "nl": "Stel je wachtwoord opnieuw in"},
+    "mail.password_reset.body": {
+        "en": "Hello,\n\nSomeone, probably you, asked to reset the password of the "
+              "dashboard account {email} ({sites}). The button below lets you choose a new "
+              "one. It works for an hour, once; logging in again ends every other session."
+              "\n\nIf you did not ask, ignore this e-mail: your password stays as it is.",
+        "nb": "Hei,\n\nNoen, sannsynligvis du, ba om å tilbakestille passordet til "
+              "dashbordkontoen {email} ({sites}). Med knappen under velger du et nytt. Den "
+              "virker i en time, én gang; alle andre økter blir logget ut.\n\nHvis det ikke "
+              "var deg, kan du se bort fra denne e-posten: passordet ditt forblir som det er.",
+        "de": "Hallo,\n\njemand, wahrscheinlich Sie, hat verlangt, das Passwort des "
+              "Dashboard-Kontos {email} ({sites}) zurückzusetzen. Mit der Schaltfläche "
+              "unten wählen Sie ein neues. Sie gilt eine Stunde lang und nur einmal; alle "
+              "anderen Sitzungen werden dabei beendet.\n\nWenn Sie das nicht waren, "
+              "ignorieren Sie diese E-Mail: Ihr Passwort bleibt, wie es ist.",
+        "nl": "Hallo,\n\nIemand, waarschijnlijk jij, vroeg om het wachtwoord van het "
+              "dashboardaccount {email} ({sites}) opnieuw in te stellen. Met de knop hieronder "
+              "kies je een nieuw. Hij werkt een uur lang, één keer; alle andere sessies "
+              "worden daarbij beëindigd.\n\nWas jij het niet, negeer deze e-mail dan: je "
+              "wachtwoord blijft zoals het is."},
+    "mail.password_reset.button": {
+        "en": "Choose a new password", "nb": "Velg et nytt passord",
+        "de": "Neues Passwort wählen", "nl": "Kies een nieuw wachtwoord"},
+    "mail.footer.account": {
+        "en": "You get this e-mail because a password reset was asked for your account.",
+        "nb": "Du får denne e-posten fordi noen ba om å tilbakestille passordet til kontoen din.",
+        "de": "Sie erhalten diese E-Mail, weil für Ihr Konto ein neues Passwort angefordert "
+              "wurde.",
+        "nl": "Je krijgt deze e-mail omdat er voor je account om een nieuw wachtwoord is "
+              "gevraagd."},
     "page.confirm.title": {
         "en": "Confirm your subscription", "nb": "Bekreft påmeldingen",
         "de": "Anmeldung bestätigen", "nl": "Bevestig je aanmelding"},

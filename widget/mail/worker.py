@@ -99,11 +99,15 @@ def deliver(app: Flask, message_id: int, worker: str, mail: smtp.Session | None 
             session.commit()
         # The rendered To header is this address: no need to parse the message again.
         raw, kind_of_transport = message.raw, message.transport
+        account_mail = message.site_id is None
         recipient = (story.email if story is not None else owner.email if owner is not None
                      else subscriber.email)
     finally:
         session.close()
     if kind_of_transport == "dev":
+        if account_mail:  # no site's dev outbox shows it: the operator's log does
+            log.warning("dev outbox (no WIDGET_SMTP_URL): an account e-mail to %s:\n%s",
+                        recipient, raw)
         outbox.finish(engine, message_id, worker, "sent")  # the dashboard shows it
         return "sent"
     conversation = mail or smtp.Session(smtp.SmtpSettings.parse(cfg["SMTP_URL"]))

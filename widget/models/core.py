@@ -20,8 +20,14 @@ class Owner(UserMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Raised by a password change or reset: sessions carry it, and an older one ends.
+    login_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sites: Mapped[list["Site"]] = relationship(back_populates="owner", order_by="Site.created_at")
+
+    def get_id(self) -> str:
+        """The session's key: the id and the log-in version (blueprint's loader checks both)."""
+        return f"{self.id}.{self.login_version}"
 
 
 class Site(Base):

@@ -42,7 +42,11 @@ class OutboxMessage(Base):
                       _partial("ix_outbox_referral", "referral_id"),
                       _partial("ix_outbox_grant", "grant_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # None only for an e-mail to an owner about their account (owner_id), not a site.
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
+                                                nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("owners.id", ondelete="CASCADE"), nullable=True)
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="SET NULL"), nullable=True)
     # confirm, welcome, gift, followup, reward, story_thanks, story_reply, referral

@@ -1,12 +1,15 @@
 """Owners and their sites: the one place the CLI, the demo and the dashboard create them."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from widget.core import headers, i18n
+from widget.core import headers, i18n, outbox, tokens
 from widget.models import Owner, Site, SiteOrigin, Widget
 from widget.sites.origins import normalize_origin
 
@@ -56,6 +59,56 @@ def check_login(session: Session, email: str, password: str) -> Owner | None:
 
 
 DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+RESET_SECONDS = 3600  # a reset link's life
+RESETS_PER_HOUR = 3  # reset e-mails to one owner an hour: no one can flood an inbox
+
+
+def set_password(owner: Owner, password: str) -> None:
+    """A new password for `owner`, ending every other session (the log-in version goes
+    up); AccountError when too short. The caller commits."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"The password needs at least {MIN_PASSWORD} characters.")
+    owner.password_hash = generate_password_hash(password)
+    owner.login_version += 1
+
+
+def _stamp(owner: Owner) -> str:
+    """Changes with the password and the log-in version: a reset link works once, and
+    not after the password changed some other way."""
+    return hashlib.sha256(f"{owner.password_hash}:{owner.login_version}".encode()).hexdigest()[:20]
+
+
+def reset_token(owner: Owner) -> str:
+    """The token of a password reset link (tokens purpose "reset")."""
+    return tokens.sign("reset", [owner.id, _stamp(owner)])
+
+
+def owner_to_reset(session: Session, token: str) -> Owner:
+    """The owner a reset link is for; AccountError when it is broken, older than an
+    hour, or used already."""
+    try:
+        owner_id, stamp = tokens.unsign("reset", token, max_age=RESET_SECONDS)
+        owner = session.get(Owner, int(owner_id))
+    except (tokens.TokenInvalid, tokens.TokenExpired, TypeError, ValueError):
+        owner = stamp = None
+    if owner is None or not isinstance(stamp, str) or not hmac.compare_digest(
+            stamp, _stamp(owner)):
+        raise AccountError("This link has expired or has been used. Ask for a new one: "
+                           "it works for an hour, once.")
+    return owner
+
+
+def request_reset(session: Session, email: str, lang: str, mail_from: str) -> bool:
+    """Queue a password reset e-mail when an owner has this address (and has not had
+    RESETS_PER_HOUR of them this hour); whether one was queued. The caller commits and
+    answers the same either way, so the form tells no one who has an account."""
+    owner = find_owner(session, email)
+    if owner is None or outbox.sent_since(session, owner.email.lower(), "password_reset",
+                                          hours=1) >= RESETS_PER_HOUR:
+        return False
+    outbox.add_for_owner(session, "password_reset", owner, lang, mail_from)
+    return True
 
 
 def parse_origins(values: list[str]) -> list[str]:

@@ -167,7 +167,8 @@ def _snapshot(site: Site, codes: dict[str, int], count: int | None,
               stories: tuple[StoryView, ...], tests: dict[str, WidgetTest]) -> SiteView:
     return SiteView(
         site.id, site.default_lang, site.require_consent, site.consent_text,
-        site.popup_cap, site.reset_count, site.double_opt_in, frozenset(o.origin for o in site.origins),
+        site.popup_cap, site.reset_count, site.double_opt_in,
+        frozenset(o.origin for o in site.origins),
         tuple(_with_test(w, tests.get(w.id)) for w in site.widgets),
         tuple(_gift(g, codes) for g in site.gifts), count, stories, site.time_zone)
 

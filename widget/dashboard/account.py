@@ -1,0 +1,75 @@
+"""An owner's account: a forgotten password reset by e-mail (one hour, once, the same
+answer for any address), and the password changed; either ends every other session."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
+
+from widget.core import db, i18n, outbox, ratelimit
+from widget.dashboard.account_forms import ChangePasswordForm, ForgotForm, NewPasswordForm
+from widget.dashboard.blueprint import bp
+from widget.sites import accounts
+from widget.sites.accounts import AccountError
+
+SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
+        "It works for an hour, once. Nothing there? Look in the spam folder, or ask again "
+        "in a few minutes.")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link; the answer is the same whether the address has an account."""
+    form = ForgotForm()
+    sent = None
+    if form.validate_on_submit():
+        ratelimit.hit("login", request.remote_addr or "-")
+        lang = i18n.best_lang(request.accept_languages.best_match(i18n.LANGS), "en")
+        if accounts.request_reset(db.session(), form.email.data, lang,
+                                  current_app.config["MAIL_FROM"]):
+            db.session().commit()
+            outbox.wake_event(current_app).set()
+        else:
+            db.session().rollback()
+        sent = SENT.format(email=form.email.data.strip())
+    return render_template("dashboard/forgot.html", form=form, sent=sent)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """A reset link's page: GET shows the form (link scanners change nothing), POST sets
+    the new password, ends every other session and logs in."""
+    try:
+        owner = accounts.owner_to_reset(db.session(), token)
+    except AccountError as exc:
+        return render_template("dashboard/reset.html", form=None, problem=str(exc)), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        accounts.set_password(owner, form.password.data)
+        db.session().commit()
+        login_user(owner)
+        flash("Your new password is set, and every other session has ended.")
+        return redirect(url_for("dashboard.sites"))
+    return render_template("dashboard/reset.html", form=form, problem=None,
+                           email=owner.email), 422 if form.errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Change the password: the current one first; other sessions end, this one stays."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        ratelimit.hit("login", request.remote_addr or "-")
+        if not accounts.check_login(db.session(), current_user.email, form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            try:
+                accounts.set_password(current_user, form.password.data)
+            except AccountError as exc:
+                form.password.errors.append(str(exc))
+            else:
+                db.session().commit()
+                login_user(current_user)  # this session carries the new log-in version
+                flash("Your password is changed, and every other session has ended.")
+                return redirect(url_for("dashboard.account"))
+    return render_template("dashboard/account.html", form=form), 422 if form.errors else 200
