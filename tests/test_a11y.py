@@ -124,6 +124,23 @@ def test_no_axe_violations_on_an_ab_test(page: Page, demo):
     assert whole_page(page) == []
 
 
+def test_no_axe_violations_on_the_account_pages(page: Page, demo):
+    """The account page, two-step log-in's set-up (its QR code) and the forgot page."""
+    log_in(page, demo)
+    page.goto(f"{demo['base']}/dashboard/account")
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    assert whole_page(page) == []
+    page.get_by_role("link", name="Set up two-step log-in").click()
+    expect(page.get_by_role("img", name="QR code for your app")).to_be_visible()
+    assert whole_page(page) == []
+    page.context.clear_cookies()
+    page.goto(f"{demo['base']}/dashboard/forgot")
+    page.get_by_label("Your account's e-mail").fill("nobody@example.com")
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_role("status")).to_contain_text("If an account uses")
+    assert whole_page(page) == []
+
+
 def whole_page(page: Page) -> list:
     """axe-core's findings on the whole page: (rule, help, how many nodes)."""
     results = Axe().run(page)

@@ -1,14 +1,16 @@
 """An owner's account: a forgotten password reset by e-mail (one hour, once, the same
-answer for any address), and the password changed; either ends every other session."""
+answer for any address), the password changed (either ends every other session), and
+two-step log-in turned on (a code first, then recovery codes shown once) or off."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 
 from widget.core import db, i18n, outbox, ratelimit
-from widget.dashboard.account_forms import ChangePasswordForm, ForgotForm, NewPasswordForm
+from widget.dashboard.account_forms import (ChangePasswordForm, CodeForm, ForgotForm,
+                                            NewPasswordForm, TurnOffForm)
 from widget.dashboard.blueprint import bp
-from widget.sites import accounts
+from widget.sites import accounts, twofactor
 from widget.sites.accounts import AccountError
 
 SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
@@ -72,4 +74,42 @@ def account():
                 login_user(current_user)  # this session carries the new log-in version
                 flash("Your password is changed, and every other session has ended.")
                 return redirect(url_for("dashboard.account"))
-    return render_template("dashboard/account.html", form=form), 422 if form.errors else 200
+    return render_template("dashboard/account.html", form=form, off=TurnOffForm(prefix="off")), \
+        422 if form.errors else 200
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@login_required
+def two_step():
+    """Set up two-step log-in: scan the secret, prove it with a code, get recovery codes."""
+    if current_user.totp_secret:
+        return redirect(url_for("dashboard.account"))
+    secret = session.get("totp_setup") or twofactor.new_secret()
+    session["totp_setup"] = secret  # the owner's own secret, until a code proves it
+    form = CodeForm()
+    if form.validate_on_submit():
+        codes = twofactor.turn_on(current_user, secret, form.code.data)
+        if codes:
+            db.session().commit()
+            session.pop("totp_setup", None)
+            return render_template("dashboard/two_step.html", codes=codes)
+        form.code.errors.append("That code does not fit: check the app shows this account, "
+                                "and type the code it shows now.")
+    return render_template("dashboard/two_step.html", form=form, secret=secret, codes=None,
+                           qr=twofactor.qr_svg(current_user, secret)), \
+        422 if form.errors else 200
+
+
+@bp.post("/account/two-step/off")
+@login_required
+def two_step_off():
+    """Back to the password alone, after the current password."""
+    form = TurnOffForm(prefix="off")
+    if form.validate_on_submit() and accounts.check_login(
+            db.session(), current_user.email, form.current.data):
+        twofactor.turn_off(current_user)
+        db.session().commit()
+        flash("Two-step log-in is off: your password alone logs you in.")
+    else:
+        flash("Two-step log-in is still on: that was not your current password.")
+    return redirect(url_for("dashboard.account"))

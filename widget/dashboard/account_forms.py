@@ -1,8 +1,9 @@
-"""The account's forms: forgot password, a new password from a reset link, change it."""
+"""The account's forms: forgot password, a new password from a reset link, change it,
+and two-step log-in's code and turning it off."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from widget.sites.accounts import MIN_PASSWORD
@@ -23,6 +24,18 @@ class NewPasswordForm(FlaskForm):
     again = PasswordField("The new password again", validators=[
         DataRequired(), EqualTo("password", "The two passwords differ.")],
         render_kw={"autocomplete": "new-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField("The six digits from your app, or a recovery code",
+                       validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text",
+                                  "spellcheck": "false"})
+
+
+class TurnOffForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1000)],
+                            render_kw={"autocomplete": "current-password"})
 
 
 class ChangePasswordForm(NewPasswordForm):

@@ -22,6 +22,11 @@ class Owner(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # Raised by a password change or reset: sessions carry it, and an older one ends.
     login_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Two-step log-in (sites/twofactor.py): the app's secret, sealed; the last 30-second
+    # step a code was used in (no replay); recovery codes' hashes. None: password alone.
+    totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_last: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recovery_codes: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sites: Mapped[list["Site"]] = relationship(back_populates="owner", order_by="Site.created_at")
 
