@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from pathlib import Path
 
 LOADER_BUDGET = 1024  # bytes, gzipped, as served
@@ -64,3 +65,13 @@ def test_served_loader_is_built_from_its_source():
     digest = hashlib.sha256((js / "src" / "embed.js").read_bytes()).hexdigest()
     assert pinned == digest, \
         "static/js/src/embed.js changed without a rebuild: python static/js/build-loader.py"
+
+
+def test_every_page_names_its_favicon_and_it_is_served(client):
+    """Without one, every page's visit logs a 404 for /favicon.ico in the console."""
+    page = client.get("/dashboard/login").text
+    link = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert link, page[:600]
+    resp = client.get(link.group(1))
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("image/svg+xml")
+    assert resp.content.startswith(b"<svg")

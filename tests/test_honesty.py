@@ -64,7 +64,13 @@ def test_widget_form_refuses_a_guilt_trip_and_saves_nothing(ann, make_site, quer
     for label in ("Nei, jeg liker å betale full pris", "\u200b"):
         resp = csrf_post(ann, path, {**form, "no_thanks_label": label})
         assert resp.status_code == 422
-        assert unescape(resp.text).count(no_thanks_problems(label)[0]) == 1
+        # At its field, and in the summary at the top, linking to the field.
+        page = unescape(resp.text)
+        message = no_thanks_problems(label)[0]
+        assert page.count(message) == 2
+        summary = page.index('class="error-summary"')
+        assert summary < page.index('<form method="post">')
+        assert f'<a href="#no_thanks_label">“No thanks” text: {message}</a>' in page
         assert row() == before
     resp = csrf_post(ann, path, {**form, "no_thanks_label": "Not now"})
     assert resp.status_code == 302

@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     assets.init_app(app, _shipped("static"))
     app.jinja_env.globals["asset"] = assets.url
+    app.jinja_env.add_extension("jinja2.ext.do")  # the error summary gathers a form's problems
 
     from widget.api import bp as api_bp
     from widget.api.openapi import bp as openapi_bp

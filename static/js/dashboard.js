@@ -69,3 +69,7 @@ if (pane) {
   form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(render, 150); });
   render();
 }
+
+/* A refused form: its error summary takes the focus, so the owner (and a screen reader)
+   starts at the list of problems, each a link to its field. */
+document.querySelector(".error-summary")?.focus();

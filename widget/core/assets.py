@@ -1,4 +1,5 @@
-"""Static files (the embeddable script, its UI, the dashboard CSS), served pre-compressed.
+"""Static files (the embeddable script, its UI, the dashboard CSS, the favicon), served
+pre-compressed.
 
 Flask's static route neither compresses nor versions; these few files are read once at
 start-up, JavaScript minified (rjsmin: comments and white space only, names stay),
@@ -17,7 +18,8 @@ import brotli
 import rjsmin
 from flask import Flask, Response, abort, current_app, request
 
-MIMETYPES = {".js": "text/javascript", ".css": "text/css"}  # RFC 9239 for JavaScript
+MIMETYPES = {".js": "text/javascript", ".css": "text/css",  # RFC 9239 for JavaScript
+             ".svg": "image/svg+xml"}  # the favicon: a page that names none gets a 404 logged
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Asset:
 
 
 def load(folder: Path) -> dict[str, Asset]:
-    """Read every .js and .css file under `folder`, keyed by its path relative to it."""
+    """Read every .js, .css and .svg file under `folder`, keyed by its path relative to it."""
     assets = {}
     for path in sorted(folder.rglob("*")):
         parts = path.relative_to(folder).parts
