@@ -202,6 +202,22 @@ def test_malformed_bodies(client, site, query, data, content_type, status, code)
     assert count(query) == 0
 
 
+@pytest.mark.parametrize("path", ["subscriptions", "events"])
+def test_deeply_nested_bodies_are_refused_before_parsing(client, site, query, path):
+    """33 levels is past what any body of ours nests; 1,500 would make json recurse
+    out of stack. Brackets inside strings do not count."""
+    for body in (b"[" * 33 + b"]" * 33, b"[" * 1500 + b"]" * 1500):
+        resp = client.post(f"/api/v1/sites/{site}/{path}", data=body,
+                           headers={**H, "Content-Type": "text/plain"})
+        assert_error(resp, 400, "invalid_json")
+        assert "nested too deeply" in resp.json()["error"]["message"]
+    text = json.dumps({"email": "a@example.com", "consent": True, "name": "[{" * 40})
+    resp = client.post(f"/api/v1/sites/{site}/subscriptions", data=text,
+                       headers={**H, "Content-Type": "text/plain"})
+    assert resp.status_code == 200, resp.text
+    assert count(query) == 1
+
+
 def test_oversized_body_is_413(client, site, query):
     body = json.dumps({"email": "a@example.com", "consent": True, "name": "x" * 20000})
     resp = client.post(f"/api/v1/sites/{site}/subscriptions", data=body,

@@ -22,7 +22,9 @@ def json_body():
 def parse(raw: bytes):
     """A body's bytes as JSON (an empty body is null), or a 400 invalid_json."""
     raw = raw or b"null"
-    if depth(raw) > MAX_DEPTH:
+    # No body can nest deeper than it has brackets: counting them runs in C, and only
+    # a body with that many is walked byte by byte (a beacon's 9 us, otherwise).
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and depth(raw) > MAX_DEPTH:
         raise ApiError(400, "invalid_json", "The JSON is nested too deeply.")
     try:
         return json.loads(raw)
