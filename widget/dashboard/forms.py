@@ -110,6 +110,11 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
 
 
+class DeleteSiteForm(FlaskForm):
+    name = StringField("Type the site's name to confirm", validators=[DataRequired(),
+                                                                      Length(max=200)])
+
+
 class SiteForm(FlaskForm):
     name = StringField("Site name", validators=[DataRequired(), Length(max=200), one_line])
     origins = TextAreaField(

@@ -1,13 +1,14 @@
-"""Sites: the list, a new site, its settings, its embed snippet and its sign-ups."""
+"""Sites: the list, a new site, its settings, its embed snippet and its sign-ups, and
+deleting one."""
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import SiteForm, header_warnings
+from widget.dashboard.forms import DeleteSiteForm, SiteForm, header_warnings
 from widget.dashboard.gifts import gift_rows
 from widget.core.keyset import counted
 from widget.dashboard.owned import count_to_cap, owned_site, paged
@@ -16,7 +17,7 @@ from widget.dashboard.stories import pending_stories
 from widget.insight import counters
 from widget.models import OutboxMessage, Site, Subscriber
 from widget.sites import abtests, audit, snapshot
-from widget.sites.accounts import AccountError, create_site, set_origins
+from widget.sites.accounts import AccountError, create_site, delete_site, set_origins
 
 
 def snippet(site: Site) -> str:
@@ -117,6 +118,29 @@ def reset_signups(site_id: str):
     db.session().commit()
     snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.site", site_id=site.id))
+
+
+@bp.route("/sites/<site_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_site_page(site_id: str):
+    """Delete a site and everything of it once its name is typed; the page says what
+    goes and offers the contacts' export first."""
+    site = owned_site(site_id)
+    form = DeleteSiteForm()
+    if form.validate_on_submit():
+        if form.name.data.strip() != site.name:
+            form.name.errors.append(f"That is not the site's name: type “{site.name}”.")
+        else:
+            name = site.name
+            delete_site(db.session(), site.id)
+            snapshot.invalidate(site_id)
+            current_app.logger.warning("owner %s deleted site %s (%s)", current_user.email,
+                                       site_id, name)
+            flash(f"{name} and everything of it are erased.")
+            return redirect(url_for("dashboard.sites"))
+    contacts = count_to_cap(select(Subscriber.id).where(Subscriber.site_id == site.id))
+    return render_template("dashboard/site_delete.html", site=site, form=form,
+                           contacts=contacts), 422 if form.errors else 200
 
 
 @bp.get("/sites/<site_id>")
