@@ -156,6 +156,9 @@ def forms(html: str) -> list[str]:
 
 
 def hrefs(html: str) -> list[str]:
+    """The page's own links: the way back to its site at the top (test_public_home.py)
+    aside."""
+    html = re.sub(r'<header class="site-home">.*?</header>', "", html)
     return [unescape(h) for h in re.findall(r'<a href="([^"]+)"', html)]
 
 

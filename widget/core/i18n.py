@@ -41,6 +41,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "nb": "Nesten ferdig! Sjekk innboksen og bekreft adressen din. 📬",
         "de": "Fast geschafft! Bitte bestätigen Sie Ihre Adresse in Ihrem Postfach. 📬",
         "nl": "Bijna klaar! Kijk in je inbox en bevestig je adres. 📬"},
+    "page.back": {
+        "en": "← Back to {site}", "nb": "← Tilbake til {site}", "de": "← Zurück zu {site}",
+        "nl": "← Terug naar {site}"},
     "page.invalid.title": {
         "en": "This link does not work", "nb": "Denne lenken virker ikke",
         "de": "Dieser Link funktioniert nicht", "nl": "Deze link werkt niet"},

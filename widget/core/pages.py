@@ -81,9 +81,26 @@ def visitor_lang(*fallbacks: str | None) -> str:
     return i18n.best_lang(request.accept_languages.best_match(i18n.LANGS), *fallbacks)
 
 
+def belongs_to(site) -> None:
+    """This page is one of `site`'s: its name and a way back to it show at the top."""
+    g.page_site = site
+
+
+def _home(site, lang: str) -> dict | None:
+    """The way back to a site: the owner's landing page for friends, else its first
+    allowed origin; only ever an address the owner allowed."""
+    origins = sorted(o.origin for o in site.origins)
+    url = site.ref_landing or (origins[0] + "/" if origins else None)
+    label = i18n.fill(i18n.text("page.back", lang), {"site": site.name})
+    return {"url": url, "label": label, "name": site.name} if url else None
+
+
 def render(template: str, lang: str, status: int = 200, **context) -> Response:
-    """A public template in `lang` (its `t` translates)."""
-    body = render_template(template, lang=lang, t=i18n.translator(lang), **context)
+    """A public template in `lang` (its `t` translates), with the way back to the site
+    it belongs to (the `site` given, or belongs_to's) at the top."""
+    site = context.get("site") or g.get("page_site")
+    body = render_template(template, lang=lang, t=i18n.translator(lang),
+                           home=_home(site, lang) if site is not None else None, **context)
     return Response(body, status=status, headers=NO_STORE)
 
 

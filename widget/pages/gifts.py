@@ -17,7 +17,7 @@ from werkzeug.utils import send_file
 from werkzeug.wsgi import FileWrapper
 
 from widget.core import db, i18n, tokens
-from widget.core.pages import allow_form_target, invalid, render, visitor_lang
+from widget.core.pages import allow_form_target, belongs_to, invalid, render, visitor_lang
 from widget.core.rawsql import as_datetime
 from widget.gifts import bonus, files, grants
 from widget.models import Coupon, Grant, Site
@@ -30,10 +30,13 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and line feed
 
 
 def _lang(grant: Grant | None) -> str:
-    """The subscriber's language, else the visitor's browser's, else the site's."""
+    """The subscriber's language, else the visitor's browser's, else the site's; and
+    the page is the grant's site's (belongs_to)."""
+    site = db.session().get(Site, grant.site_id) if grant is not None else None
+    if site is not None:
+        belongs_to(site)
     if grant is not None and grant.subscriber is not None:
         return grant.subscriber.lang
-    site = db.session().get(Site, grant.site_id) if grant is not None else None
     return visitor_lang(site.default_lang if site else None)
 
 

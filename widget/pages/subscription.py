@@ -11,7 +11,7 @@ from flask import Blueprint, request
 from sqlalchemy import select
 
 from widget.core import db, tokens
-from widget.core.pages import invalid, message
+from widget.core.pages import belongs_to, invalid, message
 from widget.gifts import grants
 from widget.mail.render import share_part
 from widget.models import Grant, Site, Subscriber
@@ -24,6 +24,7 @@ DAY = 86400
 
 def _values(subscriber: Subscriber) -> tuple[str, dict, Site]:
     site = db.session().get(Site, subscriber.site_id)
+    belongs_to(site)
     return subscriber.lang, {"site": site.name, "days": str(site.confirm_days)}, site
 
 
