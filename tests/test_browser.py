@@ -178,7 +178,26 @@ def test_dashboard_preview_draws_the_real_widget_as_the_owner_types(page: Page, 
     page.get_by_label("Button", exact=True).fill("#f0b429")
     expect(region).to_have_css("background-color", "rgb(29, 35, 43)")
     expect(region.get_by_role("button", name="Abonner")).to_have_css("color", "rgb(0, 0, 0)")
-    sign_up_in_widget(region, "preview@example.com", label="Din e-post", button="Abonner")
-    expect(region.get_by_role("status")).to_have_text("Takk! Du står på listen. 🎉")
+    # Unreadable colours are flagged as they are typed, before a save is refused.
+    warning = page.locator("#contrast-warning")
+    expect(warning).to_be_hidden()
+    page.get_by_label("Text", exact=True).fill("#2a2f36")
+    expect(warning).to_have_text("Text on the background has 1.2:1 contrast; it needs 4.5:1 "
+                                 "to be readable, so saving would be refused.")
+    page.get_by_label("Text", exact=True).fill("#f5f7fa")
+    expect(warning).to_be_hidden()
+    # Only the fields the kind uses.
+    expect(page.get_by_label("Gift", exact=True)).to_be_hidden()
+    page.get_by_label("It offers").select_option("gift")
+    expect(page.get_by_label("Gift", exact=True)).to_be_visible()
+    expect(page.get_by_label("How the gift is given")).to_be_visible()
+    page.get_by_label("It offers").select_option("newsletter")
+    expect(page.get_by_label("How the gift is given")).to_be_hidden()
+    # The preview is a picture, not a form: no Tab stop after Save lands in it.
+    page.get_by_role("button", name="Save").focus()
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        assert page.evaluate("!document.getElementById('preview').contains("
+                             "document.activeElement) && !document.activeElement.shadowRoot")
     page.goto("about:blank")
     assert posts == []  # the preview signs nobody up and counts nothing

@@ -412,11 +412,9 @@ def test_dashboard_preview_draws_story_and_proof_widgets(page: Page, demo):
     kind.select_option("story")
     region = pane.get_by_role("region", name="Fortell oss historien din")
     expect(region.get_by_label("Historien din")).to_be_visible()
-    region.get_by_label("Navnet ditt").fill("Kari")
-    region.get_by_label("Historien din").fill("Godt brød.")
-    region.get_by_role("button", name="Send historien").click()
-    expect(region.get_by_role("status")).to_have_text(
-        "Takk for historien din! 💛 Vi leser hver eneste en.")
+    expect(region.get_by_role("button", name="Send historien")).to_be_visible()
+    # A picture of the widget, not a form to fill in: the pane is inert (no Tab stops).
+    expect(pane).to_have_attribute("inert", "")
 
     kind.select_option("proof")
     region = pane.get_by_role("region", name="Hva leserne sier")
@@ -425,11 +423,9 @@ def test_dashboard_preview_draws_story_and_proof_widgets(page: Page, demo):
     expect(region.locator("figcaption").last).to_have_text("Lars")
     page.get_by_label("How the stories show").select_option("carousel")
     expect(region.locator("figure")).to_have_count(1)
-    region.get_by_role("button", name="Neste").click()
-    expect(region.locator("figcaption")).to_have_text("Lars")
-    expect(region.get_by_role("img", name="4 av 5 stjerner")).to_be_visible()
+    expect(region.locator("figcaption")).to_have_text("Ingrid")
+    expect(region.get_by_role("button", name="Neste")).to_be_visible()
     page.get_by_label("Layout").select_option("modal")  # saved as inline whatever is chosen
-    region.get_by_role("button", name="Forrige").click()
     expect(region.locator("figcaption")).to_have_text("Ingrid")
     expect(pane.get_by_role("dialog")).to_have_count(0)
     page.goto("about:blank")

@@ -66,7 +66,30 @@ if (pane) {
       require_consent: p.require_consent, consent_text: p.consent_text },
       w, base: "", data: { site: p.site }, preview: pane });
   };
-  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(render, 150); });
+  // As the owner types: only the fields the chosen kind uses, and a word when the
+  // colours would be refused on saving (the server's rule, widget/sites/colors.py).
+  const warning = document.getElementById("contrast-warning");
+  const fit = function () {
+    const kind = value("kind") || "newsletter";
+    const show = (name, yes) => form.elements[name] &&
+      (form.elements[name].closest(".field").hidden = !yes);
+    show("gift_id", kind === "gift");
+    show("gift_mode", kind === "gift");
+    show("style", kind === "proof");
+    if (!warning) return;
+    const on = form.elements.own_colors && form.elements.own_colors.checked;
+    const bg = value("color_bg"), fg = value("color_fg");
+    const hex = /^#[0-9a-fA-F]{6}$/;
+    const ratio = on && hex.test(bg) && hex.test(fg) &&
+      (Math.max(lum(bg), lum(fg)) + 0.05) / (Math.min(lum(bg), lum(fg)) + 0.05);
+    warning.hidden = !(ratio && ratio < 4.5);
+    warning.textContent = warning.hidden ? "" : "Text on the background has " +
+      ratio.toFixed(1) + ":1 contrast; it needs 4.5:1 to be readable, so saving would be refused.";
+  };
+  form.addEventListener("input", function () {
+    fit(); clearTimeout(timer); timer = setTimeout(render, 150);
+  });
+  fit();
   render();
 }
 
