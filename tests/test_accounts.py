@@ -94,3 +94,30 @@ def test_a_changed_password_ends_other_sessions(ann, make_client):
     assert ann.get("/dashboard/").status_code == 200  # this session stays
     assert other.get("/dashboard/").status_code == 302  # the other one ended
     assert make_client().login("ann@example.com", NEW).status_code == 302
+
+
+def test_a_new_address_counts_once_its_link_is_opened(ann, make_client, make_owner, smtp,
+                                                      worker):
+    make_owner("taken@example.com")
+    path = "/dashboard/account/email"
+    taken = csrf_post(ann, path, {"mail-email": "taken@example.com", "mail-current": PASSWORD},
+                      page="/dashboard/account")
+    assert taken.status_code == 422 and "Another account uses that address." in taken.text
+    wrong = csrf_post(ann, path, {"mail-email": "ny@example.com", "mail-current": "nope"},
+                      page="/dashboard/account")
+    assert wrong.status_code == 422 and "not your current password" in wrong.text
+    sent = csrf_post(ann, path, {"mail-email": "Ny@Example.com", "mail-current": PASSWORD},
+                     page="/dashboard/account")
+    assert sent.status_code == 302
+    (mail,) = smtp.mailbox.wait(1)
+    assert mail["To"].addresses[0].addr_spec == "ny@example.com"
+    link = path_of(next(x for x in links_in(mail) if "/dashboard/email/" in x))
+    visitor = make_client()
+    assert visitor.get(link).status_code == 200  # a scanner's GET changes nothing
+    assert make_client().login("ann@example.com").status_code == 302
+    done = csrf_post(visitor, link, {})
+    assert done.status_code == 200 and "you log in with ny@example.com" in done.text
+    assert make_client().login("ny@example.com").status_code == 302
+    assert make_client().login("ann@example.com").status_code == 401
+    again = csrf_post(visitor, link, {})
+    assert again.status_code == 400 and "has expired or has been used" in again.text

@@ -173,7 +173,7 @@ def world(app, query, make_site, owner, visitor) -> dict:
         ("gifts.rate", "token"): token["rating"],
         ("giveback.share_page", "token"): token["share"],
         ("giveback.share_click", "token"): token["share"],
-        ("dashboard.reset_password", "token"): reset_token(app, query),
+        **account_tokens(app),
         "test_id": a_test(query, widget)}
     assert None not in values.values(), values
     made = query(lambda s: keys.create(s, site, "read", "walk"))
@@ -190,12 +190,14 @@ def world(app, query, make_site, owner, visitor) -> dict:
             "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
 
 
-def reset_token(app, query) -> str:
-    """A password reset link's token, of another owner than the walk's (whose password
-    the walk must not change)."""
+def account_tokens(app) -> dict:
+    """A password reset link's and a new address's tokens, of another owner than the
+    walk's (whose password and address the walk must not change)."""
     with app.app_context():
         other = accounts.create_owner(db.session(), "other@example.com", PASSWORD)
-        return accounts.reset_token(other)
+        return {("dashboard.reset_password", "token"): accounts.reset_token(other),
+                ("dashboard.confirm_email", "token"):
+                    accounts.email_change_token(other, "other-new@example.com")}
 
 
 def a_test(query, widget: str) -> int:

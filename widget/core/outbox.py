@@ -27,11 +27,11 @@ from widget.models import utcnow
 # E-mails; "referral": no e-mail but the due time of a referral's waiting period, which
 # the worker settles; "webhook" and "sync": an event's delivery to a webhook or a
 # connector (core/events.py); "webhook_disabled": the e-mail telling a site's owner that
-# an endpoint was switched off; "password_reset": to an owner about their account (no
-# site: owner_id instead). The outbox is the one durable queue of outbound work.
+# an endpoint was switched off; "password_reset" and "email_change" (to the new address,
+# kept in body): to an owner about their account (no site: owner_id instead). The outbox is the one durable queue of outbound work.
 NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
-         "referral", "webhook", "sync", "webhook_disabled", "password_reset")
+         "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",
@@ -72,11 +72,12 @@ def new_row(kind: str, to: Recipient, mail_from: str, grant_id: int | None = Non
             "story_id": story_id, "referral_id": referral_id, "body": body}
 
 
-def add_for_owner(session: Session, kind: str, owner, lang: str, mail_from: str) -> OB:
+def add_for_owner(session: Session, kind: str, owner, lang: str, mail_from: str,
+                  to: str | None = None) -> OB:
     """Queue a message to an owner about their account (no site) in the session's
-    transaction (the caller commits)."""
-    row = OB(**new_row(kind, Recipient(None, None, owner.email.lower(), lang), mail_from),
-             owner_id=owner.id)
+    transaction (the caller commits); `to`: another address than theirs (a new one)."""
+    row = OB(**new_row(kind, Recipient(None, None, (to or owner.email).lower(), lang),
+                       mail_from, body=to), owner_id=owner.id)
     session.add(row)
     return row
 

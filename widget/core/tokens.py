@@ -13,8 +13,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 # confirm, unsubscribe, share: a subscriber's links (share: their share page). gift: a
 # grant's page; gift_file: a short-lived download ticket issued by that page's button;
-# rating: a follow-up's 1-5 links; reset: an owner's password reset link.
-PURPOSES = ("confirm", "unsubscribe", "share", "gift", "gift_file", "rating", "reset")
+# rating: a follow-up's 1-5 links; reset: an owner's password reset link; email_change:
+# the link that confirms an owner's new address.
+PURPOSES = ("confirm", "unsubscribe", "share", "gift", "gift_file", "rating", "reset",
+            "email_change")
 
 
 class TokenInvalid(Exception):

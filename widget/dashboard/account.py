@@ -7,8 +7,8 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user
 
 from widget.core import db, i18n, outbox, ratelimit
-from widget.dashboard.account_forms import (ChangePasswordForm, CodeForm, ForgotForm,
-                                            NewPasswordForm, TurnOffForm)
+from widget.dashboard.account_forms import (ChangePasswordForm, CodeForm, EmailForm,
+                                            ForgotForm, NewPasswordForm, TurnOffForm)
 from widget.dashboard.blueprint import bp
 from widget.sites import accounts, twofactor
 from widget.sites.accounts import AccountError
@@ -74,8 +74,57 @@ def account():
                 login_user(current_user)  # this session carries the new log-in version
                 flash("Your password is changed, and every other session has ended.")
                 return redirect(url_for("dashboard.account"))
-    return render_template("dashboard/account.html", form=form, off=TurnOffForm(prefix="off")), \
-        422 if form.errors else 200
+    return _account_page(form, EmailForm(prefix="mail"))
+
+
+def _account_page(form, email_form):
+    errors = form.errors or email_form.errors
+    return render_template("dashboard/account.html", form=form, email_form=email_form,
+                           off=TurnOffForm(prefix="off")), 422 if errors else 200
+
+
+@bp.post("/account/email")
+@login_required
+def change_email():
+    """Ask to change the address: the current password, then a link to the new address;
+    nothing changes until it is opened."""
+    form = EmailForm(prefix="mail")
+    if form.validate_on_submit():
+        ratelimit.hit("login", request.remote_addr or "-")
+        if not accounts.check_login(db.session(), current_user.email, form.current.data):
+            form.current.errors.append("That is not your current password.")
+        else:
+            try:
+                email = accounts.request_email_change(
+                    db.session(), current_user, form.email.data,
+                    i18n.best_lang(request.accept_languages.best_match(i18n.LANGS), "en"),
+                    current_app.config["MAIL_FROM"])
+            except AccountError as exc:
+                db.session().rollback()
+                form.email.errors.append(str(exc))
+            else:
+                db.session().commit()
+                outbox.wake_event(current_app).set()
+                flash(f"We sent a link to {email}: your address changes when you open it "
+                      "(within a day).")
+                return redirect(url_for("dashboard.account"))
+    return _account_page(ChangePasswordForm(formdata=None), form)
+
+
+@bp.route("/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """The new address's link: GET shows a button (link scanners change nothing), POST
+    makes it the account's address."""
+    if request.method == "GET":
+        return render_template("dashboard/email_change.html", problem=None, done=None)
+    try:
+        owner, email = accounts.change_email(db.session(), token)
+    except AccountError as exc:
+        db.session().rollback()
+        return render_template("dashboard/email_change.html", problem=str(exc),
+                               done=None), 400
+    db.session().commit()
+    return render_template("dashboard/email_change.html", problem=None, done=email)
 
 
 @bp.route("/account/two-step", methods=["GET", "POST"])

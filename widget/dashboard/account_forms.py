@@ -1,5 +1,5 @@
 """The account's forms: forgot password, a new password from a reset link, change it,
-and two-step log-in's code and turning it off."""
+change the address, and two-step log-in's code and turning it off."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -31,6 +31,13 @@ class CodeForm(FlaskForm):
                        validators=[DataRequired(), Length(max=40)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text",
                                   "spellcheck": "false"})
+
+
+class EmailForm(FlaskForm):
+    email = EmailField("New e-mail address", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1000)],
+                            render_kw={"autocomplete": "current-password"})
 
 
 class TurnOffForm(FlaskForm):

@@ -25,7 +25,7 @@ from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxM
                            Site, Story, Subscriber, Webhook, utcnow)
 
 # To an owner, about their site or their account: no list mail.
-OWNER_KINDS = ("webhook_disabled", "password_reset")
+OWNER_KINDS = ("webhook_disabled", "password_reset", "email_change")
 PRODUCT = "Reciprocity widgets"  # who writes to an owner about their account
 
 @dataclass(frozen=True)
@@ -235,8 +235,14 @@ def owner_of(message: OutboxMessage) -> Owner | None:
     return db.session().get(Site, message.site_id).owner
 
 
+def owner_address(message: OutboxMessage, owner: Owner) -> str:
+    """Where an e-mail of OWNER_KINDS goes: the new address it confirms, else the owner's."""
+    return message.body if message.kind == "email_change" else owner.email
+
+
 def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
-    """An e-mail to an owner: a password reset link (one hour, once), or, in the site's
+    """An e-mail to an owner: a password reset link (one hour, once), the link that
+    confirms a new address (sent to it), or, in the site's
     language, a webhook switched off after failing for WEBHOOK_RETRY_HOURS (its address,
     why, and a link to its log)."""
     cfg = current_app.config
@@ -250,6 +256,15 @@ def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
                        confirm_url=f"{cfg['BASE_URL']}/dashboard/reset/"
                                    f"{accounts.reset_token(owner)}",
                        button="mail.password_reset.button")
+    if message.kind == "email_change":  # to the new address, kept in the row's body
+        return compose(None, message.kind, message.lang,
+                       default_copy(message.kind, message.lang), to=message.body, name=None,
+                       message_id=message.message_id, unsubscribe_url=None,
+                       values={"email": owner.email, "new": message.body},
+                       footer="mail.footer.account_email",
+                       confirm_url=f"{cfg['BASE_URL']}/dashboard/email/"
+                                   f"{accounts.email_change_token(owner, message.body)}",
+                       button="mail.email_change.button")
     site = db.session().get(Site, message.site_id)
     hook = db.session().get(Webhook, message.webhook_id)
     values = {"url": hook.url, "reason": hook.disabled_reason or "",

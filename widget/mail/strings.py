@@ -118,6 +118,32 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
     "mail.password_reset.button": {
         "en": "Choose a new password", "nb": "Velg et nytt passord",
         "de": "Neues Passwort wählen", "nl": "Kies een nieuw wachtwoord"},
+    "mail.email_change.subject": {
+        "en": "Confirm your new address", "nb": "Bekreft den nye adressen din",
+        "de": "Neue Adresse bestätigen", "nl": "Bevestig je nieuwe adres"},
+    "mail.email_change.body": {
+        "en": "Hello,\n\nThe dashboard account {email} asked to use {new} from now on. The "
+              "button below confirms it: from then on you log in with {new}. It works for a "
+              "day.\n\nIf you did not ask, ignore this e-mail: nothing changes.",
+        "nb": "Hei,\n\nDashbordkontoen {email} ba om å bruke {new} fra nå av. Knappen under "
+              "bekrefter det: deretter logger du inn med {new}. Den virker i ett døgn.\n\n"
+              "Hvis det ikke var deg, kan du se bort fra denne e-posten: ingenting endres.",
+        "de": "Hallo,\n\ndas Dashboard-Konto {email} möchte ab jetzt {new} verwenden. Die "
+              "Schaltfläche unten bestätigt es: danach melden Sie sich mit {new} an. Sie gilt "
+              "einen Tag lang.\n\nWenn Sie das nicht waren, ignorieren Sie diese E-Mail: "
+              "nichts ändert sich.",
+        "nl": "Hallo,\n\nHet dashboardaccount {email} vroeg om voortaan {new} te gebruiken. De "
+              "knop hieronder bevestigt het: daarna log je in met {new}. Hij werkt een dag."
+              "\n\nWas jij het niet, negeer deze e-mail dan: er verandert niets."},
+    "mail.email_change.button": {
+        "en": "Confirm the new address", "nb": "Bekreft den nye adressen",
+        "de": "Neue Adresse bestätigen", "nl": "Bevestig het nieuwe adres"},
+    "mail.footer.account_email": {
+        "en": "You get this e-mail because this address was given for a dashboard account.",
+        "nb": "Du får denne e-posten fordi denne adressen ble oppgitt for en dashbordkonto.",
+        "de": "Sie erhalten diese E-Mail, weil diese Adresse für ein Dashboard-Konto "
+              "angegeben wurde.",
+        "nl": "Je krijgt deze e-mail omdat dit adres is opgegeven voor een dashboardaccount."},
     "mail.footer.account": {
         "en": "You get this e-mail because a password reset was asked for your account.",
         "nb": "Du får denne e-posten fordi noen ba om å tilbakestille passordet til kontoen din.",

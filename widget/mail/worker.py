@@ -100,8 +100,8 @@ def deliver(app: Flask, message_id: int, worker: str, mail: smtp.Session | None 
         # The rendered To header is this address: no need to parse the message again.
         raw, kind_of_transport = message.raw, message.transport
         account_mail = message.site_id is None
-        recipient = (story.email if story is not None else owner.email if owner is not None
-                     else subscriber.email)
+        recipient = (story.email if story is not None else render.owner_address(message, owner)
+                     if owner is not None else subscriber.email)
     finally:
         session.close()
     if kind_of_transport == "dev":

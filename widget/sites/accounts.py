@@ -99,6 +99,51 @@ def owner_to_reset(session: Session, token: str) -> Owner:
     return owner
 
 
+EMAIL_CHANGE_SECONDS = 24 * 3600
+
+
+def request_email_change(session: Session, owner: Owner, new_email: str, lang: str,
+                         mail_from: str) -> str:
+    """Queue the link that confirms `new_email` as the owner's address, sent to it; the
+    address as normalized. AccountError when it is not one, is theirs already, belongs
+    to another owner, or too many links went out this hour. The caller commits."""
+    email = normalize_owner_email(new_email)
+    if email == owner.email.lower():
+        raise AccountError("That is your address already.")
+    if find_owner(session, email) is not None:
+        raise AccountError("Another account uses that address.")
+    if outbox.sent_since(session, email, "email_change", hours=1) >= RESETS_PER_HOUR:
+        raise AccountError("Several links went to that address this hour: look for them "
+                           "there, or try again later.")
+    outbox.add_for_owner(session, "email_change", owner, lang, mail_from, to=email)
+    return email
+
+
+def email_change_token(owner: Owner, new_email: str) -> str:
+    """The token of the link that confirms `new_email` (bound to the current address)."""
+    return tokens.sign("email_change", [owner.id, new_email, owner.email])
+
+
+def change_email(session: Session, token: str) -> tuple[Owner, str]:
+    """The owner and new address of a confirmation link, the address changed (the
+    caller commits); AccountError when the link is broken, older than a day, the
+    address changed since, or another owner took it meanwhile."""
+    try:
+        owner_id, email, old = tokens.unsign("email_change", token,
+                                             max_age=EMAIL_CHANGE_SECONDS)
+        owner = session.get(Owner, int(owner_id))
+    except (tokens.TokenInvalid, tokens.TokenExpired, TypeError, ValueError):
+        owner = None
+    if owner is None or owner.email != old:
+        raise AccountError("This link has expired or has been used. Ask for a new one on "
+                           "your account page.")
+    other = find_owner(session, email)
+    if other is not None and other.id != owner.id:
+        raise AccountError("Another account uses that address now.")
+    owner.email = email
+    return owner, email
+
+
 def request_reset(session: Session, email: str, lang: str, mail_from: str) -> bool:
     """Queue a password reset e-mail when an owner has this address (and has not had
     RESETS_PER_HOUR of them this hour); whether one was queued. The caller commits and
