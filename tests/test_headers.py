@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from widget.core import db, events, tokens, vault
 from widget.core.rawsql import Tx
 from widget.gifts import grants
-from widget.models import Gift, Grant, OutboxMessage, Referral, Story, Webhook, Widget
-from widget.sites import abtests, accounts, keys
+from widget.models import Gift, Grant, OutboxMessage, Referral, Site, Story, Webhook, Widget
+from widget.sites import abtests, accounts, keys, members
 
 from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
 from .helpers.giveback import add_milestone, confirm_path, row, share_path, unsubscribe_path
@@ -51,7 +51,7 @@ LAST = ("dashboard.revoke_key", "dashboard.withdraw_grant", "dashboard.delete_mi
         "dashboard.delete_widget",
         "dashboard.delete_gift", "dashboard.discard_import", "dashboard.reset_signups",
         "subscription.unsubscribe",
-        "subscription.resubscribe", "dashboard.logout")
+        "subscription.resubscribe", "dashboard.member_role", "dashboard.logout")
 # The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
 # editor's preview is shown in an iframe on the editor's page; the outbox's is opened.
 EMAIL_HTML = {"dashboard.outbox_html": "'none'", "dashboard.mail_copy_preview": "'self'"}
@@ -173,7 +173,7 @@ def world(app, query, make_site, owner, visitor) -> dict:
         ("gifts.rate", "token"): token["rating"],
         ("giveback.share_page", "token"): token["share"],
         ("giveback.share_click", "token"): token["share"],
-        **account_tokens(app),
+        **account_tokens(app), **an_invitation(app, site),
         "test_id": a_test(query, widget)}
     assert None not in values.values(), values
     made = query(lambda s: keys.create(s, site, "read", "walk"))
@@ -188,6 +188,19 @@ def world(app, query, make_site, owner, visitor) -> dict:
             "csrf": owner.csrf("/dashboard/sites/new"),
             # A confirm link older than the site allows: 410, with a fresh one offered.
             "extra": {"subscription.confirm": {("subscription.confirm", "token"): stale}}}
+
+
+def an_invitation(app, site: str) -> dict:
+    """A pending invitation to the site's team: its id and its link's token (the walk
+    removes it near the end)."""
+    with app.app_context():
+        session = db.session()
+        row = session.get(Site, site)
+        member = members.invite(session, row, "dan@example.com", "viewer", row.owner, "en",
+                                "news@blog.example")
+        session.commit()
+        return {"member_id": member.id,
+                ("dashboard.join", "token"): members.invite_token(member)}
 
 
 def account_tokens(app) -> dict:

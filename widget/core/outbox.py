@@ -28,11 +28,13 @@ from widget.models import utcnow
 # the worker settles; "webhook" and "sync": an event's delivery to a webhook or a
 # connector (core/events.py); "webhook_disabled": the e-mail telling a site's owner that
 # an endpoint was switched off; "password_reset" and "email_change" (to the new address,
-# kept in body): to an owner about their account (no site: owner_id instead). The
+# kept in body): to an owner about their account (no site: owner_id instead); "invite":
+# to a person invited to a site's team (the address in body; owner_id: who invited). The
 # outbox is the one durable queue of outbound work.
 NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
-         "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change")
+         "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change",
+         "invite")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",

@@ -14,9 +14,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 # confirm, unsubscribe, share: a subscriber's links (share: their share page). gift: a
 # grant's page; gift_file: a short-lived download ticket issued by that page's button;
 # rating: a follow-up's 1-5 links; reset: an owner's password reset link; email_change:
-# the link that confirms an owner's new address.
+# the link that confirms an owner's new address; invite: an invitation to a site's team.
 PURPOSES = ("confirm", "unsubscribe", "share", "gift", "gift_file", "rating", "reset",
-            "email_change")
+            "email_change", "invite")
 
 
 class TokenInvalid(Exception):

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from widget.core import db, keyset
 from widget.models import MAX_ID, Site
+from widget.sites import members
 
 PAGE_SIZE = 50
 Row = TypeVar("Row")
@@ -25,10 +26,17 @@ def _get(model: type[Row], row_id: str | int) -> Row | None:
     return db.session().get(model, row_id)
 
 
+def site_by_id(site_id: str) -> Site | None:
+    """A site by id, any owner's (roles.py checks who may see it)."""
+    return _get(Site, site_id)
+
+
 def owned_site(site_id: str) -> Site:
-    """The current owner's site, or 404 (never 403, so other owners' ids stay unconfirmed)."""
+    """A site the current person is on (its owner, or a member: roles.py checked what
+    their role allows before the view ran), or 404 (never 403, so other owners' ids
+    stay unconfirmed)."""
     site = _get(Site, site_id)
-    if site is None or site.owner_id != current_user.id:
+    if site is None or members.role_of(db.session(), site, current_user.id) is None:
         abort(404)
     return site
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from widget.core import db
 from widget.dashboard.blueprint import bp
@@ -16,7 +16,7 @@ from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
 from widget.insight import counters
 from widget.models import OutboxMessage, Site, Subscriber
-from widget.sites import abtests, audit, snapshot
+from widget.sites import abtests, audit, members, snapshot
 from widget.sites.accounts import AccountError, create_site, delete_site, set_origins
 
 
@@ -36,7 +36,8 @@ def sites():
     rows = db.session().execute(
         select(Site, func.count(Subscriber.id))
         .outerjoin(Subscriber, Subscriber.site_id == Site.id)
-        .where(Site.owner_id == current_user.id)
+        .where(or_(Site.owner_id == current_user.id,
+                   Site.id.in_(members.site_ids_of(db.session(), current_user.id))))
         .group_by(Site.id).order_by(Site.created_at)).all()
     return render_template("dashboard/sites.html", rows=rows)
 

@@ -20,12 +20,12 @@ from sqlalchemy import select
 
 from widget.core import db, headers, i18n, smtp, tokens
 from widget.gifts import grants
-from widget.sites import accounts
 from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Owner,
-                           Site, Story, Subscriber, Webhook, utcnow)
+                           Site, SiteMember, Story, Subscriber, Webhook, utcnow)
+from widget.sites import accounts, members
 
 # To an owner, about their site or their account: no list mail.
-OWNER_KINDS = ("webhook_disabled", "password_reset", "email_change")
+OWNER_KINDS = ("webhook_disabled", "password_reset", "email_change", "invite")
 PRODUCT = "Reciprocity widgets"  # who writes to an owner about their account
 
 @dataclass(frozen=True)
@@ -235,9 +235,16 @@ def owner_of(message: OutboxMessage) -> Owner | None:
     return db.session().get(Site, message.site_id).owner
 
 
+def invited(message: OutboxMessage) -> SiteMember | None:
+    """The pending invitation an "invite" e-mail is about (None: withdrawn or accepted)."""
+    return db.session().scalar(select(SiteMember).where(
+        SiteMember.site_id == message.site_id, SiteMember.email == message.body,
+        SiteMember.accepted_at.is_(None)))
+
+
 def owner_address(message: OutboxMessage, owner: Owner) -> str:
     """Where an e-mail of OWNER_KINDS goes: the new address it confirms, else the owner's."""
-    return message.body if message.kind == "email_change" else owner.email
+    return message.body if message.kind in ("email_change", "invite") else owner.email
 
 
 def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
@@ -266,6 +273,17 @@ def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
                                    f"{accounts.email_change_token(owner, message.body)}",
                        button="mail.email_change.button")
     site = db.session().get(Site, message.site_id)
+    if message.kind == "invite":  # to the address invited; `owner`: who invited
+        found = invited(message)
+        return compose(site, message.kind, message.lang,
+                       default_copy(message.kind, message.lang), to=message.body, name=None,
+                       message_id=message.message_id, unsubscribe_url=None,
+                       values={"inviter": owner.email, "role": i18n.text(
+                           f"role.{found.role}", message.lang)},
+                       footer="mail.footer.invite",
+                       confirm_url=f"{cfg['BASE_URL']}/dashboard/join/"
+                                   f"{members.invite_token(found)}",
+                       button="mail.invite.button")
     hook = db.session().get(Webhook, message.webhook_id)
     values = {"url": hook.url, "reason": hook.disabled_reason or "",
               "hours": f"{cfg['WEBHOOK_RETRY_HOURS']:g}"}

@@ -144,6 +144,40 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "de": "Sie erhalten diese E-Mail, weil diese Adresse für ein Dashboard-Konto "
               "angegeben wurde.",
         "nl": "Je krijgt deze e-mail omdat dit adres is opgegeven voor een dashboardaccount."},
+    "mail.invite.subject": {
+        "en": "Join {site} on Reciprocity widgets", "nb": "Bli med på {site} i Reciprocity widgets",
+        "de": "Machen Sie bei {site} in Reciprocity widgets mit",
+        "nl": "Doe mee met {site} in Reciprocity widgets"},
+    "mail.invite.body": {
+        "en": "Hello,\n\n{inviter} invites you to the dashboard of {site}'s widgets as "
+              "{role}. The button below shows the invitation: join with your account of "
+              "this address, or make one. It works for a week.\n\nNot expecting it? "
+              "Ignore this e-mail: nothing happens.",
+        "nb": "Hei,\n\n{inviter} inviterer deg til dashbordet for widgetene til {site} som "
+              "{role}. Knappen under viser invitasjonen: bli med med kontoen din for denne "
+              "adressen, eller lag en. Den virker i en uke.\n\nVentet du den ikke? Se bort "
+              "fra denne e-posten: ingenting skjer.",
+        "de": "Hallo,\n\n{inviter} lädt Sie als {role} in das Dashboard der Widgets von "
+              "{site} ein. Die Schaltfläche unten zeigt die Einladung: Treten Sie mit Ihrem "
+              "Konto dieser Adresse bei oder legen Sie eines an. Sie gilt eine Woche.\n\n"
+              "Nicht erwartet? Ignorieren Sie diese E-Mail: es passiert nichts.",
+        "nl": "Hallo,\n\n{inviter} nodigt je uit voor het dashboard van de widgets van {site} "
+              "als {role}. De knop hieronder toont de uitnodiging: doe mee met je account "
+              "van dit adres, of maak er een. Hij werkt een week.\n\nHad je hem niet "
+              "verwacht? Negeer deze e-mail dan: er gebeurt niets."},
+    "mail.invite.button": {
+        "en": "See the invitation", "nb": "Se invitasjonen", "de": "Einladung ansehen",
+        "nl": "Bekijk de uitnodiging"},
+    "mail.footer.invite": {
+        "en": "You get this e-mail because someone invited this address to {site}'s team.",
+        "nb": "Du får denne e-posten fordi noen inviterte denne adressen til teamet til {site}.",
+        "de": "Sie erhalten diese E-Mail, weil jemand diese Adresse in das Team von {site} "
+              "eingeladen hat.",
+        "nl": "Je krijgt deze e-mail omdat iemand dit adres voor het team van {site} heeft "
+              "uitgenodigd."},
+    "role.viewer": {"en": "viewer", "nb": "leser", "de": "Leser", "nl": "lezer"},
+    "role.editor": {"en": "editor", "nb": "redaktør", "de": "Redakteur", "nl": "redacteur"},
+    "role.owner": {"en": "owner", "nb": "eier", "de": "Inhaber", "nl": "eigenaar"},
     "mail.footer.account": {
         "en": "You get this e-mail because a password reset was asked for your account.",
         "nb": "Du får denne e-posten fordi noen ba om å tilbakestille passordet til kontoen din.",

@@ -87,6 +87,8 @@ def deliver(app: Flask, message_id: int, worker: str, mail: smtp.Session | None 
         reason = (("the story was deleted" if story is None else None)
                   if message.kind in STORY_KINDS else None if owner is not None
                   else _skip_reason(message, subscriber, grant))
+        if message.kind == "invite" and render.invited(message) is None:
+            reason = "the invitation was withdrawn or accepted"
         if reason:
             outbox.finish(engine, message_id, worker, "skipped", reason)
             return "skipped"

@@ -8,6 +8,7 @@ from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.hooks import Connector, Event, Webhook
 from widget.models.keys import ApiKey
 from widget.models.mail import MailTemplate, OutboxMessage
+from widget.models.members import ROLES, SiteMember
 from widget.models.referrals import Milestone, MilestoneReward, Referral
 from widget.models.stories import Story
 
@@ -16,4 +17,4 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
            "ContactImport", "ImportChunk", "Event", "Webhook", "Connector", "WidgetTest",
-           "WidgetVariant", "VARIANT_FIELDS"]
+           "WidgetVariant", "VARIANT_FIELDS", "SiteMember", "ROLES"]

@@ -13,7 +13,9 @@ from widget.models import ApiKey, AuditEntry
 ACTIONS = {"export": "exported", "import": "imported", "erase": "erased",
            "add": "added by hand", "delete": "deleted", "unsubscribe": "unsubscribed",
            "edit": "edited", "tag": "tagged", "untag": "untagged",
-           "sweep": "deleted as never confirmed"}
+           "sweep": "deleted as never confirmed", "invite": "invited",
+           "join": "joined the team", "remove": "removed from the team",
+           "role": "gave a new role"}
 
 
 def actor_of_owner(owner) -> str:
