@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from widget.dashboard.roles import NEED
-from widget.models import Widget
+from widget.models import Site, Widget
 
 from .helpers.http import csrf_post
 from .helpers.mail import path_of
@@ -64,7 +64,11 @@ def test_an_editor_and_a_viewer_join_and_do_what_their_role_allows(
     carol = make_client()
     assert carol.login("carol@example.com").status_code == 302
     assert csrf_post(carol, carol_link, {}, page=carol_link).status_code == 302
-    assert carol.get(f"/dashboard/sites/{site}").status_code == 200
+    seen = carol.get(f"/dashboard/sites/{site}")
+    assert seen.status_code == 200  # the buttons a viewer could not use are not there
+    buttons = ("API keys", "New widget", f'{widget}/live"', "Team</a>")  # live: pause
+    assert [x for x in buttons if x in seen.text] == []
+    assert [x for x in buttons if x not in ann.get(f"/dashboard/sites/{site}").text] == []
     assert carol.get(f"/dashboard/sites/{site}/stats").status_code == 200
     token = carol.csrf(f"/dashboard/sites/{site}")
     refused = {}
@@ -99,3 +103,25 @@ def test_a_withdrawn_invitation_says_so(ann, make_client, make_site, smtp, worke
     again = csrf_post(ann, f"/dashboard/sites/{site}/members",
                       {"email": "ann@example.com", "role": "viewer"})
     assert again.status_code == 422 and "on this site" in again.text
+
+
+def test_the_site_is_handed_over_to_a_member(ann, make_client, make_owner, make_site, smtp,
+                                             worker, query):
+    site = make_site("ann@example.com", name="Bäckerei")
+    make_owner("bob@example.com")
+    link = invite(ann, site, smtp, "bob@example.com", "editor", 1)
+    bob = make_client()
+    bob.login("bob@example.com")
+    assert csrf_post(bob, link, {}, page=link).status_code == 302
+    team = ann.get(f"/dashboard/sites/{site}/members").text
+    member = re.search(r'members/(\d+)/handover"', team).group(1)
+    assert bob.post(f"/dashboard/sites/{site}/members/{member}/handover",
+                    data={"csrf_token": bob.csrf("/dashboard/")}).status_code == 403
+    done = csrf_post(ann, f"/dashboard/sites/{site}/members/{member}/handover", {},
+                     page=f"/dashboard/sites/{site}/members")
+    assert done.status_code == 302
+    owner = query(lambda s: s.get(Site, site).owner.email)
+    assert owner == "bob@example.com"
+    assert bob.get(f"/dashboard/sites/{site}/members").status_code == 200  # owner now
+    team = bob.get(f"/dashboard/sites/{site}/members").text
+    assert "ann@example.com" in team and ann.get(f"/dashboard/sites/{site}/keys").status_code == 200

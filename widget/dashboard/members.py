@@ -72,6 +72,24 @@ def member_role(site_id: str, member_id: int):
     return redirect(url_for("dashboard.site_members", site_id=site.id))
 
 
+@bp.post("/sites/<site_id>/members/<int:member_id>/handover")
+@login_required
+def hand_over(site_id: str, member_id: int):
+    """Hand the site over: a member who joined becomes its owner of record; the one who
+    was stays an owner on the team."""
+    site = owned_site(site_id)
+    member = owned(site, SiteMember, member_id)
+    email = member.email
+    try:
+        members.hand_over(db.session(), site, member, current_user)
+    except AccountError as exc:
+        flash(str(exc))
+    else:
+        db.session().commit()
+        flash(f"{site.name} is now {email}'s; you stay on the team as an owner.")
+    return redirect(url_for("dashboard.site_members", site_id=site.id))
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 def join(token: str):
     """An invitation's page: GET shows it; POST joins with the account logged in (of the

@@ -22,7 +22,7 @@ NEED: dict[str, tuple[str, str]] = {
     "site": (VIEW, OWN), "stats_page": (VIEW, OWN), "stats_csv": (VIEW, OWN),
     "site_settings": (VIEW, OWN),
     "reset_signups": (OWN, OWN), "delete_site_page": (OWN, OWN), "site_members": (OWN, OWN),
-    "member_role": (OWN, OWN),
+    "member_role": (OWN, OWN), "hand_over": (OWN, OWN),
     # widgets and their tests
     "new_widget": (EDIT, EDIT), "edit_widget": (VIEW, EDIT), "delete_widget": (EDIT, EDIT),
     "toggle_widget": (EDIT, EDIT), "widget_tests": (VIEW, EDIT), "end_test": (EDIT, EDIT),
@@ -63,6 +63,17 @@ def need(endpoint: str, method: str) -> str:
     """The role a request to a site's route needs (owner for a route not listed)."""
     read, write = NEED.get(endpoint.removeprefix("dashboard."), (OWN, OWN))
     return read if method in ("GET", "HEAD") else write
+
+
+def can(endpoint: str, method: str = "GET") -> bool:
+    """Whether the current person's role on the page's site allows a route: templates
+    show only the links and buttons that would work."""
+    role = g.get("site_role")
+    return role is not None and members.RANK[role] >= members.RANK[
+        need("dashboard." + endpoint, method)]
+
+
+bp.app_context_processor(lambda: {"can": can})
 
 
 @bp.before_request

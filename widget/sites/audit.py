@@ -15,7 +15,7 @@ ACTIONS = {"export": "exported", "import": "imported", "erase": "erased",
            "edit": "edited", "tag": "tagged", "untag": "untagged",
            "sweep": "deleted as never confirmed", "invite": "invited",
            "join": "joined the team", "remove": "removed from the team",
-           "role": "gave a new role"}
+           "role": "gave a new role", "handover": "handed the site over"}
 
 
 def actor_of_owner(owner) -> str:

@@ -84,6 +84,18 @@ def accept(session: Session, member: SiteMember, owner: Owner) -> None:
                  member.role)
 
 
+def hand_over(session: Session, site: Site, member: SiteMember, by: Owner) -> None:
+    """Make a member who joined the site's owner of record (sites.owner_id); the one who
+    was stays on the team as an owner, and may then leave. The caller commits."""
+    if member.owner_id is None:
+        raise AccountError(f"{member.email} has not joined yet.")
+    previous, new = site.owner, member.email
+    site.owner_id = member.owner_id
+    member.email, member.owner_id = previous.email.lower(), previous.id
+    member.role, member.accepted_at = "owner", utcnow()
+    audit.record(session, site.id, audit.actor_of_owner(by), "handover", 1, f"to {new}")
+
+
 def change(session: Session, member: SiteMember, role: str | None, by: Owner) -> None:
     """A member's new role, or (None) their removal. The caller commits."""
     if role is None:
