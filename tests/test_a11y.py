@@ -8,7 +8,7 @@ import requests
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from .helpers.browser import host_page, log_in, settled, violations
+from .helpers.browser import DASHBOARD_PAGES, host_page, log_in, settled, violations
 from .helpers.demo import add_widget
 
 pytestmark = pytest.mark.browser
@@ -145,3 +145,14 @@ def whole_page(page: Page) -> list:
     """axe-core's findings on the whole page: (rule, help, how many nodes)."""
     results = Axe().run(page)
     return [(v["id"], v["help"], len(v["nodes"])) for v in results.response["violations"]]
+
+
+def test_no_axe_violations_on_any_dashboard_page(page: Page, demo):
+    """Every kind of dashboard page, logged in."""
+    log_in(page, demo)
+    found = {}
+    for path in DASHBOARD_PAGES:
+        assert page.goto(demo["base"] + path).status == 200, path
+        if problems := whole_page(page):
+            found[path] = problems
+    assert found == {}

@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from .helpers.browser import log_in
+from .helpers.browser import DASHBOARD_PAGES as PAGES, log_in
 
 pytestmark = pytest.mark.browser
-
-SITE = "/dashboard/sites/demo-blog"
-PAGES = ["/dashboard/", SITE, f"{SITE}/settings", f"{SITE}/stats", f"{SITE}/stats?by=page",
-         f"{SITE}/contacts", f"{SITE}/contacts/new", f"{SITE}/emails", f"{SITE}/outbox",
-         f"{SITE}/referrals", f"{SITE}/stories", f"{SITE}/keys", f"{SITE}/webhooks",
-         f"{SITE}/connectors", f"{SITE}/imports", f"{SITE}/gifts/new",
-         f"{SITE}/widgets/w_demo", f"{SITE}/widgets/w_demo/tests", f"{SITE}/widgets/new",
-         f"{SITE}/delete", "/dashboard/account", "/dashboard/sites/new"]
 
 
 def test_no_dashboard_page_scrolls_sideways_on_a_phone(page: Page, demo):

@@ -165,3 +165,14 @@ class Loader:
             await import(url);
             await new Promise((next) => setTimeout(next));
         }""", url)
+
+
+_SITE = "/dashboard/sites/demo-blog"
+# The demo's dashboard pages, one of each kind: a phone's width and axe visit them all.
+DASHBOARD_PAGES = [
+    "/dashboard/", _SITE, f"{_SITE}/settings", f"{_SITE}/stats", f"{_SITE}/stats?by=page",
+    f"{_SITE}/contacts", f"{_SITE}/contacts/new", f"{_SITE}/emails", f"{_SITE}/outbox",
+    f"{_SITE}/referrals", f"{_SITE}/stories", f"{_SITE}/keys", f"{_SITE}/webhooks",
+    f"{_SITE}/connectors", f"{_SITE}/imports", f"{_SITE}/gifts/new", f"{_SITE}/widgets/w_demo",
+    f"{_SITE}/widgets/w_demo/tests", f"{_SITE}/widgets/new", f"{_SITE}/delete",
+    "/dashboard/account", "/dashboard/sites/new"]
