@@ -1,4 +1,4 @@
-"""The two screenshots in the README, taken from a fresh `widget demo`.
+"""The screenshots in the README and docs/, taken from a fresh `widget demo`.
 
     widget demo    # in an empty folder, so its ./instance starts clean
     python docs/screenshots.py [SERVICE_URL] [EXAMPLES_URL]
@@ -69,11 +69,28 @@ def shoot() -> None:
         bottom = page.locator("tr", has_text="Readers' stories").bounding_box()["y"] + 1
         page.screenshot(path=OUT / "dashboard.png", full_page=True,
                         clip={"x": 0, "y": 0, "width": 1200, "height": bottom})
+
+        # What works: the funnel's chart and table over the last 30 days.
+        page.get_by_role("link", name="What works →").click()
+        page.wait_for_load_state("networkidle")
+        funnel = page.get_by_role("table", name="The funnel").bounding_box()
+        page.screenshot(path=OUT / "what-works.png", full_page=True, clip={
+            "x": 0, "y": 0, "width": 1200, "height": funnel["y"] + funnel["height"] + 24})
+
+        # An A/B test of the pop-up, just started: the numbers, no winner before the sample.
+        page.goto(f"{APP}/dashboard/sites/demo-blog/widgets/w_demo/tests")
+        group = page.get_by_role("group", name="Variant B")
+        group.get_by_label("Name").fill("Shorter")
+        group.get_by_label("Title").fill("Two minutes of bread, every Friday 🍞")
+        group.get_by_label("Button text").fill("Yes, every Friday")
+        page.get_by_role("button", name="Start the test").click()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=OUT / "ab-test.png", full_page=True)
         browser.close()
 
 
 if __name__ == "__main__":
     seed()
     shoot()
-    for name in ("widget.png", "dashboard.png"):
+    for name in ("widget.png", "dashboard.png", "what-works.png", "ab-test.png"):
         print(OUT / name, (OUT / name).stat().st_size // 1024, "KB")
