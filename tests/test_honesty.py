@@ -74,6 +74,9 @@ def test_widget_form_refuses_a_guilt_trip_and_saves_nothing(ann, make_site, quer
         assert row() == before
     resp = csrf_post(ann, path, {**form, "no_thanks_label": "Not now"})
     assert resp.status_code == 302
+    landed = unescape(ann.get(resp.headers["Location"]).text)  # says so, for everyone
+    assert '<p class="notice" role="status">“Renamed” is saved; visitors see the change ' \
+           'within a minute.</p>' in landed
     after = row()
     assert (after["no_thanks_label"], after["name"], after["title"]) == (
         "Not now", "Renamed", "Wait!")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import delete, exists, func, select
 from werkzeug.datastructures import FileStorage
@@ -114,6 +114,7 @@ def _gift_form(site: Site, gift: Gift):
         try:
             _save(site, gift, form, max_bytes)
             snapshot.invalidate(site.id)
+            flash(f"“{gift.title}” is saved.")
             return redirect(url_for("dashboard.gift", site_id=site.id, gift_id=gift.id))
         except files.FileRefused as exc:
             db.session().rollback()

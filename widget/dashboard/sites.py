@@ -88,6 +88,7 @@ def _site_form(site: Site | None):
             _save_giveback(site, form)
             session.commit()
             snapshot.invalidate(site.id)
+            flash(f"{site.name}'s settings are saved.")
             return redirect(url_for("dashboard.site", site_id=site.id))
         except AccountError as exc:
             session.rollback()

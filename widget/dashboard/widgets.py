@@ -1,7 +1,7 @@
 """Add, edit and delete widgets: layout, triggers, copy, language, live state, quiet days."""
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from widget.core import assets, db, i18n
@@ -42,6 +42,7 @@ def delete_widget(site_id: str, widget_id: str):
     db.session().delete(widget)
     db.session().commit()
     snapshot.invalidate(site.id)
+    flash(f"“{widget.name}” is deleted.")
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -53,6 +54,7 @@ def toggle_widget(site_id: str, widget_id: str):
     widget.is_live = not widget.is_live
     db.session().commit()
     snapshot.invalidate(site.id)
+    flash(f"“{widget.name}” is {'live' if widget.is_live else 'paused'}.")
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -95,10 +97,13 @@ def _widget_form(site, widget: Widget):
         for attr in ("title", "description", "button_label", "success_message", "no_thanks_label",
                      "url_include", "url_exclude", "referrer", "utm_source"):
             setattr(widget, attr, (getattr(widget, attr) or "").strip() or None)
-        if widget.id is None:
+        added = widget.id is None
+        if added:
             db.session().add(widget)
         db.session().commit()
         snapshot.invalidate(site.id)
+        flash(f"“{widget.name}” is {'added' if added else 'saved'}; visitors see the change "
+              "within a minute.")
         return redirect(url_for("dashboard.site", site_id=site.id))
     return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget,
                            preview=_preview_data(site, widget)), 422 if form.errors else 200
