@@ -89,6 +89,10 @@ def test_an_editor_and_a_viewer_join_and_do_what_their_role_allows(
     assert csrf_post(ann, f"/dashboard/sites/{site}/members/{carol_id}", {},
                      page=f"/dashboard/sites/{site}/members").status_code == 302
     assert carol.get(f"/dashboard/sites/{site}").status_code == 404
+    log = " ".join(ann.get(f"/dashboard/sites/{site}").text.split())
+    for said in ("invited", "joined the team", "removed from the team",
+                 "<td>bob@example.com</td> <td>changed a widget</td>", "<td>Renamed by Bob</td>"):
+        assert said in log, said
 
 
 def test_a_withdrawn_invitation_says_so(ann, make_client, make_site, smtp, worker):

@@ -15,7 +15,7 @@ from widget.dashboard.blueprint import bp, csrf
 from widget.dashboard.gift_forms import (KIND_HELP, KIND_WORDS, CouponGenerateForm,
                                          CouponImportForm, GiftForm)
 from widget.dashboard.ledger import gift_page, owned_gift
-from widget.dashboard.owned import owned_site
+from widget.dashboard.owned import logged, owned_site
 from widget.gifts import bonus, coupons, files
 from widget.models import Gift, GiftFile, Grant, Milestone, Site, Widget
 from widget.sites import snapshot
@@ -112,6 +112,7 @@ def _gift_form(site: Site, gift: Gift):
         form.kind.data = request.args.get("kind")
     if form.validate_on_submit() and _cap_fits(form, gift):
         try:
+            logged(site, "gift", form.title.data)
             _save(site, gift, form, max_bytes)
             snapshot.invalidate(site.id)
             flash(f"“{gift.title}” is saved.")

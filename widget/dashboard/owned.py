@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from widget.core import db, keyset
 from widget.models import MAX_ID, Site
-from widget.sites import members
+from widget.sites import audit, members
 
 PAGE_SIZE = 50
 Row = TypeVar("Row")
@@ -39,6 +39,12 @@ def owned_site(site_id: str) -> Site:
     if site is None or members.role_of(db.session(), site, current_user.id) is None:
         abort(404)
     return site
+
+
+def logged(site: Site, action: str, detail: str | None = None) -> None:
+    """Put what the current person did on the site's audit log (the caller commits it
+    with the change): with a team, who changed what matters."""
+    audit.record(db.session(), site.id, audit.actor_of_owner(current_user), action, 1, detail)
 
 
 def owned(site: Site, model: type[Row], row_id: str | int, **also) -> Row:

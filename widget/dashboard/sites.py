@@ -11,7 +11,7 @@ from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import DeleteSiteForm, SiteForm, header_warnings
 from widget.dashboard.gifts import gift_rows
 from widget.core.keyset import counted
-from widget.dashboard.owned import count_to_cap, owned_site, paged
+from widget.dashboard.owned import count_to_cap, logged, owned_site, paged
 from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
 from widget.insight import counters
@@ -86,6 +86,7 @@ def _site_form(site: Site | None):
             site.sender_email = form.sender_email.data or None  # normalized by the form
             site.reply_to = form.reply_to.data or None
             _save_giveback(site, form)
+            logged(site, "settings")
             session.commit()
             snapshot.invalidate(site.id)
             flash(f"{site.name}'s settings are saved.")

@@ -10,8 +10,9 @@ from widget.dashboard.forms import TRIGGER_FIELDS, WidgetForm
 from widget.models import Site, Widget
 from widget.sites import colors, snapshot
 
+from widget.dashboard.owned import logged, owned, owned_site
+
 GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
-from widget.dashboard.owned import owned, owned_site
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
@@ -40,6 +41,7 @@ def delete_widget(site_id: str, widget_id: str):
     """Delete a widget and its counters; sign-ups it brought stay, without the link."""
     site, widget = _owned_widget(site_id, widget_id)
     db.session().delete(widget)
+    logged(site, "widget_delete", widget.name)
     db.session().commit()
     snapshot.invalidate(site.id)
     flash(f"“{widget.name}” is deleted.")
@@ -52,6 +54,7 @@ def toggle_widget(site_id: str, widget_id: str):
     """Pause a live widget or switch a paused one on, from the site's widget list."""
     site, widget = _owned_widget(site_id, widget_id)
     widget.is_live = not widget.is_live
+    logged(site, "widget", f"{widget.name}: {'live' if widget.is_live else 'paused'}")
     db.session().commit()
     snapshot.invalidate(site.id)
     flash(f"“{widget.name}” is {'live' if widget.is_live else 'paused'}.")
@@ -100,6 +103,7 @@ def _widget_form(site, widget: Widget):
         added = widget.id is None
         if added:
             db.session().add(widget)
+        logged(site, "widget", widget.name)
         db.session().commit()
         snapshot.invalidate(site.id)
         flash(f"“{widget.name}” is {'added' if added else 'saved'}; visitors see the change "

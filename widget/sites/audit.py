@@ -15,7 +15,9 @@ ACTIONS = {"export": "exported", "import": "imported", "erase": "erased",
            "edit": "edited", "tag": "tagged", "untag": "untagged",
            "sweep": "deleted as never confirmed", "invite": "invited",
            "join": "joined the team", "remove": "removed from the team",
-           "role": "gave a new role", "handover": "handed the site over"}
+           "role": "gave a new role", "handover": "handed the site over",
+           "widget": "changed a widget", "widget_delete": "deleted a widget",
+           "settings": "changed the settings", "gift": "changed a gift"}
 
 
 def actor_of_owner(owner) -> str:
