@@ -12,8 +12,9 @@
   // reset count at sign-up (u), when pop-ups were shown (c) and a referral code (r).
   try {
     // Property access rather than getItem/setItem: the same entry, fewer bytes.
-    // v, this browser's first visit, stays now when there is none (or no storage).
-    m = { ...m, ...JSON.parse(localStorage.rw || 0) };
+    // v, this browser's first visit: now when nothing is stored (or no storage); every
+    // entry this loader writes carries it.
+    m = JSON.parse(localStorage.rw || 0) || m;
     // r: the referral code of the friend whose link brought this visitor (?ref=), kept
     // for a sign-up on any later page. RegExp.$1 and no [?&] before "ref": the shortest
     // way to say it; a stray match is only a code no site knows, which changes nothing.
