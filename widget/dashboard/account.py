@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 
-from widget.core import db, i18n, outbox, ratelimit
+from widget.core import db, outbox, ratelimit
+from widget.core.pages import visitor_lang
 from widget.dashboard.account_forms import (ChangePasswordForm, CodeForm, EmailForm,
                                             ForgotForm, NewPasswordForm, TurnOffForm)
 from widget.dashboard.blueprint import bp
@@ -25,7 +26,7 @@ def forgot_password():
     sent = None
     if form.validate_on_submit():
         ratelimit.hit("login", request.remote_addr or "-")
-        lang = i18n.best_lang(request.accept_languages.best_match(i18n.LANGS), "en")
+        lang = visitor_lang("en")
         if accounts.request_reset(db.session(), form.email.data, lang,
                                   current_app.config["MAIL_FROM"]):
             db.session().commit()
@@ -60,21 +61,29 @@ def reset_password(token: str):
 def account():
     """Change the password: the current one first; other sessions end, this one stays."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        ratelimit.hit("login", request.remote_addr or "-")
-        if not accounts.check_login(db.session(), current_user.email, form.current.data):
-            form.current.errors.append("That is not your current password.")
+    if _proved(form):
+        try:
+            accounts.set_password(current_user, form.password.data)
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
         else:
-            try:
-                accounts.set_password(current_user, form.password.data)
-            except AccountError as exc:
-                form.password.errors.append(str(exc))
-            else:
-                db.session().commit()
-                login_user(current_user)  # this session carries the new log-in version
-                flash("Your password is changed, and every other session has ended.")
-                return redirect(url_for("dashboard.account"))
+            db.session().commit()
+            login_user(current_user)  # this session carries the new log-in version
+            flash("Your password is changed, and every other session has ended.")
+            return redirect(url_for("dashboard.account"))
     return _account_page(form, EmailForm(prefix="mail"))
+
+
+def _proved(form) -> bool:
+    """A valid submission whose `current` password is the person's (a message at the
+    field otherwise); each try counts toward the log-in limit."""
+    if not form.validate_on_submit():
+        return False
+    ratelimit.hit("login", request.remote_addr or "-")
+    if accounts.check_login(db.session(), current_user.email, form.current.data):
+        return True
+    form.current.errors.append("That is not your current password.")
+    return False
 
 
 def _account_page(form, email_form):
@@ -89,25 +98,20 @@ def change_email():
     """Ask to change the address: the current password, then a link to the new address;
     nothing changes until it is opened."""
     form = EmailForm(prefix="mail")
-    if form.validate_on_submit():
-        ratelimit.hit("login", request.remote_addr or "-")
-        if not accounts.check_login(db.session(), current_user.email, form.current.data):
-            form.current.errors.append("That is not your current password.")
+    if _proved(form):
+        try:
+            email = accounts.request_email_change(db.session(), current_user, form.email.data,
+                                                  visitor_lang("en"),
+                                                  current_app.config["MAIL_FROM"])
+        except AccountError as exc:
+            db.session().rollback()
+            form.email.errors.append(str(exc))
         else:
-            try:
-                email = accounts.request_email_change(
-                    db.session(), current_user, form.email.data,
-                    i18n.best_lang(request.accept_languages.best_match(i18n.LANGS), "en"),
-                    current_app.config["MAIL_FROM"])
-            except AccountError as exc:
-                db.session().rollback()
-                form.email.errors.append(str(exc))
-            else:
-                db.session().commit()
-                outbox.wake_event(current_app).set()
-                flash(f"We sent a link to {email}: your address changes when you open it "
-                      "(within a day).")
-                return redirect(url_for("dashboard.account"))
+            db.session().commit()
+            outbox.wake_event(current_app).set()
+            flash(f"We sent a link to {email}: your address changes when you open it "
+                  "(within a day).")
+            return redirect(url_for("dashboard.account"))
     return _account_page(ChangePasswordForm(formdata=None), form)
 
 
@@ -154,8 +158,7 @@ def two_step():
 def two_step_off():
     """Back to the password alone, after the current password."""
     form = TurnOffForm(prefix="off")
-    if form.validate_on_submit() and accounts.check_login(
-            db.session(), current_user.email, form.current.data):
+    if _proved(form):  # a guess counts toward the log-in limit, as every password does
         twofactor.turn_off(current_user)
         db.session().commit()
         flash("Two-step log-in is off: your password alone logs you in.")

@@ -11,7 +11,8 @@ from wtforms import EmailField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from widget.core import db, i18n, outbox
+from widget.core import db, outbox
+from widget.core.pages import visitor_lang
 from widget.dashboard.account_forms import NewPasswordForm
 from widget.dashboard.blueprint import bp
 from widget.dashboard.owned import owned, owned_site
@@ -36,11 +37,9 @@ def site_members(site_id: str):
     site = owned_site(site_id)
     form = InviteForm()
     if form.validate_on_submit():
-        lang = i18n.best_lang(request.accept_languages.best_match(i18n.LANGS),
-                              site.default_lang)
         try:
-            members.invite(db.session(), site, form.email.data, form.role.data,
-                           current_user, lang, current_app.config["MAIL_FROM"])
+            members.invite(db.session(), site, form.email.data, form.role.data, current_user,
+                           visitor_lang(site.default_lang), current_app.config["MAIL_FROM"])
         except AccountError as exc:
             db.session().rollback()
             form.email.errors.append(str(exc))
