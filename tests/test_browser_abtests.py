@@ -9,15 +9,12 @@ TEST_DATABASE_URL): what it checks is what the server stores for the browsers (e
 variant's counters, each sign-up's variant), on either database the service runs on."""
 from __future__ import annotations
 
-import functools
 import json
 import re
-import threading
 import time
 import urllib.request
 import uuid
 from collections import Counter
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,8 +22,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from widget.insight import stats
-from widget.models import SiteOrigin, Subscriber
+from widget.models import Subscriber
 
+from .fixtures.browser import host_pages
 from .fixtures.database import BACKENDS
 from .helpers.browser import exit_intent, host_page, log_in, sign_up_in_widget
 from .helpers.demo import add_widget, run_demo
@@ -56,19 +54,8 @@ def ab_demo(request, tmp_path_factory):
 def ab_host(ab_demo, tmp_path_factory):
     """Host pages on their own origin, allowed by the demo site (as fixtures/browser.py's
     `host` does for the shared demo)."""
-    root = tmp_path_factory.mktemp("host")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_port}"
-    engine = create_engine(ab_demo["db"])
-    with Session(engine) as session:
-        session.add(SiteOrigin(site_id="demo-blog", origin=origin))
-        session.commit()
-    engine.dispose()
-    yield {"root": root, "origin": origin}
-    server.shutdown()
-    server.server_close()
+    with host_pages(ab_demo, tmp_path_factory.mktemp("host")) as served:
+        yield served
 
 
 def start_test(demo, wid: str) -> dict[str, dict]:
