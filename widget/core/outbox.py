@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -214,19 +215,51 @@ def finish(engine: Engine | Connection, message_id: int, worker: str, status: st
         conn.execute(update(OB).where(_mine(message_id, worker)).values(**values))
 
 
-def finish_sent(conn: Connection, worker: str, answers: dict[int, dict]) -> None:
-    """finish(…, "sent") for many messages in one statement, run once per message
-    (executemany: one round trip), in the caller's transaction. `answers`: message id →
-    the columns written with it, the same ones for each (a receiver's answer)."""
-    if not answers:
+def write_many(conn: Connection, worker: str, rows: dict[int, dict], **same) -> None:
+    """Write columns of many messages this worker still holds, in one statement run once
+    per message (executemany: one round trip), in the caller's transaction. `rows`:
+    message id → its own values, the same columns for each; `same`: values for all."""
+    if not rows:
         return
-    columns = next(iter(answers.values())).keys()
+    columns = next(iter(rows.values())).keys()
     stmt = (update(OB).where(OB.id == bindparam("row_id"), OB.claimed_by == worker,
                              OB.status == "sending")
-            .values(status="sent", lease_until=None, last_error=None, sent_at=utcnow(),
-                    **{c: bindparam(f"new_{c}") for c in columns}))
-    conn.execute(stmt, [{"row_id": message_id, **{f"new_{c}": v for c, v in also.items()}}
-                        for message_id, also in answers.items()])
+            .values(**same, **{c: bindparam(f"new_{c}") for c in columns}))
+    conn.execute(stmt, [{"row_id": message_id, **{f"new_{c}": v for c, v in own.items()}}
+                        for message_id, own in rows.items()])
+
+
+def finish_sent(conn: Connection, worker: str, answers: dict[int, dict]) -> None:
+    """finish(…, "sent") for many messages in one statement, in the caller's transaction.
+    `answers`: message id → the columns written with it (a receiver's answer)."""
+    write_many(conn, worker, answers, status="sent", lease_until=None, last_error=None,
+               sent_at=utcnow())
+
+
+class Lease:
+    """A claimed batch's lease, kept fresh for the messages not yet worked on: once a
+    third of it has passed, one UPDATE renews them all (a renewal a message would make
+    the batch's sending as slow as a round trip each)."""
+
+    def __init__(self, engine: Engine, worker: str, ids: list[int], seconds: int):
+        self.engine, self.worker, self.seconds = engine, worker, seconds
+        self.pending, self.renewed = set(ids), time.monotonic()  # the claim's own lease
+
+    def holds(self, message_id: int) -> bool:
+        """Whether this worker still holds `message_id`, about to work on it (then it is
+        no longer pending). False: the batch outlasted the lease and another worker took
+        it over (it may even be sent already)."""
+        if time.monotonic() - self.renewed > self.seconds / 3 and self.pending:
+            with self.engine.begin() as conn:
+                self.pending = set(conn.scalars(
+                    update(OB).where(OB.id.in_(self.pending), OB.claimed_by == self.worker,
+                                     OB.status == "sending")
+                    .values(lease_until=utcnow() + timedelta(seconds=self.seconds))
+                    .returning(OB.id)))
+            self.renewed = time.monotonic()
+        held = message_id in self.pending
+        self.pending.discard(message_id)
+        return held
 
 
 def fail(engine: Engine | Connection, message_id: int, worker: str, error: str, *,

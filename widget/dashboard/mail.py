@@ -17,8 +17,8 @@ from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, header_warnings
 from widget.dashboard.mail_forms import MAIL_KINDS, MailCopyForm, placeholders_of
 from widget.dashboard.owned import back, owned, owned_site, paged
-from widget.mail.render import (Copy, compose, default_copy, gift_part, own_copy, site_copy,
-                                story_quote)
+from widget.mail.render import (Copy, Email, compose, default_copy, gift_part, own_copy,
+                                site_copy, story_quote)
 from widget.models import Gift, MailTemplate, Milestone, OutboxMessage, Site, Subscriber
 
 # E-mail HTML is the owner's and visitors' words laid out by us: shown sandboxed (no
@@ -48,6 +48,12 @@ def _sandboxed(html: str, framed: bool) -> Response:
     g.csp_override = (f"{SANDBOX}; frame-ancestors {ancestors}",
                       "SAMEORIGIN" if framed else "DENY")
     return Response(html, mimetype="text/html")
+
+
+def _read(email: Email) -> EmailMessage:
+    """A composed message read back, as a mail program shows it (the preview shows the
+    very bytes the worker would send)."""
+    return message_from_string(email.raw, policy=default_policy)
 
 
 def _dev_message(message: OutboxMessage) -> EmailMessage | None:
@@ -150,11 +156,11 @@ def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
     if kind == "reward":
         part["lead"] = i18n.text("mail.reward.gift", lang)
     friends = str(milestone.friends if milestone else SAMPLE_FRIENDS)
-    return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
+    return _read(compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
                    message_id="<preview@example.com>",
                    unsubscribe_url=f"{base}/unsubscribe/example",
                    confirm_url=f"{base}/confirm/example" if kind == "confirm" else None,
-                   gift=part, values={"friends": friends} if kind == "reward" else None)
+                   gift=part, values={"friends": friends} if kind == "reward" else None))
 
 
 def _story_sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
@@ -168,10 +174,10 @@ def _story_sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
                      code="EXAMPLE-2345" if gift.kind == "coupon" else None) if gift else None
     after = (i18n.fill(i18n.text("mail.story.public", lang), {"site": site.name}),) \
         if kind == "story_thanks" else (SAMPLE_REPLY,)
-    return compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
+    return _read(compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
                    message_id="<preview@example.com>", unsubscribe_url=None, gift=part,
                    values={"story": story_quote(SAMPLE_STORY)}, after=after,
-                   footer="mail.footer.story")
+                   footer="mail.footer.story"))
 
 
 def _save(site: Site, kind: str, lang: str, copy: Copy) -> None:

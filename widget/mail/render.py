@@ -11,22 +11,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
-from email.utils import format_datetime
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from sqlalchemy import select
 
 from widget.core import db, headers, i18n, smtp, tokens
 from widget.gifts import grants
+from widget.mail import mime
 from widget.models import (Coupon, Grant, MailTemplate, MilestoneReward, OutboxMessage, Owner,
-                           Site, SiteMember, Story, Subscriber, Webhook, utcnow)
+                           Site, SiteMember, Story, Subscriber, Webhook)
 from widget.sites import accounts, members
 
 # To an owner, about their site or their account: no list mail.
 OWNER_KINDS = ("webhook_disabled", "password_reset", "email_change", "invite")
 PRODUCT = "Reciprocity widgets"  # who writes to an owner about their account
+
+@dataclass(frozen=True)
+class Email:
+    """A message as it goes out (CRLF line ends) and its subject as a person reads it."""
+    raw: str
+    subject: str
+
 
 @dataclass(frozen=True)
 class Copy:
@@ -46,9 +51,14 @@ def own_copy(site_id: str, kind: str, lang: str) -> MailTemplate | None:
 
 
 def site_copy(site_id: str, kind: str, lang: str) -> Copy:
-    """The owner's copy for this kind and language, else the built-in one."""
-    own = own_copy(site_id, kind, lang)
-    return Copy(own.subject, own.body) if own else default_copy(kind, lang)
+    """The owner's copy for this kind and language, else the built-in one. Read once per
+    app context: a worker's batch (an edit counts from the next batch) or a request."""
+    copies = g.setdefault("mail_copies", {})
+    key = (site_id, kind, lang)
+    if key not in copies:
+        own = own_copy(site_id, kind, lang)
+        copies[key] = Copy(own.subject, own.body) if own else default_copy(kind, lang)
+    return copies[key]
 
 
 def _address(value: str | None) -> str | None:
@@ -71,7 +81,7 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
             message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
             gift: dict | None = None, values: dict | None = None, after: tuple = (),
             share: dict | None = None, footer: str = "mail.footer",
-            button: str = "mail.confirm.button") -> EmailMessage:
+            button: str = "mail.confirm.button") -> Email:
     """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
     the gift part (gift_part), whose title also fills {gift}; `values`: more
     placeholders ({friends}, {story}); `after`: paragraphs of ours after the owner's
@@ -93,27 +103,22 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
         "unsubscribe_label": i18n.text("mail.unsubscribe", lang),
         "unsubscribe_url": unsubscribe_url, "gift": gift, "share": share,
     }
-    from_header = sender(site)
     mailbox = smtp.mailbox(to)
+    head = [("From", str(sender(site)))]
+    if site and (reply_to := _address(site.reply_to)):
+        head.append(("Reply-To", reply_to))
+    head.append(("Subject", subject))
+    if unsubscribe_url:
+        head.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    if kind == "confirm":  # RFC 3834: no vacation replies, please
+        head.append(("Auto-Submitted", "auto-generated"))
     # An address with letters beyond ASCII before the @ needs SMTPUTF8 all the way;
     # any other goes out in ASCII, its domain IDNA-encoded (xn--).
-    msg = EmailMessage(policy=SMTPUTF8 if mailbox.utf8 else SMTP)
-    msg["From"] = from_header
-    if site and (reply_to := _address(site.reply_to)):
-        msg["Reply-To"] = reply_to
-    msg["To"] = mailbox.address
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = message_id
-    if unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if kind == "confirm":
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
-    msg.set_content(render_template("mail/message.txt", **context))
-    msg.add_alternative(render_template("mail/message.html", **context), subtype="html")
-    msg["Content-Language"] = lang  # after the parts: set_content drops Content-* headers
-    return msg
+    raw = mime.write(tuple(head), to=mailbox.address, utf8=mailbox.utf8, message_id=message_id,
+                     list_unsubscribe=unsubscribe_url, lang=lang,
+                     text=render_template("mail/message.txt", **context),
+                     html=render_template("mail/message.html", **context))
+    return Email(raw, subject)
 
 
 def links(subscriber: Subscriber) -> tuple[str, str]:
@@ -183,7 +188,7 @@ def _friends(message: OutboxMessage, subscriber: Subscriber) -> str:
     return str(friends or subscriber.ref_count)
 
 
-def for_message(message: OutboxMessage, subscriber: Subscriber) -> EmailMessage:
+def for_message(message: OutboxMessage, subscriber: Subscriber) -> Email:
     """A queued message to a subscriber, in their language, with their links, the gift
     it names or delivers, and (in the thank-you) their share link."""
     site = db.session().get(Site, subscriber.site_id)
@@ -210,7 +215,7 @@ def story_quote(text: str) -> str:
     return " ".join(words[:STORY_WORDS]) + ("…" if len(words) > STORY_WORDS else "")
 
 
-def for_story(message: OutboxMessage, story: Story) -> EmailMessage:
+def for_story(message: OutboxMessage, story: Story) -> Email:
     """The thank-you for a story (with the gift, when the owner gives one) or the owner's
     reply to it, to the address the storyteller gave."""
     site = db.session().get(Site, story.site_id)
@@ -247,7 +252,7 @@ def owner_address(message: OutboxMessage, owner: Owner) -> str:
     return message.body if message.kind in ("email_change", "invite") else owner.email
 
 
-def for_owner(message: OutboxMessage, owner: Owner) -> EmailMessage:
+def for_owner(message: OutboxMessage, owner: Owner) -> Email:
     """An e-mail to an owner: a password reset link (one hour, once), the link that
     confirms a new address (sent to it), or, in the site's
     language, a webhook switched off after failing for WEBHOOK_RETRY_HOURS (its address,
