@@ -8,6 +8,7 @@ again when the lease ends.
 """
 from __future__ import annotations
 
+import logging
 import random
 import secrets
 import threading
@@ -36,6 +37,7 @@ NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
          "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change",
          "invite")
+log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",
@@ -260,6 +262,55 @@ class Lease:
         held = message_id in self.pending
         self.pending.discard(message_id)
         return held
+
+
+class Finisher:
+    """Marks messages sent from a thread of its own, as soon as each is sent, so the
+    commit overlaps the next message's SMTP exchange. Waiting ones go in one statement:
+    a worker killed mid-batch leaves unmarked (to be sent again when the lease ends) only
+    what it sent since the last commit, usually the one message. Leaving the `with`
+    block waits until all are written."""
+
+    def __init__(self, engine: Engine, worker: str):
+        self.engine, self.worker = engine, worker
+        self.waiting: list[int] = []
+        self.more = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._run, name="outbox-finisher", daemon=True)
+
+    def __enter__(self) -> Finisher:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.more:
+            self.closing = True
+            self.more.notify()
+        self.thread.join()
+
+    def sent(self, message_id: int) -> None:
+        """The server took `message_id`: mark it sent (soon, from the thread)."""
+        with self.more:
+            self.waiting.append(message_id)
+            self.more.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.more:
+                while not self.waiting and not self.closing:
+                    self.more.wait()
+                ids, self.waiting = self.waiting, []
+                if not ids:
+                    return
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(update(OB).where(OB.id.in_(ids), OB.claimed_by == self.worker,
+                                                  OB.status == "sending")
+                                 .values(status="sent", lease_until=None, last_error=None,
+                                         sent_at=utcnow()))
+            except Exception:  # the database is away: their leases end, they go again
+                log.exception("outbox %s were sent but could not be marked sent",
+                              ", ".join(map(str, ids)))
 
 
 def fail(engine: Engine | Connection, message_id: int, worker: str, error: str, *,

@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -74,6 +74,7 @@ class Mailbox:
     utf8: bool  # letters beyond ASCII before the @: SMTPUTF8 all the way
 
 
+@lru_cache(maxsize=1024)  # asked when a message is written and again when it is sent
 def mailbox(address: str) -> Mailbox:
     """How `address` goes out. An address that no longer validates (stored by an older
     version) goes as it is, and the server's answer decides."""

@@ -12,6 +12,9 @@ mid-batch then re-sends at most the message it was sending, never the ones befor
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask
@@ -143,15 +146,46 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
     return ready
 
 
-def send(app: Flask, ready: Ready, worker: str, mail: smtp.Session | None) -> str:
+CHUNK = 10  # e-mails prepared in one transaction while the ones before are being sent
+
+
+def prepared(app: Flask, ids: list[int], worker: str, guard) -> Iterator[Ready]:
+    """The e-mails among claimed `ids`, prepared (see prepare) CHUNK at a time by a thread
+    of their own while the caller sends the ones already prepared: rendering (the worker's
+    main cost besides sending) overlaps with waiting for the SMTP server's answers.
+    `guard(ids, work)`: runs a chunk's preparation, making a broken one try again later."""
+    ready: queue.SimpleQueue = queue.SimpleQueue()
+
+    def produce() -> None:
+        with app.app_context():  # its own session, and one read of each site's copy
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                for one in guard(chunk, lambda chunk=chunk: prepare(app, chunk, worker)) or ():
+                    ready.put(one)
+        ready.put(None)
+
+    thread = threading.Thread(target=produce, name="outbox-prepare", daemon=True)
+    thread.start()
+    try:
+        while (one := ready.get()) is not None:
+            yield one
+    finally:
+        thread.join()
+
+
+def send(app: Flask, ready: Ready, worker: str, mail: smtp.Session | None,
+         finisher: outbox.Finisher | None = None) -> str:
     """Send one prepared message over the batch's session `mail` (or a session of its
-    own) and record the outcome; returns the new status (sent, queued, failed)."""
+    own) and record the outcome (a success through the batch's `finisher`, if given);
+    returns the new status (sent, queued, failed)."""
     engine, cfg = db.engine(), app.config
+    finish = finisher.sent if finisher else (
+        lambda message_id: outbox.finish(engine, message_id, worker, "sent"))
     if ready.transport == "dev":
         if ready.account_mail:  # no site's dev outbox shows it: the operator's log does
             log.warning("dev outbox (no WIDGET_SMTP_URL): an account e-mail to %s:\n%s",
                         ready.recipient, ready.raw)
-        outbox.finish(engine, ready.message_id, worker, "sent")  # the dashboard shows it
+        finish(ready.message_id)  # the dashboard shows it
         return "sent"
     conversation = mail or smtp.Session(smtp.SmtpSettings.parse(cfg["SMTP_URL"]))
     try:
@@ -167,5 +201,5 @@ def send(app: Flask, ready: Ready, worker: str, mail: smtp.Session | None) -> st
     finally:
         if conversation is not mail:  # its own, for this message alone
             conversation.close()
-    outbox.finish(engine, ready.message_id, worker, "sent")
+    finish(ready.message_id)
     return "sent"

@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 from contextlib import nullcontext
+from functools import partial
 
 from flask import Flask
 from sqlalchemy import select
@@ -71,26 +72,25 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
     with app.app_context():
         engine, cfg = db.engine(), app.config
         ids = outbox.claim(engine, worker, BATCH, cfg["OUTBOX_LEASE_SECONDS"])
-        # Webhook rows go out several at once; e-mail is prepared in one pass, then sent
-        # one after another; a referral's settling or a connector's sync one by one.
+        # Webhook rows go out several at once; e-mail is prepared a few at a time while
+        # the ones before are sent; a referral's settling or a connector's sync one by one.
         rest = webhook_send.deliver_batch(app, ids, worker)
         with engine.connect() as conn:
             kinds = dict(conn.execute(select(OutboxMessage.id, OutboxMessage.kind)
                                       .where(OutboxMessage.id.in_(rest))).all()) if rest else {}
         others = [i for i in rest if kinds.get(i) in outbox.NOT_MAIL]
         emails = [i for i in rest if i in kinds and kinds[i] not in outbox.NOT_MAIL]
-        ready = _guarded(app, worker, emails, lambda: batch.prepare(app, emails, worker)) or []
-        lease = outbox.Lease(engine, worker, [one.message_id for one in ready],
-                             cfg["OUTBOX_LEASE_SECONDS"])
+        lease = outbox.Lease(engine, worker, emails, cfg["OUTBOX_LEASE_SECONDS"])
         # One SMTP session for the batch's e-mail, opened by its first message (a batch
         # of webhooks, skips or dev-outbox mail opens none) and closed with QUIT at the end.
         url = cfg["SMTP_URL"]
         mail = smtp.Session(smtp.SmtpSettings.parse(url)) if url else None
-        with mail or nullcontext():
-            for one in ready:
+        with mail or nullcontext(), outbox.Finisher(engine, worker) as finisher:
+            guard = partial(_guarded, app, worker)
+            for one in batch.prepared(app, emails, worker, guard):
                 if lease.holds(one.message_id):
-                    _guarded(app, worker, [one.message_id],
-                             lambda one=one: batch.send(app, one, worker, mail))
+                    guard([one.message_id], lambda one=one: batch.send(app, one, worker, mail,
+                                                                        finisher))
         for message_id in others:  # each renews its own lease
             _guarded(app, worker, [message_id],
                      lambda message_id=message_id: deliver(app, message_id, worker))
