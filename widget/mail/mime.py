@@ -65,8 +65,10 @@ def _body(text: str) -> str:
 
 
 def _part(subtype: str, text: str) -> str:
+    # The line break before a boundary belongs to the boundary (RFC 2046): one more, so
+    # the text keeps its own last one.
     return (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
-            f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}{_body(text)}")
+            f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}{_body(text)}{CRLF}")
 
 
 def write(head: tuple[tuple[str, str], ...], *, to: str, utf8: bool, message_id: str,
