@@ -218,3 +218,33 @@ def test_a_batch_is_written_as_cell_by_cell_writes_it(batch):
     expected = export.BOM + "\r\n" + cell_by_cell(batch)
     assert "".join(export.lines([], [batch])) == expected
     assert "".join(export.lines([], [(row for row in batch)])) == expected  # read once
+
+
+# What csv.writer alone may write: text from characters that matter at a cell's start.
+AS_IS = st.one_of(
+    st.none(), st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(st.sampled_from(list("aZ9_é ,\"'\r\n\t=+-@\x00\x1f\x85\u00a0\u200b\ufeff\uff1d")),
+            max_size=5))
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.lists(AS_IS, min_size=1, max_size=4), min_size=1, max_size=6))
+def test_a_batch_of_text_and_numbers_is_written_as_cell_by_cell_writes_it(batch):
+    """The types csv.writer may write alone (export.WRITTEN_AS_IS), with every character
+    a cell's start can hinge on: the CSV is the same as cell() on every cell."""
+    assert "".join(export.lines([], [batch])) == export.BOM + "\r\n" + cell_by_cell(batch)
+
+
+def test_text_and_numbers_that_need_nothing_are_written_as_they_are():
+    """The shortcut is taken when cell() would change nothing, and leaves nothing
+    written when it would: then the batch goes cell by cell."""
+    def plain(batch) -> tuple[bool, str]:
+        out = io.StringIO()
+        return export._written_plain(csv.writer(out), out, batch), out.getvalue()
+    batch = [("Kari", None, 3, 2.5, "  x", "Ola, Jr.", 'a "b"', "Line\nbreak", ""),
+             ("ø", "", 0, None, "Z", "x,  y", "9", "_", "Før du går")]
+    assert plain(batch) == (True, cell_by_cell(batch))
+    for needs in ("-1", "=x", " =x", "\tx", "\rx", "a\x00", "\u200b=x", "＝x", -1, -0.5,
+                  True, datetime(2026, 1, 1, tzinfo=timezone.utc), Decimal(1),
+                  "Før du går, =1+1"):  # inside a cell, but it looks like a cell's start
+        assert plain([("ok", "x"), ("ok", needs)]) == (False, ""), repr(needs)

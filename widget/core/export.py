@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timezone
+from itertools import chain
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
@@ -55,6 +56,17 @@ NAME_PLAIN = re.compile(r"[^A-Za-z0-9 ._()-]")  # what the ASCII fallback keeps 
 # every code point) and no control character after it. Most cells are like this, and one
 # match is cheaper than neutralise()'s steps.
 PLAIN = re.compile(r"(?:\w[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*)?")
+# The types csv.writer writes as cell() would, when the text it writes passes the checks
+# below: str and None as they are, an int or a float by str() (its own digits).
+WRITTEN_AS_IS = frozenset((str, int, float, type(None)))
+# How a cell of written CSV text starts when it may not start as PLAIN says: not with a
+# \w character (after spaces, or after its quote and spaces), and not empty or blank
+# unquoted. A quoted cell's own first character follows its quote (a doubled quote when
+# it is one). SUSPECT finds such a start after a comma or a line break (inside a quoted
+# cell too, which can only find more), each pattern scanning for its one character.
+SUSPECT_START = r'(?:[^\w,\r" ]|"(?! *\w)| +[^\w ,\r])'
+FIRST_SUSPECT = re.compile(SUSPECT_START)
+SUSPECT = (re.compile("," + SUSPECT_START), re.compile("\n" + SUSPECT_START))
 
 
 def neutralise(text: str) -> str:
@@ -103,27 +115,48 @@ def cell(value) -> str | int | float:
 
 def lines(header: Sequence[str], batches: Iterable[Iterable[Sequence]]) -> Iterator[str]:
     """The CSV in text chunks: the BOM and the header row with the first batch, then one
-    chunk a batch, each cell by cell(). The caller fetches each batch, turns it into
-    values and ends its transaction (session.rollback()) before yielding it, so memory
-    stays one batch and no transaction is held while the client reads."""
+    chunk a batch, each cell as cell() writes it (a batch that needs nothing of it goes
+    to csv.writer as it is). The caller fetches each batch and turns it into values, so
+    memory stays one batch, and ends its transaction before yielding it, or after a
+    bounded time (gifts/ledger.py), so none is held long while the client reads."""
     out = io.StringIO()
     writer = csv.writer(out)  # quotes a cell holding a comma, a quote, CR or LF
     out.write(BOM)
     writer.writerow([cell(name) for name in header])
     for batch in batches:
-        writer.writerows(_cells(batch))
+        batch = batch if isinstance(batch, (list, tuple)) else list(batch)  # read twice
+        if not _written_plain(writer, out, batch):
+            writer.writerows(_cells(batch))
         yield _take(out)
     if out.tell():  # no batch came: the header alone
         yield _take(out)
 
 
-def _cells(batch: Iterable[Sequence]) -> Iterable[Sequence]:
+def _written_plain(writer, out: io.StringIO, batch: Sequence[Sequence]) -> bool:
+    """Write the batch as it is when that is what cell() by cell() would write: only
+    WRITTEN_AS_IS types, and in the text written no control character (neutralise()
+    drops them) and no SUSPECT cell start. Each check runs in C over the whole batch; a
+    call a cell, or even a look at each distinct value, cost more than csv.writer itself.
+    Otherwise nothing of the batch is left written and the answer is False."""
+    if not WRITTEN_AS_IS.issuperset(map(type, chain.from_iterable(batch))):
+        return False
+    start = out.tell()
+    writer.writerows(batch)
+    text = out.getvalue()
+    if (CONTROL.search(text, start) or FIRST_SUSPECT.match(text, start)
+            or any(suspect.search(text, start) for suspect in SUSPECT)):
+        out.seek(start)
+        out.truncate()
+        return False
+    return True
+
+
+def _cells(batch: Sequence[Sequence]) -> Iterable[Sequence]:
     """The batch's rows as cell() makes them. A call a cell would be the biggest cost of
     a large export after the database's own, so each distinct value is looked at once:
     text PLAIN vouches for, None and an int >= 0 are written as they are (cell() would
     not change them), and only a row holding anything else goes through cell(). A value
     equal to one of those (True to 1, 1.0 to 1) is one cell() leaves alone too."""
-    batch = batch if isinstance(batch, (list, tuple)) else list(batch)  # read twice below
     try:
         distinct = set().union(*batch)
     except TypeError:  # an unhashable value: every cell through cell()
