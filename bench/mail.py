@@ -391,23 +391,25 @@ def profile(tmp: Path, n: int) -> None:
                    if name == func and f.replace("\\", "/").endswith(file_end))
 
     total = cumulative("widget/mail/worker.py", "drain_once")
+    # The sending thread only: the e-mails are prepared (read, rendered, stored) by a
+    # thread of their own and marked sent by another (mail/batch.py, core/outbox.py).
     parts = [
         ("claim (one UPDATE … RETURNING per 100)", cumulative("core/outbox.py", "claim")),
-        ("render.for_message (templates, tokens)", cumulative("mail/render.py",
-                                                              "for_message")),
+        ("waiting for the preparing thread", cumulative("mail/batch.py", "prepared")),
         ("smtp.Session.send, all of it", cumulative("core/smtp.py", "send")),
         ("  ssl.create_default_context", cumulative("/ssl.py", "create_default_context")),
         ("  smtplib connect + greeting", cumulative("/smtplib.py", "connect")),
         ("  smtplib EHLO", cumulative("/smtplib.py", "ehlo")),
         ("  smtplib MAIL/RCPT/DATA", cumulative("/smtplib.py", "sendmail")),
         ("smtp.Session.close (QUIT, once a batch)", cumulative("core/smtp.py", "close")),
-        ("outbox.renew (fresh lease: UPDATE, commit)", cumulative("core/outbox.py", "renew")),
-        ("outbox.finish (UPDATE, commit)", cumulative("core/outbox.py", "finish")),
-        ("Session.commit (raw, subject)", cumulative("orm/session.py", "commit")),
-        ("Session.get (message, subscriber, site)", cumulative("orm/session.py", "get")),
+        ("outbox.Lease.holds (a renewal a third of a lease)",
+         cumulative("core/outbox.py", "holds")),
+        ("handing the sent ones to the finisher", cumulative("core/outbox.py", "sent")),
+        ("waiting for the finisher at the batch's end", cumulative("core/outbox.py",
+                                                                   "__exit__")),
     ]
-    print(f"\ncProfile of drain_once, {n} messages, SQLite, SMTP sink: {took:.2f} s wall "
-          f"({n / took:.0f}/s with the profiler on)")
+    print(f"\ncProfile of drain_once's sending thread, {n} messages, SQLite, SMTP sink: "
+          f"{took:.2f} s wall ({n / took:.0f}/s with the profiler on)")
     print(f"{'':<46}{'ms/msg':>8}{'share':>8}")
     for label, seconds in [("drain_once, all of it", total), *parts]:
         print(f"{label:<46}{seconds / n * 1000:>8.2f}{seconds / total:>8.0%}")
