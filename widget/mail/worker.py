@@ -72,6 +72,10 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
     with app.app_context():
         engine, cfg = db.engine(), app.config
         ids = outbox.claim(engine, worker, BATCH, cfg["OUTBOX_LEASE_SECONDS"])
+        if not ids:
+            return 0
+        # From the claim on: the webhooks below may take a while.
+        lease = outbox.Lease(engine, worker, ids, cfg["OUTBOX_LEASE_SECONDS"])
         # Webhook rows go out several at once; e-mail is prepared a few at a time while
         # the ones before are sent; a referral's settling or a connector's sync one by one.
         rest = webhook_send.deliver_batch(app, ids, worker)
@@ -80,7 +84,6 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
                                       .where(OutboxMessage.id.in_(rest))).all()) if rest else {}
         others = [i for i in rest if kinds.get(i) in outbox.NOT_MAIL]
         emails = [i for i in rest if i in kinds and kinds[i] not in outbox.NOT_MAIL]
-        lease = outbox.Lease(engine, worker, emails, cfg["OUTBOX_LEASE_SECONDS"])
         # One SMTP session for the batch's e-mail, opened by its first message (a batch
         # of webhooks, skips or dev-outbox mail opens none) and closed with QUIT at the end.
         url = cfg["SMTP_URL"]
