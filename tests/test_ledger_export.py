@@ -158,6 +158,22 @@ def test_writes_go_on_while_an_export_reads(app, database_url, make_site, query,
         [None, "@SUM(1)", None, "Lovely,\nthanks 😀"] if hold else ["changed"] * 4)
 
 
+
+def test_an_export_left_midway_ends_its_read(app, database_url, make_site, query):
+    """A client that goes away mid-download closes the batches: the read ends (on
+    PostgreSQL the rows still coming are cancelled) and the connection goes back to
+    the pool, ready for the next statement."""
+    site = make_site("ann@example.com")
+    gift = seed_small(query, site)["link"]
+    with app.app_context():
+        batches = ledger.export_batches(db.session(), gift, expiring=True, words=STATE_WORDS,
+                                        size=2)
+        assert len(next(batches)) == 2
+        assert db.engine().pool.checkedout() == 1
+        batches.close()
+        assert db.engine().pool.checkedout() == 0
+        assert db.session().scalar(text("SELECT count(*) FROM gift_grants")) == 9
+
 # 100,000 grants through gunicorn ------------------------------------------------------
 
 def seed_grants(database_url: str, site: str, gift: str, widget: str) -> None:

@@ -10,11 +10,14 @@ PostgreSQL), a download (downloads < download_limit), a fresh link (its cooldown
 """
 from __future__ import annotations
 
+import inspect
 import secrets
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from itertools import islice
 
 from sqlalchemy import Integer, bindparam, case, null, select
 from sqlalchemy.orm import Session
@@ -250,8 +253,8 @@ def renew(tx: Tx, grant_id: int, valid_days: int, now: datetime, *, by_owner: bo
 
 
 # How long an export may keep one read open while its client takes the batches. Rows
-# stream from one statement (on PostgreSQL a server-side cursor), not a query planned and
-# seeked anew for each batch; after this long the next batch starts a new read where the
+# stream from one statement, not a query planned and seeked anew for each batch (on
+# PostgreSQL a transaction, a ping and a round trip each); after this long the next batch starts a new read where the
 # last one ended, so a slow client holds no snapshot (nor a lock a migration would queue
 # behind) for longer.
 HOLD_SECONDS = 2.0
@@ -298,10 +301,10 @@ def _streamed(session: Session, first, later, size: int) -> Iterator[list[tuple]
     without their first two columns (id and created_at, the keyset's position)."""
     statement, position = first, {}
     while True:
-        cursor = _read(session, statement, position)
+        batches, close = _read(session, statement, position, size)
         began = time.monotonic()
         try:
-            while found := cursor.fetchmany(size):
+            for found in batches:
                 position = {"moment": found[-1][1], "number": found[-1][0]}
                 rows = [row[2:] for row in found]
                 if time.monotonic() - began >= HOLD_SECONDS:
@@ -312,30 +315,39 @@ def _streamed(session: Session, first, later, size: int) -> Iterator[list[tuple]
         finally:
             # Also when the client went away: the request's teardown has dropped this
             # session, so nothing else would end its transaction, and its pooled
-            # connection would stay checked out. The cursor first: an SQLite statement
+            # connection would stay checked out. The read first: an SQLite statement
             # not yet reset keeps its snapshot through a rollback.
             try:
-                cursor.close()
+                close()
             finally:
                 session.rollback()
         yield rows
         statement = later
 
 
-def _read(session: Session, statement, params: dict):
-    """A driver cursor running `statement` (built once, compiled for each read) on the
-    session's connection: on PostgreSQL a server-side one, which sends rows as they are
-    fetched. Its rows are the driver's: the columns are text and numbers, and the
-    position's time goes back as the driver gave it."""
+def _read(session: Session, statement, params: dict, size: int):
+    """`statement` (built once, compiled for each read) run on the session's connection:
+    (its rows in lists of `size`, what ends the read). The rows are the driver's: the
+    columns are text and numbers, and the position's time goes back as the driver gave
+    it. On PostgreSQL the server sends the rows without waiting to be asked for each
+    batch (TCP's window holds it back), so it works while this process writes."""
     tx = Tx.on_session(session)
     conn = session.connection()
     compiled = statement.compile(dialect=conn.dialect)
     values = compiled.construct_params(params)
     driver = conn.connection.dbapi_connection
     if tx.postgres:
-        cursor = driver.cursor(name="ledger_export")
-        cursor.execute(str(compiled), values)
-    else:
-        cursor = driver.cursor()
-        cursor.execute(str(compiled), [tx.value(values[name]) for name in compiled.positiontup])
-    return cursor
+        chunks = {"size": size} if _chunked_rows() else {}  # else a result a row: slower
+        rows = driver.cursor().stream(str(compiled), values, **chunks)
+        return iter(lambda: list(islice(rows, size)), []), rows.close
+    cursor = driver.cursor()
+    cursor.execute(str(compiled), [tx.value(values[name]) for name in compiled.positiontup])
+    return iter(lambda: cursor.fetchmany(size), []), cursor.close
+
+
+@cache
+def _chunked_rows() -> bool:
+    """Whether psycopg streams rows in chunks (psycopg 3.2 on libpq 17 or later)."""
+    import psycopg  # here: only PostgreSQL comes this way, and it is an optional extra
+    return (psycopg.pq.version() >= 170000
+            and "size" in inspect.signature(psycopg.Cursor.stream).parameters)
