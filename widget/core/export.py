@@ -45,6 +45,7 @@ TRIGGERS = frozenset("=+-@")
 # Inside a cell they are text: the writer quotes every cell holding CR or LF.
 FIRST_TRIGGERS = ("\t", "\r")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # Cc but tab, LF and CR
+CONTROL_BYTES = bytes(c for c in range(128) if CONTROL.match(chr(c)))  # ASCII's
 # Never in a file name: path separators, the quote (the header's own syntax), and
 # controls, invisible characters (a right-to-left override can fake the extension) and
 # line separators, by their Unicode category.
@@ -143,12 +144,21 @@ def _written_plain(writer, out: io.StringIO, batch: Sequence[Sequence]) -> bool:
     start = out.tell()
     writer.writerows(batch)
     text = out.getvalue()
-    if (CONTROL.search(text, start) or FIRST_SUSPECT.match(text, start)
+    if (_has_control(text[start:]) or FIRST_SUSPECT.match(text, start)
             or any(suspect.search(text, start) for suspect in SUSPECT)):
         out.seek(start)
         out.truncate()
         return False
     return True
+
+
+def _has_control(text: str) -> bool:
+    """Whether CONTROL finds anything in `text`. ASCII text (known without a look) is
+    searched as bytes, whose C loop is twice as fast as the pattern's."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, CONTROL_BYTES)) != len(data)
+    return CONTROL.search(text) is not None
 
 
 def _cells(batch: Sequence[Sequence]) -> Iterable[Sequence]:
