@@ -253,10 +253,10 @@ def renew(tx: Tx, grant_id: int, valid_days: int, now: datetime, *, by_owner: bo
 
 
 # How long an export may keep one read open while its client takes the batches. Rows
-# stream from one statement, not a query planned and seeked anew for each batch (on
-# PostgreSQL a transaction, a ping and a round trip each); after this long the next batch starts a new read where the
-# last one ended, so a slow client holds no snapshot (nor a lock a migration would queue
-# behind) for longer.
+# stream from one statement, not from a query planned and seeked anew for each batch (on
+# PostgreSQL a transaction, a ping and round trips each); after this long the next batch
+# starts a new read where the last one ended, so a slow client holds no snapshot (nor a
+# lock a migration would queue behind) for much longer.
 HOLD_SECONDS = 2.0
 
 
@@ -266,8 +266,9 @@ def export_batches(session: Session, gift_id: str, *, expiring: bool,
     as rows of EXPORT_COLUMNS' values, `size` at a time: the person, the widget and the
     coupon code joined, times as export.iso() text and the status as `words` names
     grants.state()'s answer, both written by the database; downloads only for an
-    `expiring` gift (grants.EXPIRING_KINDS). One read lasts at most HOLD_SECONDS, and
-    the last ends before the last batch is yielded.
+    `expiring` gift (grants.EXPIRING_KINDS). A read stays open while the client takes
+    batches, HOLD_SECONDS at most (and the send of the batch then under way); the next
+    starts where it ended.
 
     Driver rows of statements built once (an ORM object a row, with its person and
     widget loaded, made 100,000 rows take 9 s on SQLite and up to 26 s on PostgreSQL;
