@@ -27,6 +27,10 @@ class Owner(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     totp_last: Mapped[int | None] = mapped_column(Integer, nullable=True)
     recovery_codes: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # The dashboard's language (en, nb, de, nl; None: the browser's) and the time zone
+    # its dates are shown in (an IANA name), both chosen on the account page.
+    lang: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sites: Mapped[list["Site"]] = relationship(back_populates="owner", order_by="Site.created_at")
 
