@@ -1,22 +1,22 @@
 """An owner's account: a forgotten password reset by e-mail (one hour, once, the same
 answer for any address), the password changed (either ends every other session), and
-two-step log-in turned on (a code first, then recovery codes shown once) or off."""
+two-step log-in turned on (a code first, then recovery codes shown once) or off, and the
+dashboard's language and time zone."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext, refresh
 from flask_login import current_user, login_required, login_user
 
 from widget.core import db, outbox, ratelimit
 from widget.core.pages import visitor_lang
 from widget.dashboard.account_forms import (ChangePasswordForm, CodeForm, EmailForm,
-                                            ForgotForm, NewPasswordForm, TurnOffForm)
+                                            ForgotForm, LanguageForm, NewPasswordForm,
+                                            TurnOffForm)
 from widget.dashboard.blueprint import bp
+from widget.dashboard.language import time_zones
 from widget.sites import accounts, twofactor
 from widget.sites.accounts import AccountError
-
-SENT = ("If an account uses {email}, we have sent it a link to choose a new password. "
-        "It works for an hour, once. Nothing there? Look in the spam folder, or ask again "
-        "in a few minutes.")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
@@ -33,7 +33,10 @@ def forgot_password():
             outbox.wake_event(current_app).set()
         else:
             db.session().rollback()
-        sent = SENT.format(email=form.email.data.strip())
+        sent = gettext("If an account uses %(email)s, we have sent it a link to choose a "
+                       "new password. It works for an hour, once. Nothing there? Look in "
+                       "the spam folder, or ask again in a few minutes.",
+                       email=form.email.data.strip())
     return render_template("dashboard/forgot.html", form=form, sent=sent)
 
 
@@ -50,7 +53,7 @@ def reset_password(token: str):
         accounts.set_password(owner, form.password.data)
         db.session().commit()
         login_user(owner)
-        flash("Your new password is set, and every other session has ended.")
+        flash(gettext("Your new password is set, and every other session has ended."))
         return redirect(url_for("dashboard.sites"))
     return render_template("dashboard/reset.html", form=form, problem=None,
                            email=owner.email), 422 if form.errors else 200
@@ -68,8 +71,10 @@ def account():
             form.password.errors.append(str(exc))
         else:
             db.session().commit()
-            login_user(current_user)  # this session carries the new log-in version
-            flash("Your password is changed, and every other session has ended.")
+            # This session carries the new log-in version. The owner itself, not the
+            # proxy: current_user would otherwise resolve to itself (gettext reads it).
+            login_user(current_user._get_current_object())
+            flash(gettext("Your password is changed, and every other session has ended."))
             return redirect(url_for("dashboard.account"))
     return _account_page(form, EmailForm(prefix="mail"))
 
@@ -82,14 +87,37 @@ def _proved(form) -> bool:
     ratelimit.hit("login", request.remote_addr or "-")
     if accounts.check_login(db.session(), current_user.email, form.current.data):
         return True
-    form.current.errors.append("That is not your current password.")
+    form.current.errors.append(gettext("That is not your current password."))
     return False
 
 
-def _account_page(form, email_form):
-    errors = form.errors or email_form.errors
+def _account_page(form, email_form, lang_form=None):
+    """The account page with the forms given (one of them refused, perhaps) and the rest
+    fresh; the language form shows the owner's current choice."""
+    if lang_form is None:
+        lang_form = LanguageForm(prefix="lang", formdata=None, lang=current_user.lang or "",
+                                 time_zone=current_user.time_zone)
+    errors = form.errors or email_form.errors or lang_form.errors
     return render_template("dashboard/account.html", form=form, email_form=email_form,
-                           off=TurnOffForm(prefix="off")), 422 if errors else 200
+                           off=TurnOffForm(prefix="off"), lang_form=lang_form,
+                           zones=sorted(time_zones().values())), 422 if errors else 200
+
+
+@bp.post("/account/language")
+@login_required
+def change_language():
+    """The dashboard's language (None: the browser's) and time zone; the flash that says
+    so is already in the new language."""
+    form = LanguageForm(prefix="lang")
+    if form.validate_on_submit():
+        current_user.lang = form.lang.data or None
+        current_user.time_zone = form.time_zone.data
+        db.session().commit()
+        refresh()  # this request chose its locale before the change
+        flash(gettext("Saved."))
+        return redirect(url_for("dashboard.account"))
+    return _account_page(ChangePasswordForm(formdata=None), EmailForm(prefix="mail",
+                                                                      formdata=None), form)
 
 
 @bp.post("/account/email")
@@ -109,8 +137,8 @@ def change_email():
         else:
             db.session().commit()
             outbox.wake_event(current_app).set()
-            flash(f"We sent a link to {email}: your address changes when you open it "
-                  "(within a day).")
+            flash(gettext("We sent a link to %(email)s: your address changes when you "
+                          "open it (within a day).", email=email))
             return redirect(url_for("dashboard.account"))
     return _account_page(ChangePasswordForm(formdata=None), form)
 
@@ -146,8 +174,8 @@ def two_step():
             db.session().commit()
             session.pop("totp_setup", None)
             return render_template("dashboard/two_step.html", codes=codes)
-        form.code.errors.append("That code does not fit: check the app shows this account, "
-                                "and type the code it shows now.")
+        form.code.errors.append(gettext("That code does not fit: check the app shows this "
+                                        "account, and type the code it shows now."))
     return render_template("dashboard/two_step.html", form=form, secret=secret, codes=None,
                            qr=twofactor.qr_svg(current_user, secret)), \
         422 if form.errors else 200
@@ -161,7 +189,7 @@ def two_step_off():
     if _proved(form):  # a guess counts toward the log-in limit, as every password does
         twofactor.turn_off(current_user)
         db.session().commit()
-        flash("Two-step log-in is off: your password alone logs you in.")
+        flash(gettext("Two-step log-in is off: your password alone logs you in."))
     else:
-        flash("Two-step log-in is still on: that was not your current password.")
+        flash(gettext("Two-step log-in is still on: that was not your current password."))
     return redirect(url_for("dashboard.account"))
