@@ -20,8 +20,8 @@ FLOORS = [
     ("entry", ["widget.__main__", "widget.cli", "widget.demo", "widget.servers", "widget",
                "widget.settings"]),
     ("routes", ["widget.dashboard", "widget.api", "widget.pages"]),
-    ("capabilities", ["widget.mail", "widget.sync", "widget.subscribers", "widget.giveback",
-                      "widget.gifts", "widget.insight", "widget.sites"]),
+    ("capabilities", ["widget.mail", "widget.letters", "widget.sync", "widget.subscribers",
+                      "widget.giveback", "widget.gifts", "widget.insight", "widget.sites"]),
     ("core", ["widget.migrations", "widget.core", "widget.models"]),
 ]
 RANK = {room: (floor, order) for floor, (_, rooms) in enumerate(FLOORS)

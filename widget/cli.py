@@ -182,6 +182,54 @@ def api_key_create(site_id: str, scope: str, name: str):
         click.echo(made.key)
 
 
+@main.group(epilog=EPILOG)
+def feed():
+    """The blog's feed, read for new posts (docs/letters.md)."""
+
+
+@feed.command("set", epilog=EPILOG)
+@click.option("--site", "site_id", required=True, help="The site's id (as `create-site` printed).")
+@click.option("--url", required=True, help="The feed's address: RSS, Atom or JSON Feed, http(s).")
+@click.option("--mode", required=True, type=click.Choice(["each", "digest"]),
+              help="each: a letter per new post; digest: the new posts together.")
+@click.option("--lang", default="", type=click.Choice(["", "en", "nb", "de", "nl"]),
+              help="The readers' language this feed is for (leave out: one feed for all).")
+def feed_set(site_id: str, url: str, mode: str, lang: str):
+    """Add the site's feed (for a language), or change its address and mode."""
+    from widget.core import db
+    from widget.letters import feeds
+    from widget.models import Site
+
+    app = _migrated_app()
+    with app.app_context():
+        session = db.session()
+        if session.get(Site, site_id) is None:
+            raise click.BadParameter(f"no site with the id {site_id}", param_hint="--site")
+        try:
+            made = feeds.set_feed(session, site_id, url, mode, lang)
+        except feeds.Invalid as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"Feed for {made.lang or 'every language'} of site {site_id}: {made.url} "
+                   f"({mode}). Its posts so far count as published and are never mailed.")
+
+
+@feed.command("poll", epilog=EPILOG)
+@click.option("--once", is_flag=True, required=True,
+              help="Poll every feed that is due now, then exit (for cron or scripts).")
+def feed_poll(once: bool):
+    """Poll the due feeds and say per feed what it found; exits 0 even when one is broken."""
+    from widget.letters import feeds
+
+    app = _migrated_app()
+    done = feeds.poll_due(app)
+    for outcome in done:
+        click.echo(f"{outcome.site_id} {outcome.lang or '*'} {outcome.url}: "
+                   f"{outcome.describe()}")
+    if not done:
+        click.echo("No feed is due.")
+
+
 @main.command(epilog=EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the service.")

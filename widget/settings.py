@@ -81,15 +81,20 @@ SETTINGS: tuple[Setting, ...] = (
             "How long a webhook delivery is retried (back-off up to an hour) before the "
             "endpoint is switched off and its owner told by e-mail."),
     Setting("WIDGET_WEBHOOK_ALLOW_PRIVATE", "off",
-            "'on' lets webhooks and self-hosted services reach loopback and private "
-            "addresses (a listmonk on your LAN); link-local and cloud metadata addresses "
-            "stay refused."),
+            "'on' lets webhooks, self-hosted services and blog feeds reach loopback and "
+            "private addresses (a listmonk on your LAN); link-local and cloud metadata "
+            "addresses stay refused."),
+    Setting("WIDGET_FEED_POLL_MINUTES", "15",
+            "How often each blog feed is fetched for new posts, in minutes (at least 15: "
+            "feeds are read politely, with conditional GETs)."),
 )
 
 INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
             "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
             "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
-            "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB", "WIDGET_WEBHOOK_RETRY_HOURS")
+            "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB", "WIDGET_WEBHOOK_RETRY_HOURS",
+            "WIDGET_FEED_POLL_MINUTES")
+FEED_POLL_FLOOR = 15  # minutes: no blog is asked for its feed more often
 
 
 class ConfigError(RuntimeError):
@@ -147,6 +152,9 @@ def load() -> dict:
             numbers[name] = int(_env(name))
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, not {_env(name)!r}.") from None
+    if numbers["WIDGET_FEED_POLL_MINUTES"] < FEED_POLL_FLOOR:
+        raise ConfigError(f"WIDGET_FEED_POLL_MINUTES must be at least {FEED_POLL_FLOOR}, "
+                          f"not {numbers['WIDGET_FEED_POLL_MINUTES']}.")
     smtp_url = _env("WIDGET_SMTP_URL")
     if smtp_url:
         from widget.core.smtp import SmtpSettings  # checked now: a typo fails at start-up
@@ -192,6 +200,7 @@ def load() -> dict:
         "OUTBOX_LEASE_SECONDS": numbers["WIDGET_OUTBOX_LEASE_SECONDS"],
         "WEBHOOK_RETRY_HOURS": numbers["WIDGET_WEBHOOK_RETRY_HOURS"],
         "WEBHOOK_ALLOW_PRIVATE": allow_private == "on",
+        "FEED_POLL_MINUTES": numbers["WIDGET_FEED_POLL_MINUTES"],
         # Dashboard forms are small; the API and gift uploads set their own limits.
         "MAX_CONTENT_LENGTH": 1 << 20,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -7,6 +7,7 @@ from widget.models.contacts import AuditEntry, ContactImport, ContactTag, Import
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.hooks import Connector, Event, Webhook
 from widget.models.keys import ApiKey
+from widget.models.letters import FEED_MODES, Feed, FeedItem
 from widget.models.mail import MailTemplate, OutboxMessage
 from widget.models.members import ROLES, SiteMember
 from widget.models.referrals import Milestone, MilestoneReward, Referral
@@ -17,4 +18,5 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "MailTemplate", "GiftFile", "GiftFileChunk", "Gift", "Grant", "Coupon", "Referral",
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
            "ContactImport", "ImportChunk", "Event", "Webhook", "Connector", "WidgetTest",
-           "WidgetVariant", "VARIANT_FIELDS", "SiteMember", "ROLES"]
+           "WidgetVariant", "VARIANT_FIELDS", "SiteMember", "ROLES", "Feed", "FeedItem",
+           "FEED_MODES"]
