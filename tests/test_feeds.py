@@ -22,8 +22,9 @@ from widget import settings
 from widget.cli import main
 from widget.core import db, outbound
 from widget.letters import feeds, parse
-from widget.models import Feed, FeedItem, utcnow
+from widget.models import AuditEntry, Feed, FeedItem, Owner, SiteMember, utcnow
 
+from .helpers.http import csrf_post
 from .helpers.waiting import wait_until
 
 POSTS = [("p1", "First post", "2026-11-20T09:00:00+00:00"),
@@ -234,8 +235,8 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("how", list(BROKEN))
-def test_a_broken_feed_keeps_its_error_and_loses_nothing(
-        app, blog, make_site, query, how):
+def test_a_broken_feed_shows_its_error_on_the_site_page_and_loses_nothing(
+        app, ann, blog, make_site, query, how):
     breaks, said = BROKEN[how]
     site = make_site("ann@example.com")
     blog.serve(rss(POSTS))
@@ -247,12 +248,15 @@ def test_a_broken_feed_keeps_its_error_and_loses_nothing(
     row = feed_row(query, feed_id)
     assert said in row.error and row.error_at is not None and row.primed_at is not None
     assert len(items(query, feed_id)) == 2
+    page = ann.get(f"/dashboard/sites/{site}")
+    assert "s feed is broken</h2>" in page.text and said in page.text.replace("&#39;", "'")
 
     blog.status, blog.delay, blog.drip = 200, 0.0, 0.0
     blog.serve(rss([*POSTS, NEW_POST]), "application/rss+xml")
     [mended] = feeds.poll_due(app, now=later(32))
     assert (mended.status, mended.new) == ("new", 1)
     assert feed_row(query, feed_id).error is None
+    assert "feed is broken" not in ann.get(f"/dashboard/sites/{site}").text
 
 
 def test_loopback_is_refused_unless_the_operator_allows_private_addresses(
@@ -375,3 +379,48 @@ def test_feed_set_and_poll_on_the_command_line(cli, blog, make_site, query):
     query(lambda s: (s.execute(update(Feed).values(next_poll_at=utcnow())), s.commit()))
     broken = cli("feed", "poll", "--once")
     assert broken.exit_code == 0 and "broken: The blog answered HTTP 503" in broken.output
+
+
+# The dashboard -----------------------------------------------------------------------------
+
+def test_the_feed_page_by_role(app, ann, blog, make_client, make_owner, make_site, query):
+    site = make_site("ann@example.com")
+    path = f"/dashboard/sites/{site}/letters"
+    assert ann.get(path).status_code == 200
+    refused = csrf_post(ann, path, {"url": "https://me:pw@blog.example/feed", "mode": "each",
+                                    "lang": ""})
+    assert refused.status_code == 422 and "passwords" in refused.text
+    blog.serve(rss(POSTS))
+    saved = csrf_post(ann, path, {"url": blog.url, "mode": "digest", "lang": "nb"})
+    assert saved.status_code == 302
+    [feed] = query(lambda s: list(s.scalars(select(Feed).where(Feed.site_id == site))))
+    assert (feed.lang, feed.mode) == ("nb", "digest")
+    entry = query(lambda s: s.scalar(select(AuditEntry).where(AuditEntry.site_id == site)))
+    assert entry.action == "settings" and blog.url in entry.detail
+
+    checked = csrf_post(ann, f"{path}/{feed.id}/check", {}, page=path)
+    assert checked.status_code == 302
+    page = ann.get(path).text
+    assert "2 posts are there already" in page and "Second post" in page
+    csrf_post(ann, f"{path}/{feed.id}/check", {}, page=path)
+    assert "at most every 15 minutes" in ann.get(path).text and len(blog.requests) == 1
+
+    make_owner("bob@example.com")
+    bob = make_client()
+    bob.login("bob@example.com")
+    assert bob.get(path).status_code == 404
+    assert csrf_post(bob, f"{path}/{feed.id}/check", {},
+                     page="/dashboard/account").status_code == 404
+    bob_id = query(lambda s: s.scalar(select(Owner.id).where(Owner.email == "bob@example.com")))
+    query(lambda s: (s.add(SiteMember(site_id=site, email="bob@example.com", owner_id=bob_id,
+                                      role="viewer", accepted_at=utcnow())), s.commit()))
+    shown = bob.get(path)
+    assert shown.status_code == 200 and "Check now" not in shown.text
+    assert csrf_post(bob, path, {"url": "https://blog.example/x", "mode": "each", "lang": ""},
+                     page=f"/dashboard/sites/{site}").status_code == 403
+    assert csrf_post(bob, f"{path}/{feed.id}/remove", {},
+                     page=f"/dashboard/sites/{site}").status_code == 403
+    removed = csrf_post(ann, f"{path}/{feed.id}/remove", {}, page=path)
+    assert removed.status_code == 302
+    assert query(lambda s: s.scalar(select(Feed.id).where(Feed.site_id == site))) is None
+    assert items(query, feed.id) == []

@@ -13,8 +13,8 @@ def init_app(app: Flask) -> None:
     # Each module's routes attach to bp as it is imported.
     from widget.dashboard import (abtests, account, auth, connectors,  # noqa: F401
                                   contact_actions, contacts, gifts, imports, keys, ledger,
-                                  mail, members, referrals, roles, sites, stats, stories,
-                                  webhooks, widgets)
+                                  letters, mail, members, referrals, roles, sites, stats,
+                                  stories, webhooks, widgets)
 
     login_manager.init_app(app)
     csrf.init_app(app)

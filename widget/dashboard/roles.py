@@ -56,6 +56,8 @@ NEED: dict[str, tuple[str, str]] = {
     "test_connector": (OWN, OWN), "backfill_connector": (OWN, OWN),
     "backfill_progress": (OWN, OWN),
     "disconnect_connector": (OWN, OWN),
+    # new posts by e-mail: the blog's feeds
+    "letters": (VIEW, OWN), "check_feed": (OWN, OWN), "remove_feed": (OWN, OWN),
 }
 
 
