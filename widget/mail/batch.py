@@ -1,21 +1,23 @@
 """The e-mail of one claimed batch: read in one go, rendered (once per message, ever),
 stored in one transaction, then sent over the batch's SMTP session one after another,
-each marked sent as soon as the server took it.
+each marked sent as soon as the server took it (by core/outbox.Finisher's thread, so the
+commit overlaps the next message's SMTP exchange).
+
+Rendering in a thread of its own while the messages before are sent was tried and not
+kept: the two threads take turns on the interpreter's lock, smaller transactions cost
+more, and it measured no faster than the whole batch first (bench/mail.py).
 
 Per message, the worker used to renew its lease, read the message, its subscriber and
 site, render, commit the rendering, send and commit the outcome: four transactions and
 a dozen statements around a send that takes half a millisecond. Now a batch costs one
 read per table and one write for its renderings; a message, its send and its outcome.
-The outcome stays one per message (not one per batch, as webhooks do): a worker killed
-mid-batch then re-sends at most the message it was sending, never the ones before.
+Outcomes are written as the messages go (not once a batch, as webhooks are): a worker
+killed mid-batch leaves to be sent again only what the server took since the finisher's
+last commit, usually nothing.
 """
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask import Flask
@@ -119,9 +121,6 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
         transport = "smtp" if cfg["SMTP_URL"] else "dev"
         ready, rendered, skipped, broken = [], {}, {}, []
         for message in messages:
-            # Let the sending thread in as soon as the server has answered it, rather than
-            # after the interpreter's switch interval (5 ms) of rendering.
-            time.sleep(0)
             try:
                 what, detail = _one(message, loaded)
             except Exception:  # one broken message must not stop the others
@@ -148,33 +147,6 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
                         retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],
                         max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
     return ready
-
-
-CHUNK = 10  # e-mails prepared in one transaction while the ones before are being sent
-
-
-def prepared(app: Flask, ids: list[int], worker: str, guard) -> Iterator[Ready]:
-    """The e-mails among claimed `ids`, prepared (see prepare) CHUNK at a time by a thread
-    of their own while the caller sends the ones already prepared: rendering (the worker's
-    main cost besides sending) overlaps with waiting for the SMTP server's answers.
-    `guard(ids, work)`: runs a chunk's preparation, making a broken one try again later."""
-    ready: queue.SimpleQueue = queue.SimpleQueue()
-
-    def produce() -> None:
-        with app.app_context():  # its own session, and one read of each site's copy
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start:start + CHUNK]
-                for one in guard(chunk, lambda chunk=chunk: prepare(app, chunk, worker)) or ():
-                    ready.put(one)
-        ready.put(None)
-
-    thread = threading.Thread(target=produce, name="outbox-prepare", daemon=True)
-    thread.start()
-    try:
-        while (one := ready.get()) is not None:
-            yield one
-    finally:
-        thread.join()
 
 
 def send(app: Flask, ready: Ready, worker: str, mail: smtp.Session | None,

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 from contextlib import nullcontext
-from functools import partial
 
 from flask import Flask
 from sqlalchemy import select
@@ -77,8 +76,8 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
             return 0
         # From the claim on: the webhooks below may take a while.
         lease = outbox.Lease(engine, worker, ids, cfg["OUTBOX_LEASE_SECONDS"])
-        # Webhook rows go out several at once; e-mail is prepared a few at a time while
-        # the ones before are sent; a referral's settling or a connector's sync one by one.
+        # Webhook rows go out several at once; the e-mail is prepared in one pass, then
+        # sent one by one; a referral's settling or a connector's sync one by one.
         rest = webhook_send.deliver_batch(app, ids, worker)
         with engine.connect() as conn:
             kinds = dict(conn.execute(select(OutboxMessage.id, OutboxMessage.kind)
@@ -89,12 +88,12 @@ def drain_once(app: Flask, worker: str | None = None) -> int:
         # of webhooks, skips or dev-outbox mail opens none) and closed with QUIT at the end.
         url = cfg["SMTP_URL"]
         mail = smtp.Session(smtp.SmtpSettings.parse(url)) if url else None
+        ready = _guarded(app, worker, emails, lambda: batch.prepare(app, emails, worker))
         with mail or nullcontext(), outbox.Finisher(engine, worker) as finisher:
-            guard = partial(_guarded, app, worker)
-            for one in batch.prepared(app, emails, worker, guard):
+            for one in ready or ():
                 if lease.holds(one.message_id):
-                    guard([one.message_id], lambda one=one: batch.send(app, one, worker, mail,
-                                                                        finisher))
+                    _guarded(app, worker, [one.message_id],
+                             lambda one=one: batch.send(app, one, worker, mail, finisher))
         for message_id in others:  # each renews its own lease
             _guarded(app, worker, [message_id],
                      lambda message_id=message_id: deliver(app, message_id, worker))
