@@ -197,7 +197,7 @@ def test_coupon_codes_imported_and_generated(ann, make_site, query):
                       files={"csv_file": ("codes.csv", "ØL-9\n".encode("latin-1"), "text/csv")})
     assert latin1.status_code == 422 and "CSV UTF-8" in latin1.text
     flood = csrf_post(ann, f"{path}/coupons/import", {"codes": "X-1\n" * (1 << 20)}, page=path)
-    assert flood.status_code == 413 and "at most 10000 codes" in flood.text
+    assert flood.status_code == 413 and "at most 10,000 codes" in flood.text
     empty = csrf_post(ann, f"{path}/coupons/import", {"codes": "  "}, page=path)
     assert empty.status_code == 422 and "Paste codes, or choose a .csv file." in empty.text
     made = csrf_post(ann, f"{path}/coupons/generate", {"pattern": "BAKE-####", "count": "20"},

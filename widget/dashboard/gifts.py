@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_number, get_locale, gettext, ngettext
 from flask_login import login_required
 from sqlalchemy import delete, exists, func, select
 from werkzeug.datastructures import FileStorage
@@ -57,7 +58,13 @@ def gift_kind(kind: str) -> str:
 
 @bp.app_template_filter("filesize")
 def filesize(size: int) -> str:
-    return files.size_words(size)
+    """A file's size in the page's language (1.2 MB, 1,2 MB)."""
+    return files.size_words(size, str(get_locale() or "en"))
+
+
+def megabytes(size: int) -> str:
+    """A byte count in (binary) megabytes in the page's language: 50, 1.5 (1,5)."""
+    return format_decimal(round(size / (1 << 20), 2))
 
 
 def _read_form(limit: int, text_limit: int) -> bool:
@@ -101,9 +108,10 @@ def _gift_form(site: Site, gift: Gift):
         form.kind.data = gift.kind or "file"
         if request.mimetype == "multipart/form-data" \
                 and (request.content_length or max_bytes + 1) > max_bytes:
-            form.upload.errors = [f"The file is larger than {files.megabytes(max_bytes)} MB."]
+            form.upload.errors = [gettext("The file is larger than %(mb)s MB.",
+                                          mb=megabytes(max_bytes))]
         else:
-            form.form_errors.append("The texts are too long. Nothing was saved.")
+            form.form_errors.append(gettext("The texts are too long. Nothing was saved."))
         return _show_form(site, gift, form, 413)
     form = GiftForm(obj=gift)
     if gift.id is not None:
@@ -115,7 +123,7 @@ def _gift_form(site: Site, gift: Gift):
             logged(site, "gift", form.title.data)
             _save(site, gift, form, max_bytes)
             snapshot.invalidate(site.id)
-            flash(f"“{gift.title}” is saved.")
+            flash(gettext("“%(title)s” is saved.", title=gift.title))
             return redirect(url_for("dashboard.gift", site_id=site.id, gift_id=gift.id))
         except files.FileRefused as exc:
             db.session().rollback()
@@ -126,11 +134,12 @@ def _gift_form(site: Site, gift: Gift):
 def _show_form(site: Site, gift: Gift, form: GiftForm, status: int):
     """The kinds to choose from (a new gift), or the form for the chosen kind."""
     chosen = form.kind.data if form.kind.data in KIND_WORDS else None
-    most = files.megabytes(current_app.config["GIFT_MAX_BYTES"])
-    limit = f"At most {most} MB: {files.ALLOWED_WORDS}."
-    form.upload.description = limit if gift.file is None else \
-        f"Now: {gift.file.name} ({filesize(gift.file.size)}). Choose a file only to " \
-        f"replace it. {limit}"
+    limit = gettext("At most %(mb)s MB: %(types)s.",
+                    mb=megabytes(current_app.config["GIFT_MAX_BYTES"]),
+                    types=files.ALLOWED_WORDS)
+    form.upload.description = limit if gift.file is None else gettext(
+        "Now: %(name)s (%(size)s). Choose a file only to replace it. %(limit)s",
+        name=gift.file.name, size=filesize(gift.file.size), limit=limit)
     return render_template("dashboard/gift_form.html", site=site, gift=gift, form=form,
                            kind=chosen, kinds=KIND_WORDS, kind_help=KIND_HELP), status
 
@@ -138,8 +147,10 @@ def _show_form(site: Site, gift: Gift, form: GiftForm, status: int):
 def _cap_fits(form: GiftForm, gift: Gift) -> bool:
     """A cap below what was already given would be a number that can never be true."""
     if form.quantity.data is not None and form.quantity.data < (gift.given_count or 0):
-        form.quantity.errors = [f"{gift.given_count} are given already: set at least that "
-                                f"many, or switch the gift off."]
+        form.quantity.errors = [ngettext(
+            "%(n)s is given already: set at least that many, or switch the gift off.",
+            "%(n)s are given already: set at least that many, or switch the gift off.",
+            gift.given_count, n=format_number(gift.given_count))]
         return False
     return True
 
@@ -150,7 +161,7 @@ def _save(site: Site, gift: Gift, form: GiftForm, max_bytes: int) -> None:
     kind = gift.kind or form.kind.data
     upload = form.upload.data if isinstance(form.upload.data, FileStorage) else None
     if kind == "file" and upload is None and gift.file_id is None:
-        raise files.FileRefused("Choose the file to give.")
+        raise files.FileRefused(gettext("Choose the file to give."))
     new_file = files.store(session, site.id, upload, max_bytes) \
         if kind == "file" and upload is not None else None
     gift.kind = kind
@@ -204,8 +215,9 @@ def import_coupons(site_id: str, gift_id: str):
     site, gift = owned_gift(site_id, gift_id, kind="coupon")
     if not _read_form(IMPORT_BYTES, IMPORT_BYTES):
         form = CouponImportForm(formdata=None)
-        form.codes.errors = [f"That is too much at once: at most {coupons.MAX_CODES} codes, "
-                             f"{files.megabytes(IMPORT_BYTES)} MB."]
+        form.codes.errors = [gettext("That is too much at once: at most %(codes)s codes, "
+                                     "%(mb)s MB.", codes=format_number(coupons.MAX_CODES),
+                                     mb=megabytes(IMPORT_BYTES))]
         return gift_page(site, gift, 413, import_form=form)
     form = CouponImportForm()
     return _add_codes(site, gift, form, form.codes, CouponImportForm.codes_given,

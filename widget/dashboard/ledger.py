@@ -3,6 +3,7 @@ first, fifty a page), with withdraw, fresh link and the CSV export."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import format_number, gettext, ngettext
 from flask_login import login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -21,7 +22,7 @@ CSV_BATCH = 1000
 @bp.app_template_filter("grant_status")
 def grant_status(grant: Grant) -> str:
     """What a grant's link may do now, in the owner's words."""
-    return STATE_WORDS[grants.state(grant)]
+    return gettext(STATE_WORDS[grants.state(grant)])
 
 
 def owned_gift(site_id: str, gift_id: str, **also) -> tuple[Site, Gift]:
@@ -70,17 +71,22 @@ def _blockers(gift: Gift) -> list[str]:
     session = db.session()
     given = max(gift.given_count or 0, session.scalar(
         select(func.count(Grant.id)).where(Grant.gift_id == gift.id)))
-    found = [f"Given {'once' if given == 1 else f'{given} times'}: switch it off instead, "
-             f"so the ledger stays."] if given else []
+    found = [ngettext("Given once: switch it off instead, so the ledger stays.",
+                      "Given %(n)s times: switch it off instead, so the ledger stays.",
+                      given, n=format_number(given))] if given else []
     for name in session.scalars(select(Widget.name).where(Widget.gift_id == gift.id)
                                 .order_by(Widget.created_at)):
-        found.append(f"Used by widget “{name}”: choose another gift there first.")
+        found.append(gettext("Used by widget “%(name)s”: choose another gift there first.",
+                             name=name))
     for friends in session.scalars(select(Milestone.friends).where(Milestone.gift_id == gift.id)
                                    .order_by(Milestone.friends)):
-        found.append(f"The thank-you for {friends} {'friend' if friends == 1 else 'friends'}: "
-                     f"change that milestone on the Referrals page first.")
+        found.append(ngettext("The thank-you for %(n)s friend: change that milestone on the "
+                              "Referrals page first.",
+                              "The thank-you for %(n)s friends: change that milestone on "
+                              "the Referrals page first.", friends, n=format_number(friends)))
     if session.scalar(select(Site.story_gift_id).where(Site.id == gift.site_id)) == gift.id:
-        found.append("The thank-you gift for stories: choose another in Site settings first.")
+        found.append(gettext("The thank-you gift for stories: choose another in Site settings "
+                             "first."))
     return found
 
 
