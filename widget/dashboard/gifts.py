@@ -53,7 +53,7 @@ def gift_rows(site: Site) -> list[GiftRow]:
 
 @bp.app_template_filter("gift_kind")
 def gift_kind(kind: str) -> str:
-    return KIND_WORDS.get(kind, kind)
+    return str(KIND_WORDS.get(kind, kind))
 
 
 @bp.app_template_filter("filesize")

@@ -61,7 +61,8 @@ def gift_page(site: Site, gift: Gift, status: int = 200, **forms):
         bonus_preview=bonus.markup(gift.bonus_html) if gift.kind == "bonus" else None,
         may_renew=grants.may_renew,
         left=snapshot.left(gift, codes["left"] if codes else 0),
-        notice=NOTICES.get(request.args.get("done", "")),
+        # str(): a lazy string would pass autoescaping as markup (LazyString.__html__).
+        notice=str(NOTICES.get(request.args.get("done"), "")),
         added=request.args.get("added", type=int), known=request.args.get("known", 0, type=int),
         **forms), status
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import format_number, gettext, lazy_gettext, ngettext
 from flask_login import login_required
 from markupsafe import escape
 from sqlalchemy import func, literal_column, select
@@ -23,28 +24,31 @@ from widget.models.core import SHARING
 from widget.sites import snapshot
 
 LEADERS = 20
-REASON_WORDS = {"disposable": "disposable address",
-                "burst": "several from one network within an hour",
-                "owner": "declined by you", "left": "the friend left during the waiting period"}
-REFERRAL_WORDS = {"pending": "Signed up, not confirmed yet",
-                  "waiting": "Confirmed, in the waiting period",
-                  "held": "Held for your approval", "counted": "Counted",
-                  "rejected": "Not counted"}
-NOTICES = {"approved": "Approved: the friend counts, with any milestone gift it reached.",
-           "not_approved": "Nothing was counted: the referral was decided already, or the "
-                           "friend has left meanwhile.",
-           "declined": "Declined: the referral doesn't count.",
-           "not_declined": "Nothing changed: the referral was decided already.",
-           "added": "The milestone was added. People get it when their next friend counts, "
-                    "also those who are past it already.",
-           "deleted": "The milestone was deleted. Gifts already given stay with the people "
-                      "who got them."}
+# Lazy: read in each request's language (the owner's).
+REASON_WORDS = {"disposable": lazy_gettext("disposable address"),
+                "burst": lazy_gettext("several from one network within an hour"),
+                "owner": lazy_gettext("declined by you"),
+                "left": lazy_gettext("the friend left during the waiting period")}
+REFERRAL_WORDS = {"pending": lazy_gettext("Signed up, not confirmed yet"),
+                  "waiting": lazy_gettext("Confirmed, in the waiting period"),
+                  "held": lazy_gettext("Held for your approval"),
+                  "counted": lazy_gettext("Counted"), "rejected": lazy_gettext("Not counted")}
+NOTICES = {"approved": lazy_gettext("Approved: the friend counts, with any milestone gift it "
+                                    "reached."),
+           "not_approved": lazy_gettext("Nothing was counted: the referral was decided "
+                                        "already, or the friend has left meanwhile."),
+           "declined": lazy_gettext("Declined: the referral doesn't count."),
+           "not_declined": lazy_gettext("Nothing changed: the referral was decided already."),
+           "added": lazy_gettext("The milestone was added. People get it when their next "
+                                 "friend counts, also those who are past it already."),
+           "deleted": lazy_gettext("The milestone was deleted. Gifts already given stay with "
+                                   "the people who got them.")}
 
 
 @bp.app_template_filter("referral_status")
 def referral_status(referral: Referral) -> str:
     """'Held for your approval (disposable address)', as the owner reads it."""
-    words = REFERRAL_WORDS.get(referral.status, referral.status)
+    words = str(REFERRAL_WORDS.get(referral.status, referral.status))
     reason = REASON_WORDS.get(referral.reason or "")
     return f"{words} ({reason})" if reason and referral.status in ("held", "rejected") else words
 
@@ -126,11 +130,12 @@ def _page(site: Site, form: MilestoneForm | None = None, status: int = 200):
     return render_template(
         "dashboard/referrals.html", site=site, form=form, milestones=_milestones(site),
         totals=_totals(site), leaders=leaders, held=held.rows, shown=held, snippet=link_to_us(site),
-        notice=NOTICES.get(request.args.get("done", ""))), status
+        notice=str(NOTICES.get(request.args.get("done"), ""))), status
 
 
 def _gift_choices(site: Site) -> list[tuple[str, str]]:
-    return [(g.id, g.title if g.is_active else f"{g.title} (switched off)") for g in site.gifts]
+    return [(g.id, g.title if g.is_active else gettext("%(title)s (switched off)", title=g.title))
+            for g in site.gifts]
 
 
 @bp.post("/sites/<site_id>/referrals/milestones")
@@ -154,8 +159,11 @@ def add_milestone(site_id: str):
             session.rollback()
             taken = True
     if taken is not None:
-        form.friends.errors.append(f"There is a milestone at {form.friends.data} friends "
-                                   f"already: delete it first to give another gift.")
+        friends = form.friends.data
+        form.friends.errors.append(ngettext(
+            "There is a milestone at %(n)s friend already: delete it first to give another "
+            "gift.", "There is a milestone at %(n)s friends already: delete it first to give "
+            "another gift.", friends, n=format_number(friends)))
         return _page(site, form, 422)
     snapshot.invalidate(site.id)
     return redirect(url_for("dashboard.referrals", site_id=site.id, done="added"))

@@ -3,6 +3,7 @@ an e-mailed reply. Only approved stories whose tellers allowed it are ever shown
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import lazy_gettext
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -13,15 +14,18 @@ from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.giveback import stories as giveback_stories
 from widget.models import Site, Story
 
-STATUSES = {"pending": "To moderate", "approved": "Approved", "rejected": "Rejected"}
-NOTICES = {"approved": "Approved: it shows in your “Stories from readers” widgets within "
-                       "a minute.",
-           "approved_private": "Approved. They did not allow publishing, so it stays "
-                               "private: it is never shown.",
-           "rejected": "Rejected: it is never shown.",
-           "replied": "Your reply is on its way by e-mail.",
-           "not_replied": "No reply was sent: they gave no e-mail address.",
-           "unchanged": "Nothing changed: the story was decided like that already."}
+# Lazy: read in each request's language (the owner's).
+STATUSES = {"pending": lazy_gettext("To moderate"), "approved": lazy_gettext("Approved"),
+            "rejected": lazy_gettext("Rejected")}
+NOTICES = {"approved": lazy_gettext("Approved: it shows in your “Stories from readers” "
+                                    "widgets within a minute."),
+           "approved_private": lazy_gettext("Approved. They did not allow publishing, so it "
+                                            "stays private: it is never shown."),
+           "rejected": lazy_gettext("Rejected: it is never shown."),
+           "replied": lazy_gettext("Your reply is on its way by e-mail."),
+           "not_replied": lazy_gettext("No reply was sent: they gave no e-mail address."),
+           "unchanged": lazy_gettext("Nothing changed: the story was decided like that "
+                                     "already.")}
 
 
 def pending_stories(site: Site) -> int:
@@ -53,7 +57,7 @@ def _page(site: Site, status: str, reply_to: int | None = None,
     return render_template(
         "dashboard/stories.html", site=site, status=status, statuses=STATUSES, counts=counts,
         stories=[row[0] for row in found.rows], shown=found, reply_to=reply_to, reply_form=form,
-        notice=NOTICES.get(request.args.get("done", ""))), code
+        notice=str(NOTICES.get(request.args.get("done"), ""))), code
 
 
 @bp.post("/sites/<site_id>/stories/<int:story_id>/approve")
