@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 
 from flask import Response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from widget.core import db
 from widget.core.errors import ApiError
 from widget.dashboard.blueprint import bp
-from widget.dashboard.contact_forms import ContactForm, EditForm
+from widget.dashboard.contact_forms import ContactForm, EditForm, owner_message
 from widget.dashboard.contacts import contact_page
 from widget.dashboard.owned import back, owned, owned_site
 from widget.models import Subscriber
@@ -22,8 +23,9 @@ from widget.sites import audit
 from widget.subscribers import contacts as found
 from widget.subscribers import lifecycle, manage, privacy
 
-BULK_WORDS = {"tag": "Add the tag", "untag": "Remove the tag",
-              "unsubscribe": "Unsubscribe", "delete": "Delete and erase"}
+BULK_WORDS = {"tag": lazy_gettext("Add the tag"), "untag": lazy_gettext("Remove the tag"),
+              "unsubscribe": lazy_gettext("Unsubscribe"),
+              "delete": lazy_gettext("Delete and erase")}
 
 
 def _actor() -> str:
@@ -32,7 +34,7 @@ def _actor() -> str:
 
 def _show_error(form: FlaskForm, err: ApiError) -> None:
     field = getattr(form, err.field or "", None) or next(iter(form))
-    field.errors = [*field.errors, err.message]
+    field.errors = [*field.errors, owner_message(err)]
 
 
 @bp.route("/sites/<site_id>/contacts/new", methods=["GET", "POST"])
@@ -139,7 +141,7 @@ def bulk_contacts(site_id: str):
         try:
             changed = manage.bulk(session, site.id, filters, action, tag, _actor())
         except ApiError as err:
-            error = err.message
+            error = owner_message(err)
         else:
             return redirect(url_for("dashboard.contacts", site_id=site.id, done=action,
                                     changed=changed, **filters.args()))

@@ -4,6 +4,7 @@ consents, tags, gifts, friends referred and e-mails, and what the owner can do).
 from __future__ import annotations
 
 from flask import Response, render_template, request
+from flask_babel import format_number, gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -20,34 +21,59 @@ from widget.sites import audit
 from widget.subscribers import contacts as found
 from widget.subscribers.manage import BULK_ACTIONS
 
-STATUS_WORDS = {"pending": "Waiting for confirmation", "confirmed": "Subscribed",
-                "unsubscribed": "Unsubscribed"}
-VIA_WORDS = {"signup": "signed up on your site",
-             "confirm_page": "pressed the confirm button from the e-mail",
-             "one_click": "unsubscribed with one click in their mail program",
-             "unsubscribe_page": "unsubscribed on the page linked from an e-mail",
-             "resubscribe_page": "subscribed again from the unsubscribe page",
-             "owner": "changed by you in the dashboard", "api": "changed through the API",
-             "import": "imported"}
-NOTICES = {"saved": "Saved.", "unsubscribed": "Unsubscribed: no more e-mails go to them.",
-           "already": "Nothing changed: they were unsubscribed already.",
-           "resent": "A fresh confirmation e-mail is on its way.",
-           "not_resent": "No e-mail sent: one went out a moment ago, they are no longer "
-                         "waiting, or this address reached today's limit.",
-           "added": "Contact added."}
-DONE = {"erased": "Erased: nothing about them is kept.",
-        "tag": "{n} contacts tagged.", "untag": "The tag was taken off {n} contacts.",
-        "unsubscribe": "{n} contacts unsubscribed.", "delete": "{n} contacts deleted and erased."}
+# Words an owner reads, lazy: each request reads them in its owner's language.
+STATUS_WORDS = {"pending": lazy_gettext("Waiting for confirmation"),
+                "confirmed": lazy_gettext("Subscribed"),
+                "unsubscribed": lazy_gettext("Unsubscribed")}
+VIA_WORDS = {"signup": lazy_gettext("signed up on your site"),
+             "confirm_page": lazy_gettext("pressed the confirm button from the e-mail"),
+             "one_click": lazy_gettext("unsubscribed with one click in their mail program"),
+             "unsubscribe_page": lazy_gettext("unsubscribed on the page linked from an e-mail"),
+             "resubscribe_page": lazy_gettext("subscribed again from the unsubscribe page"),
+             "owner": lazy_gettext("changed by you in the dashboard"),
+             "api": lazy_gettext("changed through the API"), "import": lazy_gettext("imported")}
+NOTICES = {"saved": lazy_gettext("Saved."),
+           "unsubscribed": lazy_gettext("Unsubscribed: no more e-mails go to them."),
+           "already": lazy_gettext("Nothing changed: they were unsubscribed already."),
+           "resent": lazy_gettext("A fresh confirmation e-mail is on its way."),
+           "not_resent": lazy_gettext("No e-mail sent: one went out a moment ago, they are "
+                                      "no longer waiting, or this address reached today's "
+                                      "limit."),
+           "added": lazy_gettext("Contact added.")}
+# found.SORT_LABELS's orders in the owner's language.
+SORT_WORDS = {"newest": lazy_gettext("Newest first"), "oldest": lazy_gettext("Oldest first"),
+              "email": lazy_gettext("Address A to Z"), "email_desc": lazy_gettext("Address Z to A")}
+
+
+def _done() -> str:
+    """The notice after an erase or a bulk change (?done=…&changed=n), counted."""
+    done, changed = request.args.get("done", ""), request.args.get("changed", 0, type=int)
+    # %(n)s: the count in the page's language (ngettext's own num would be a bare int)
+    n = format_number(changed)
+    if done == "erased":
+        return gettext("Erased: nothing about them is kept.")
+    if done == "tag":
+        return ngettext("%(n)s contact tagged.", "%(n)s contacts tagged.", changed, n=n)
+    if done == "untag":
+        return ngettext("The tag was taken off %(n)s contact.",
+                        "The tag was taken off %(n)s contacts.", changed, n=n)
+    if done == "unsubscribe":
+        return ngettext("%(n)s contact unsubscribed.", "%(n)s contacts unsubscribed.",
+                        changed, n=n)
+    if done == "delete":
+        return ngettext("%(n)s contact deleted and erased.",
+                        "%(n)s contacts deleted and erased.", changed, n=n)
+    return ""
 
 
 @bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
-    return STATUS_WORDS.get(status, status)
+    return str(STATUS_WORDS.get(status, status))
 
 
 @bp.app_template_filter("via_label")
 def via_label(via: str) -> str:
-    return VIA_WORDS.get(via, via.replace("_", " "))
+    return str(VIA_WORDS.get(via, via.replace("_", " ")))
 
 
 @bp.get("/sites/<site_id>/contacts")
@@ -65,14 +91,13 @@ def contacts(site_id: str):
 
 def _page(site, filters: found.Filters, shown: found.Page | None) -> str:
     session = db.session()
-    done = DONE.get(request.args.get("done", ""), "").format(
-        n=request.args.get("changed", 0, type=int))
     return render_template(
         "dashboard/contacts.html", site=site, filters=filters, shown=shown,
         statuses=found.STATUSES, langs=LANG_NAMES, first=bool(request.args.get("after")),
         tags=found.tags_of(session, [p.id for p, _ in shown.rows]) if shown else {},
-        site_tags=found.site_tags(session, site.id), actions=BULK_ACTIONS, done=done,
-        sorts=found.SORT_LABELS)
+        site_tags=found.site_tags(session, site.id), actions=BULK_ACTIONS, done=_done(),
+        sorts={key: SORT_WORDS.get(key, words)
+               for key, words in found.SORT_LABELS.items()})
 
 
 @bp.get("/sites/<site_id>/contacts.csv")
