@@ -4,6 +4,7 @@ reload shows where it is); the site's past imports."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select, update
 from werkzeug.datastructures import FileStorage
@@ -18,21 +19,26 @@ from widget.gifts.files import megabytes
 from widget.models import ContactImport, Site
 from widget.sites.audit import actor_of_owner
 from widget.subscribers import imports
-from widget.subscribers.imports import DELIMITER_WORDS, ENCODING_WORDS, TARGET_WORDS
+from widget.subscribers.imports import ENCODING_WORDS, TARGET_WORDS
 
-STATUS_WORDS = {"uploaded": "Uploaded", "checking": "Being checked", "checked": "Checked",
-                "queued": "Waiting to start", "running": "Importing", "done": "Imported",
-                "failed": "Stopped"}
+# Words an owner reads, lazy: each request reads them in its owner's language.
+STATUS_WORDS = {"uploaded": lazy_gettext("Uploaded"), "checking": lazy_gettext("Being checked"),
+                "checked": lazy_gettext("Checked"), "queued": lazy_gettext("Waiting to start"),
+                "running": lazy_gettext("Importing"), "done": lazy_gettext("Imported"),
+                "failed": lazy_gettext("Stopped")}
+# How the file's columns were separated (subscribers/imports.py DELIMITER_WORDS' keys).
+DELIMITER_WORDS = {",": lazy_gettext("comma"), ";": lazy_gettext("semicolon"),
+                   "\t": lazy_gettext("tab")}
 # Where the page follows the worker: these statuses show the progress bar.
 LIVE = ("checking", "queued", "running")
-NOTICES = {"discarded": "The import was discarded, with its file."}
+NOTICES = {"discarded": lazy_gettext("The import was discarded, with its file.")}
 # The counts an import page shows, in order.
 COUNTS = ("new", "updated", "unchanged", "invalid")
 
 
 @bp.app_template_filter("import_status")
 def import_status_label(status: str) -> str:
-    return STATUS_WORDS.get(status, status)
+    return str(STATUS_WORDS.get(status, status))
 
 
 def _owned_import(site_id: str, import_id: int) -> tuple[Site, ContactImport]:
@@ -49,17 +55,17 @@ def contact_imports(site_id: str):
     site = owned_site(site_id)
     if request.method == "GET":
         return _list(site, ImportUploadForm(formdata=None))
-    most = f"The file is larger than {megabytes(imports.MAX_BYTES)} MB."
+    most = gettext("The file is larger than %(mb)s MB.", mb=megabytes(imports.MAX_BYTES))
     if not _read_form(imports.MAX_BYTES + FORM_ROOM, FORM_ROOM):
         form = ImportUploadForm(formdata=None)
         form.csv_file.errors = [most if request.mimetype == "multipart/form-data"
-                                else "Choose a CSV file."]
+                                else gettext("Choose a CSV file.")]
         return _list(site, form), 413
     form = ImportUploadForm()
     upload = form.csv_file.data
     if form.validate_on_submit():
         if not isinstance(upload, FileStorage) or not upload.filename:
-            form.csv_file.errors = ["Choose a CSV file."]
+            form.csv_file.errors = [gettext("Choose a CSV file.")]
         else:
             session = db.session()
             try:
@@ -74,10 +80,10 @@ def contact_imports(site_id: str):
 
 
 def _list(site: Site, form: ImportUploadForm):
-    form.csv_file.description = (
-        f"A .csv file of at most {megabytes(imports.MAX_BYTES)} MB, one contact a line, "
-        f"with a column of e-mail addresses (and, if you like, names, languages and "
-        f"tags). UTF-8 is best; Excel's “CSV” (Windows-1252) works too.")
+    form.csv_file.description = gettext(
+        "A .csv file of at most %(mb)s MB, one contact a line, with a column of e-mail "
+        "addresses (and, if you like, names, languages and tags). UTF-8 is best; Excel's "
+        "“CSV” (Windows-1252) works too.", mb=megabytes(imports.MAX_BYTES))
     shown = paged(select(ContactImport).where(ContactImport.site_id == site.id), ContactImport)
     return render_template("dashboard/imports.html", site=site, form=form, shown=shown,
                            notice=NOTICES.get(request.args.get("done", "")))
