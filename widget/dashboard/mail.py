@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,10 +31,13 @@ SAMPLE_FRIENDS = 3
 SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came out just "
                 "right, and now the whole family asks for it every weekend.")
 SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
-OUTBOX_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
-                "skipped": "Not sent"}
+# Words an owner reads, lazy: each request reads them in its owner's language.
+OUTBOX_WORDS = {"queued": lazy_gettext("Queued"), "sending": lazy_gettext("Sending"),
+                "sent": lazy_gettext("Sent"), "failed": lazy_gettext("Failed"),
+                "skipped": lazy_gettext("Not sent")}
 # The outbox also lists e-mails to the owner, which have no copy to edit.
-OUTBOX_KINDS = {**MAIL_KINDS, "webhook_disabled": "To you: a webhook was switched off"}
+OUTBOX_KINDS = {**MAIL_KINDS,
+                "webhook_disabled": lazy_gettext("To you: a webhook was switched off")}
 
 
 @bp.app_template_filter("utc")
@@ -232,7 +236,7 @@ def mail_copy(site_id: str):
         sample_from=str(sample["From"]), sample_subject=str(sample["Subject"]),
         sample_text=_text(sample.get_body(("plain",))),
         sample_name=SAMPLE_NAME,
-        warnings=header_warnings({"The subject": current.subject}),
+        warnings=header_warnings({gettext("The subject"): current.subject}),
         what=i18n.fill(i18n.text("mail.what", lang), {"site": site.name})
     ), 422 if form.errors else 200
 
