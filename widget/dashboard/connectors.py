@@ -5,6 +5,7 @@ connection, send the existing confirmed contacts with a progress bar
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
@@ -20,14 +21,17 @@ from widget.sync import connections, sync
 from widget.sync.connectors import SERVICES
 from widget.sync.connectors.base import Invalid, Service
 
+# Lazy: read in each request's language (the owner's).
 NOTICES = {
-    "saved": "Saved. Test the connection to see that the service takes the key.",
-    "disconnected": "Disconnected: nothing more goes to the service, and its key is deleted.",
-    "backfill": "The existing confirmed contacts are on their way.",
-    "running": "A backfill is under way already: it goes on below.",
+    "saved": lazy_gettext("Saved. Test the connection to see that the service takes the key."),
+    "disconnected": lazy_gettext("Disconnected: nothing more goes to the service, and its key "
+                                 "is deleted."),
+    "backfill": lazy_gettext("The existing confirmed contacts are on their way."),
+    "running": lazy_gettext("A backfill is under way already: it goes on below."),
 }
-TAG_MODES = (SelectChoice("all", "All their tags"), SelectChoice("none", "No tags"),
-             SelectChoice("some", "Only the tags listed below"))
+TAG_MODES = (SelectChoice("all", lazy_gettext("All their tags")),
+             SelectChoice("none", lazy_gettext("No tags")),
+             SelectChoice("some", lazy_gettext("Only the tags listed below")))
 
 
 def _tag_list(form, field) -> None:
@@ -36,7 +40,7 @@ def _tag_list(form, field) -> None:
     except BadTags as exc:
         raise ValidationError(str(exc)) from None
     if form.tag_mode.data == "some" and not field.data:
-        raise ValidationError("List the tags that go over, or choose all or none.")
+        raise ValidationError(gettext("List the tags that go over, or choose all or none."))
 
 
 _forms: dict[str, type[FlaskForm]] = {}
@@ -48,10 +52,12 @@ def connect_form(service: Service, **kwargs) -> FlaskForm:
         fields = {f.name: (PasswordField if f.name == "api_key" else StringField)(
             f.label, description=f.help, validators=[Length(max=2048)])
             for f in service.fields}
-        fields["tag_mode"] = SelectField("Tags that go over", choices=TAG_MODES,
+        fields["tag_mode"] = SelectField(lazy_gettext("Tags that go over"), choices=TAG_MODES,
                                          default="all")
-        fields["tags"] = StringField("The tags (comma-separated)", validators=[_tag_list],
-                                     description="Used with “Only the tags listed below”.")
+        fields["tags"] = StringField(lazy_gettext("The tags (comma-separated)"),
+                                     validators=[_tag_list],
+                                     description=lazy_gettext("Used with “Only the tags "
+                                                              "listed below”."))
         _forms[service.name] = type(f"{service.name.title()}Form", (FlaskForm,), fields)
     return _forms[service.name](**kwargs)
 
@@ -117,11 +123,12 @@ def _shown(row: Connector | None) -> dict:
 def _page(site: Site, service: Service, row: Connector | None, form: FlaskForm,
           tested: tuple[bool, str] | None = None):
     if row is not None:
-        form.api_key.description = "Saved, and kept encrypted: leave empty to keep it."
+        form.api_key.description = gettext("Saved, and kept encrypted: leave empty to keep "
+                                           "it.")
     shown = connections.progress(db.session(), row) if row is not None else None
     return render_template("dashboard/connector.html", site=site, service=service, row=row,
                            form=form, progress=shown, tested=tested,
-                           notice=NOTICES.get(request.args.get("done", "")))
+                           notice=str(NOTICES.get(request.args.get("done"), "")))
 
 
 @bp.post("/sites/<site_id>/connectors/<service_name>/test")

@@ -4,6 +4,7 @@ switching it on again and deleting it."""
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -18,27 +19,35 @@ from widget.dashboard.owned import back, owned, owned_site, paged
 from widget.models import Event, OutboxMessage, Site, Webhook
 from widget.sync import webhooks
 
-NOTICES = {"deleted": "The webhook is deleted: it gets no more events.",
-           "test": "A test event is on its way: its delivery shows below in a moment.",
-           "again": "The delivery is queued again.",
-           "unchanged": "Nothing changed: it was not a failed delivery any more.",
-           "enabled": "The webhook is switched on again: new events go to it.",
-           "on": "Nothing changed: the webhook was on already."}
-STATUS_WORDS = {"queued": "Queued", "sending": "Sending", "sent": "Delivered",
-                "failed": "Failed", "skipped": "Not sent"}
+# Lazy: read in each request's language (the owner's).
+NOTICES = {"deleted": lazy_gettext("The webhook is deleted: it gets no more events."),
+           "test": lazy_gettext("A test event is on its way: its delivery shows below in a "
+                                "moment."),
+           "again": lazy_gettext("The delivery is queued again."),
+           "unchanged": lazy_gettext("Nothing changed: it was not a failed delivery any "
+                                     "more."),
+           "enabled": lazy_gettext("The webhook is switched on again: new events go to it."),
+           "on": lazy_gettext("Nothing changed: the webhook was on already.")}
+STATUS_WORDS = {"queued": lazy_gettext("Queued"), "sending": lazy_gettext("Sending"),
+                "sent": lazy_gettext("Delivered"), "failed": lazy_gettext("Failed"),
+                "skipped": lazy_gettext("Not sent")}
 
 
 class WebhookForm(FlaskForm):
-    url = StringField("Endpoint URL", validators=[DataRequired(), Length(max=webhooks.MAX_URL)],
-                      description="Where we POST each event, e.g. a Zapier, Make or n8n "
-                                  "webhook address, or your own server's.")
-    description = StringField("Description (only you see it)",
+    url = StringField(lazy_gettext("Endpoint URL"),
+                      validators=[DataRequired(), Length(max=webhooks.MAX_URL)],
+                      description=lazy_gettext("Where we POST each event, e.g. a Zapier, Make "
+                                               "or n8n webhook address, or your own "
+                                               "server's."))
+    description = StringField(lazy_gettext("Description (only you see it)"),
                               validators=[Optional(), Length(max=webhooks.MAX_DESCRIPTION)])
-    events = SelectMultipleField("Events", choices=[SelectChoice(t, t) for t in events.TYPES],
+    # The choices are event types as the JSON names them: code, not words.
+    events = SelectMultipleField(lazy_gettext("Events"),
+                                 choices=[SelectChoice(t, t) for t in events.TYPES],
                                  widget=ListWidget(prefix_label=False),
                                  option_widget=CheckboxInput(),
-                                 description="None ticked: every event, including types "
-                                             "added later.")
+                                 description=lazy_gettext("None ticked: every event, including "
+                                                          "types added later."))
 
     def validate_url(self, field) -> None:
         try:
@@ -76,7 +85,7 @@ def webhook(site_id: str, webhook_id: int):
     return render_template("dashboard/webhook.html", site=site, hook=hook,
                            types=webhooks.types_of(hook), rows=log.rows, shown=log,
                            words=STATUS_WORDS,
-                           notice=NOTICES.get(request.args.get("done", "")))
+                           notice=str(NOTICES.get(request.args.get("done"), "")))
 
 
 @bp.post("/sites/<site_id>/webhooks/<int:webhook_id>/test")
@@ -134,4 +143,4 @@ def _list(site: Site, form: WebhookForm, made: webhooks.Made | None = None):
     return render_template("dashboard/webhooks.html", site=site, form=form,
                            hooks=webhooks.listed(session, site.id), failed=failed, made=made,
                            types_of=webhooks.types_of, limit=webhooks.MAX_PER_SITE,
-                           notice=NOTICES.get(request.args.get("done", "")))
+                           notice=str(NOTICES.get(request.args.get("done"), "")))
