@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from widget.core import db, ratelimit
@@ -41,7 +42,7 @@ def login():
         if owner:
             login_user(owner)
             return redirect(_safe_next(request.args.get("next")))
-        error = "Wrong e-mail or password."
+        error = gettext("Wrong e-mail or password.")
     return render_template("dashboard/login.html", form=form, error=error), 401 if error else 200
 
 
@@ -65,11 +66,12 @@ def login_code():
             login_user(owner)
             if used == "recovery":
                 left = len(owner.recovery_codes or [])
-                flash(f"You logged in with a recovery code; {left} left. If your phone is "
-                      "gone, turn two-step log-in off and on again on your account page.")
+                flash(gettext("You logged in with a recovery code; %(left)s left. If your "
+                              "phone is gone, turn two-step log-in off and on again on "
+                              "your account page.", left=left))
             return redirect(_safe_next(request.args.get("next")))
-        error = "That code does not fit. Codes change every 30 seconds; a recovery code " \
-                "works once."
+        error = gettext("That code does not fit. Codes change every 30 seconds; a recovery "
+                        "code works once.")
     return render_template("dashboard/login_code.html", form=form, error=error), \
         401 if error else 200
 

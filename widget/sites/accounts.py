@@ -5,6 +5,8 @@ import hashlib
 import hmac
 
 from email_validator import EmailNotValidError, validate_email
+from flask import has_request_context
+from flask_babel import gettext
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -16,15 +18,33 @@ from widget.sites.origins import normalize_origin
 MIN_PASSWORD = 10
 
 
+def N_(message: str) -> str:
+    """Marks a message for the dashboard's catalogue (babel's keyword) without translating
+    it here: AccountError translates it when it is shown."""
+    return message
+
+
 class AccountError(ValueError):
-    """Input an owner must correct; the message says how."""
+    """Input an owner must correct; the message says how: in the dashboard's language
+    during a request (English on the API's and public paths, which Babel leaves in
+    English), in English in the CLI, which has no request."""
+
+    def __init__(self, message: str, **values) -> None:
+        super().__init__(message % values if values else message)
+        self.message, self.values = message, values
+
+    def __str__(self) -> str:
+        if has_request_context():
+            return gettext(self.message, **self.values)
+        return self.args[0]
 
 
 def normalize_owner_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise AccountError(f"Not a valid e-mail address: {exc}") from None
+        raise AccountError(N_("Not a valid e-mail address: %(reason)s"),
+                           reason=str(exc)) from None
 
 
 def find_owner(session: Session, email: str) -> Owner | None:
@@ -40,9 +60,11 @@ def create_owner(session: Session, email: str, password: str) -> Owner:
     """Add an owner with a scrypt-hashed password; AccountError if taken or too weak."""
     email = normalize_owner_email(email)
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"The password needs at least {MIN_PASSWORD} characters.")
+        raise AccountError(N_("The password needs at least %(min)d characters."),
+                           min=MIN_PASSWORD)
     if find_owner(session, email):
-        raise AccountError(f"An owner with the e-mail {email} already exists.")
+        raise AccountError(N_("An owner with the e-mail %(email)s already exists."),
+                           email=email)
     owner = Owner(email=email, password_hash=generate_password_hash(password))
     session.add(owner)
     session.commit()
@@ -68,7 +90,8 @@ def set_password(owner: Owner, password: str) -> None:
     """A new password for `owner`, ending every other session (the log-in version goes
     up); AccountError when too short. The caller commits."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"The password needs at least {MIN_PASSWORD} characters.")
+        raise AccountError(N_("The password needs at least %(min)d characters."),
+                           min=MIN_PASSWORD)
     owner.password_hash = generate_password_hash(password)
     owner.login_version += 1
 
@@ -94,8 +117,8 @@ def owner_to_reset(session: Session, token: str) -> Owner:
         owner = stamp = None
     if owner is None or not isinstance(stamp, str) or not hmac.compare_digest(
             stamp, _stamp(owner)):
-        raise AccountError("This link has expired or has been used. Ask for a new one: "
-                           "it works for an hour, once.")
+        raise AccountError(N_("This link has expired or has been used. Ask for a new one: "
+                              "it works for an hour, once."))
     return owner
 
 
@@ -109,12 +132,12 @@ def request_email_change(session: Session, owner: Owner, new_email: str, lang: s
     to another owner, or too many links went out this hour. The caller commits."""
     email = normalize_owner_email(new_email)
     if email == owner.email.lower():
-        raise AccountError("That is your address already.")
+        raise AccountError(N_("That is your address already."))
     if find_owner(session, email) is not None:
-        raise AccountError("Another account uses that address.")
+        raise AccountError(N_("Another account uses that address."))
     if outbox.sent_since(session, email, "email_change", hours=1) >= RESETS_PER_HOUR:
-        raise AccountError("Several links went to that address this hour: look for them "
-                           "there, or try again later.")
+        raise AccountError(N_("Several links went to that address this hour: look for "
+                              "them there, or try again later."))
     outbox.add_for_owner(session, "email_change", owner, lang, mail_from, to=email)
     return email
 
@@ -135,11 +158,11 @@ def change_email(session: Session, token: str) -> tuple[Owner, str]:
     except (tokens.TokenInvalid, tokens.TokenExpired, TypeError, ValueError):
         owner = None
     if owner is None or owner.email != old:
-        raise AccountError("This link has expired or has been used. Ask for a new one on "
-                           "your account page.")
+        raise AccountError(N_("This link has expired or has been used. Ask for a new one "
+                              "on your account page."))
     other = find_owner(session, email)
     if other is not None and other.id != owner.id:
-        raise AccountError("Another account uses that address now.")
+        raise AccountError(N_("Another account uses that address now."))
     owner.email = email
     return owner, email
 
@@ -169,7 +192,7 @@ def parse_origins(values: list[str]) -> list[str]:
         if origin not in result:
             result.append(origin)
     if not result:
-        raise AccountError("Give at least one origin, e.g. https://blog.example")
+        raise AccountError(N_("Give at least one origin, e.g. https://blog.example"))
     return result
 
 
@@ -188,9 +211,9 @@ def create_site(session: Session, owner: Owner, name: str, origins: list[str],
     """Create a site with its allowed origins and the default widget, and commit."""
     name = " ".join(name.split())
     if not name or len(name) > 200:
-        raise AccountError("A site needs a name of 1 to 200 characters.")
+        raise AccountError(N_("A site needs a name of 1 to 200 characters."))
     if reason := headers.problem(name):  # the name is the sender's name and in subjects
-        raise AccountError(f"The site's name: {reason}")
+        raise AccountError(N_("The site's name: %(reason)s"), reason=reason)
     lang = i18n.best_lang(default_lang)
     site = Site(owner=owner, name=name, default_lang=lang,
                 origins=[SiteOrigin(origin=o) for o in parse_origins(origins)],

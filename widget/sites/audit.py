@@ -4,20 +4,33 @@ entry exists exactly when the change was committed; an export (which changes not
 is recorded when it starts."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from widget.models import ApiKey, AuditEntry
 
-# action → how the site page says it
-ACTIONS = {"export": "exported", "import": "imported", "erase": "erased",
-           "add": "added by hand", "delete": "deleted", "unsubscribe": "unsubscribed",
-           "edit": "edited", "tag": "tagged", "untag": "untagged",
-           "sweep": "deleted as never confirmed", "invite": "invited",
-           "join": "joined the team", "remove": "removed from the team",
-           "role": "gave a new role", "handover": "handed the site over",
-           "widget": "changed a widget", "widget_delete": "deleted a widget",
-           "settings": "changed the settings", "gift": "changed a gift"}
+# action (the key stored in the database) → how the site page says it, translated when
+# shown in the owner's language
+ACTIONS = {"export": lazy_gettext("exported"),
+           "import": lazy_gettext("imported"),
+           "erase": lazy_gettext("erased"),
+           "add": lazy_gettext("added by hand"),
+           "delete": lazy_gettext("deleted"),
+           "unsubscribe": lazy_gettext("unsubscribed"),
+           "edit": lazy_gettext("edited"),
+           "tag": lazy_gettext("tagged"),
+           "untag": lazy_gettext("untagged"),
+           "sweep": lazy_gettext("deleted as never confirmed"),
+           "invite": lazy_gettext("invited"),
+           "join": lazy_gettext("joined the team"),
+           "remove": lazy_gettext("removed from the team"),
+           "role": lazy_gettext("gave a new role"),
+           "handover": lazy_gettext("handed the site over"),
+           "widget": lazy_gettext("changed a widget"),
+           "widget_delete": lazy_gettext("deleted a widget"),
+           "settings": lazy_gettext("changed the settings"),
+           "gift": lazy_gettext("changed a gift")}
 
 
 def actor_of_owner(owner) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from widget.core import outbox, tokens
 from widget.models import ROLES, Owner, Site, SiteMember, utcnow
 from widget.sites import audit
-from widget.sites.accounts import AccountError, normalize_owner_email
+from widget.sites.accounts import N_, AccountError, normalize_owner_email
 
 RANK = {role: rank for rank, role in enumerate(ROLES)}
 INVITE_SECONDS = 7 * 86400
@@ -38,11 +38,11 @@ def invite(session: Session, site: Site, email: str, role: str, by: Owner, lang:
     """Invite `email` to `site` as `role` and queue the invitation (the caller commits);
     AccountError when the address is not one, or is a member (or the owner) already."""
     if role not in ROLES:
-        raise AccountError("Choose a role: viewer, editor or owner.")
+        raise AccountError(N_("Choose a role: viewer, editor or owner."))
     email = normalize_owner_email(email)
     if site.owner.email.lower() == email or session.scalar(select(SiteMember.id).where(
             SiteMember.site_id == site.id, SiteMember.email == email)):
-        raise AccountError(f"{email} is on this site's team already.")
+        raise AccountError(N_("%(email)s is on this site's team already."), email=email)
     member = SiteMember(site_id=site.id, email=email, role=role, invited_by=by.id)
     session.add(member)
     session.flush()
@@ -68,8 +68,8 @@ def invitation(session: Session, token: str) -> SiteMember:
     except (tokens.TokenInvalid, tokens.TokenExpired, TypeError, ValueError):
         member = email = None
     if member is None or member.email != email or member.accepted_at is not None:
-        raise AccountError("This invitation has expired, was used or was withdrawn. Ask "
-                           "the site's owner for a new one.")
+        raise AccountError(N_("This invitation has expired, was used or was withdrawn. Ask "
+                              "the site's owner for a new one."))
     return member
 
 
@@ -77,8 +77,8 @@ def accept(session: Session, member: SiteMember, owner: Owner) -> None:
     """`owner` joins through their invitation; only the account of the invited address
     may (AccountError otherwise). The caller commits."""
     if owner.email.lower() != member.email:
-        raise AccountError(f"This invitation is for {member.email}; you are logged in as "
-                           f"{owner.email}.")
+        raise AccountError(N_("This invitation is for %(email)s; you are logged in as "
+                              "%(you)s."), email=member.email, you=owner.email)
     member.owner_id, member.accepted_at = owner.id, utcnow()
     audit.record(session, member.site_id, audit.actor_of_owner(owner), "join", 1,
                  member.role)
@@ -88,7 +88,7 @@ def hand_over(session: Session, site: Site, member: SiteMember, by: Owner) -> No
     """Make a member who joined the site's owner of record (sites.owner_id); the one who
     was stays on the team as an owner, and may then leave. The caller commits."""
     if member.owner_id is None:
-        raise AccountError(f"{member.email} has not joined yet.")
+        raise AccountError(N_("%(email)s has not joined yet."), email=member.email)
     previous, new = site.owner, member.email
     site.owner_id = member.owner_id
     member.email, member.owner_id = previous.email.lower(), previous.id
@@ -104,7 +104,7 @@ def change(session: Session, member: SiteMember, role: str | None, by: Owner) ->
                      member.email)
         return
     if role not in ROLES:
-        raise AccountError("Choose a role: viewer, editor or owner.")
+        raise AccountError(N_("Choose a role: viewer, editor or owner."))
     member.role = role
     audit.record(session, member.site_id, audit.actor_of_owner(by), "role", 1,
                  f"{member.email}: {role}")
