@@ -3,6 +3,7 @@ in a URL), and revoking one."""
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import lazy_gettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,16 +17,18 @@ from widget.dashboard.owned import back, owned, owned_site
 from widget.models import ApiKey, Site
 from widget.sites import keys
 
-NOTICES = {"revoked": "The key is revoked: requests with it are refused from now on.",
-           "unchanged": "Nothing changed: that key was revoked already."}
+NOTICES = {"revoked": lazy_gettext("The key is revoked: requests with it are refused from "
+                                    "now on."),
+           "unchanged": lazy_gettext("Nothing changed: that key was revoked already.")}
 
 
 class KeyForm(FlaskForm):
-    name = StringField("Name (only you see it)", validators=[Optional(), Length(max=100)],
-                       description="E.g. the tool or server that will use the key.")
-    scope = SelectField("Scope", default="read", choices=[
-        SelectChoice("read", "Read: lists of stories and the gift ledger"),
-        SelectChoice("write", "Read and write")])
+    name = StringField(lazy_gettext("Name (only you see it)"),
+                       validators=[Optional(), Length(max=100)],
+                       description=lazy_gettext("E.g. the tool or server that will use the key."))
+    scope = SelectField(lazy_gettext("Scope"), default="read", choices=[
+        SelectChoice("read", lazy_gettext("Read: lists of stories and the gift ledger")),
+        SelectChoice("write", lazy_gettext("Read and write"))])
 
 
 @bp.route("/sites/<site_id>/keys", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ address, or makes one there."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user, login_required, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -18,16 +19,21 @@ from widget.dashboard.blueprint import bp
 from widget.dashboard.owned import owned, owned_site
 from widget.models import SiteMember
 from widget.sites import accounts, members
-from widget.sites.accounts import AccountError
+from widget.sites.accounts import N_, AccountError
 
-ROLE_CHOICES = [SelectChoice("viewer", "Viewer: sees everything, changes nothing"),
-                SelectChoice("editor", "Editor: also changes widgets, gifts, texts and stories"),
-                SelectChoice("owner", "Owner: also members, keys, services, exports and erasure")]
+ROLE_CHOICES = [
+    SelectChoice("viewer", lazy_gettext("Viewer: sees everything, changes nothing")),
+    SelectChoice("editor", lazy_gettext("Editor: also changes widgets, gifts, texts and stories")),
+    SelectChoice("owner", lazy_gettext("Owner: also members, keys, services, exports and erasure"))]
+# A role as the pages name it (the value stays the stored key).
+ROLE_NAMES = {"viewer": lazy_gettext("viewer"), "editor": lazy_gettext("editor"),
+              "owner": lazy_gettext("owner")}
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Their e-mail address", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
+    email = EmailField(lazy_gettext("Their e-mail address"),
+                       validators=[DataRequired(), Length(max=254)])
+    role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES, default="editor")
 
 
 @bp.route("/sites/<site_id>/members", methods=["GET", "POST"])
@@ -46,12 +52,13 @@ def site_members(site_id: str):
         else:
             db.session().commit()
             outbox.wake_event(current_app).set()
-            flash(f"Invitation sent to {form.email.data.strip()}.")
+            flash(gettext("Invitation sent to %(email)s.", email=form.email.data.strip()))
             return redirect(url_for("dashboard.site_members", site_id=site.id))
     team = db.session().scalars(select(SiteMember).where(SiteMember.site_id == site.id)
                                 .order_by(SiteMember.created_at)).all()
     return render_template("dashboard/members.html", site=site, form=form, team=team,
-                           roles=ROLE_CHOICES), 422 if form.errors else 200
+                           roles=ROLE_CHOICES, role_names=ROLE_NAMES), \
+        422 if form.errors else 200
 
 
 @bp.post("/sites/<site_id>/members/<int:member_id>")
@@ -67,7 +74,9 @@ def member_role(site_id: str, member_id: int):
         flash(str(exc))
     else:
         db.session().commit()
-        flash(f"{member.email} is now {role}." if role else f"{member.email} is off the team.")
+        flash(gettext("%(email)s is now %(role)s.", email=member.email,
+                      role=ROLE_NAMES.get(role, role)) if role else
+              gettext("%(email)s is off the team.", email=member.email))
     return redirect(url_for("dashboard.site_members", site_id=site.id))
 
 
@@ -85,7 +94,8 @@ def hand_over(site_id: str, member_id: int):
         flash(str(exc))
     else:
         db.session().commit()
-        flash(f"{site.name} is now {email}'s; you stay on the team as an owner.")
+        flash(gettext("%(site)s is now %(email)s's; you stay on the team as an owner.",
+                      site=site.name, email=email))
     return redirect(url_for("dashboard.site_members", site_id=site.id))
 
 
@@ -105,20 +115,22 @@ def join(token: str):
             if current_user.is_authenticated:
                 members.accept(db.session(), member, current_user)
             elif has_account:
-                raise AccountError(f"Log in as {member.email} first, then open the link again.")
+                raise AccountError(N_("Log in as %(email)s first, then open the link "
+                                      "again."), email=member.email)
             elif form.validate_on_submit():
                 owner = accounts.create_owner(db.session(), member.email, form.password.data)
                 members.accept(db.session(), member, owner)
                 login_user(owner)
             else:
-                raise AccountError("Choose a password for your new account.")
+                raise AccountError(N_("Choose a password for your new account."))
         except AccountError as exc:
             db.session().rollback()
             return render_template("dashboard/join.html", problem=None, member=member,
                                    site=site, form=form, has_account=has_account,
-                                   error=str(exc)), 422
+                                   error=str(exc), role_names=ROLE_NAMES), 422
         db.session().commit()
-        flash(f"Welcome to {site.name}'s team.")
+        flash(gettext("Welcome to %(site)s's team.", site=site.name))
         return redirect(url_for("dashboard.site", site_id=site.id))
     return render_template("dashboard/join.html", problem=None, member=member, site=site,
-                           form=form, has_account=has_account, error=None)
+                           form=form, has_account=has_account, error=None,
+                           role_names=ROLE_NAMES)

@@ -3,6 +3,7 @@ deleting one."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -59,10 +60,11 @@ def site_settings(site_id: str):
 def _site_form(site: Site | None):
     """The site form, new or existing: saved and redirected when valid, else shown."""
     form = SiteForm(obj=site)
-    form.sender_email.description = (f"Empty: {current_app.config['MAIL_FROM']}. "
-                                     + form.sender_email.description)
-    form.story_gift_id.choices = [("", "No gift")] + [
-        (g.id, g.title if g.is_active else f"{g.title} (switched off)")
+    form.sender_email.description = " ".join((
+        gettext("Empty: %(address)s.", address=current_app.config["MAIL_FROM"]),
+        str(form.sender_email.description)))
+    form.story_gift_id.choices = [("", gettext("No gift"))] + [
+        (g.id, g.title if g.is_active else gettext("%(gift)s (switched off)", gift=g.title))
         for g in (site.gifts if site else [])]
     form.story_gift_id.data = form.story_gift_id.data or ""  # None: "No gift" is chosen
     if form.validate_on_submit():
@@ -89,14 +91,15 @@ def _site_form(site: Site | None):
             logged(site, "settings")
             session.commit()
             snapshot.invalidate(site.id)
-            flash(f"{site.name}'s settings are saved.")
+            flash(gettext("%(site)s's settings are saved.", site=site.name))
             return redirect(url_for("dashboard.site", site_id=site.id))
         except AccountError as exc:
             session.rollback()
             form.origins.errors = [str(exc)]
     warnings = header_warnings({
-        "The site name": site.name, "The sender name": site.sender_name,
-        "The sender e-mail": site.sender_email, "Replies go to": site.reply_to}) if site else []
+        gettext("The site name"): site.name, gettext("The sender name"): site.sender_name,
+        gettext("The sender e-mail"): site.sender_email,
+        gettext("Replies go to"): site.reply_to}) if site else []
     return render_template("dashboard/site_form.html", form=form, site=site,
                            warnings=warnings), 422 if form.errors else 200
 
@@ -132,14 +135,15 @@ def delete_site_page(site_id: str):
     form = DeleteSiteForm()
     if form.validate_on_submit():
         if form.name.data.strip() != site.name:
-            form.name.errors.append(f"That is not the site's name: type “{site.name}”.")
+            form.name.errors.append(gettext("That is not the site's name: type “%(site)s”.",
+                                            site=site.name))
         else:
             name = site.name
             delete_site(db.session(), site.id)
             snapshot.invalidate(site_id)
             current_app.logger.warning("owner %s deleted site %s (%s)", current_user.email,
                                        site_id, name)
-            flash(f"{name} and everything of it are erased.")
+            flash(gettext("%(site)s and everything of it are erased.", site=name))
             return redirect(url_for("dashboard.sites"))
     contacts = count_to_cap(select(Subscriber.id).where(Subscriber.site_id == site.id))
     return render_template("dashboard/site_delete.html", site=site, form=form,
