@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from widget import catalog
 from widget.models import Owner, Subscriber, Widget
+from widget.sites.accounts import AccountError, create_owner
 
 from .helpers.browser import log_in
 from .helpers.demo import add_widget
@@ -224,3 +226,55 @@ def test_switch_to_norwegian_in_the_browser_and_see_the_plurals(page: Page, demo
     expect(rows.filter(has_text="i18n-one")).to_contain_text("1 påmelding")
     expect(rows.filter(has_text="i18n-two")).to_contain_text("2 påmeldinger")
     expect(page.get_by_role("link", name="Gå til innholdet")).to_be_attached()
+
+
+# The accounts group: the team, API keys and deleting a site -------------------------------
+
+def test_accounts_pages_in_norwegian(ann, make_site, make_client, query):
+    """The team, API keys and delete pages in the owner's Norwegian: headings, role names,
+    a flash, an AccountError from widget/sites, plurals with their counts, the audit log's
+    actions; the same AccountError outside a request (the CLI's) stays English."""
+    site = make_site("ann@example.com", name="Bakeriet")
+    for email in ("a@example.com", "b@example.com"):
+        resp = make_client().post(f"/api/v1/sites/{site}/subscriptions",
+                                  json={"email": email, "consent": True})
+        assert resp.status_code == 200, resp.text
+    assert choose(ann, "nb", "Europe/Oslo").status_code == 302
+
+    team = f"/dashboard/sites/{site}/members"
+    assert csrf_post(ann, team, {"email": "bob@example.com", "role": "editor"}).status_code == 302
+    page = ann.get(team).text
+    assert "Invitasjonen er sendt til bob@example.com." in page
+    assert "Hvem som jobber med Bakeriet" in page and "<h2>Inviter noen</h2>" in page
+    assert "<td>redaktør</td>" in page and "invitert, ikke med ennå" in page
+    assert [x for x in ("Invite someone", "Who works on", "Send the invitation",
+                        "owner of record", "<td>editor</td>") if x in page] == []
+    taken = csrf_post(ann, team, {"email": "ann@example.com", "role": "viewer"})
+    assert taken.status_code == 422 and "Det er et problem" in taken.text
+    assert "ann@example.com er allerede i teamet for dette nettstedet." in taken.text
+
+    keys = f"/dashboard/sites/{site}/keys"
+    assert "Ingen nøkler ennå." in ann.get(keys).text
+    made = csrf_post(ann, keys, {"name": "Nattjobb", "scope": "write"})
+    assert made.status_code == 200 and "Den nye nøkkelen din «Nattjobb»" in made.text
+    assert "<td>Lese og skrive</td>" in made.text and "<td>Aldri</td>" in made.text
+    assert [x for x in ("Your new key", "Create key", "No keys yet", "(UTC)")
+            if x in made.text] == []
+
+    delete = f"/dashboard/sites/{site}/delete"
+    page = " ".join(ann.get(delete).text.split())
+    assert "<h1>Slett Bakeriet</h1>" in page
+    assert "2 kontakter med samtykker og historikk, 1 widget med tellere og tester, " \
+           "0 gaver med filer og lenker," in page
+    wrong = csrf_post(ann, delete, {"name": "Bakeri"})
+    assert wrong.status_code == 422
+    assert "Det er ikke navnet på nettstedet: skriv «Bakeriet»." in unescape(wrong.text)
+    assert "<td>inviterte</td>" in ann.get(f"/dashboard/sites/{site}").text  # the audit log
+
+    def refused(session) -> str:
+        try:
+            create_owner(session, "cli@example.com", "short")
+        except AccountError as exc:
+            return str(exc)
+        return "created"
+    assert query(refused) == "The password needs at least 10 characters."
