@@ -24,6 +24,7 @@ from widget.models import Owner, Subscriber, Widget
 from widget.sites.accounts import AccountError, create_owner
 
 from .helpers.browser import log_in
+from .helpers.dashboard import make_gift
 from .helpers.demo import add_widget
 from .helpers.http import csrf_post
 
@@ -278,3 +279,46 @@ def test_accounts_pages_in_norwegian(ann, make_site, make_client, query):
             return str(exc)
         return "created"
     assert query(refused) == "The password needs at least 10 characters."
+
+
+def test_gifts_group_pages_in_norwegian_and_german(ann, make_site, query):
+    """A gift's page, referrals, stories and webhooks in the owner's language: headings,
+    plurals and counts, the notices and form errors; none of their English left."""
+    site = make_site("ann@example.com")
+    gift = make_gift(ann, query, site, "coupon", title="Brødkoder", quantity="2000")
+    assert choose(ann, "nb", "Europe/Oslo").status_code == 302
+    path = f"/dashboard/sites/{site}/gifts/{gift}"
+    made = csrf_post(ann, f"{path}/coupons/generate", {"pattern": "BAKE-########",
+                                                       "count": "1234"}, page=path)
+    assert made.status_code == 302
+    page = ann.get(made.headers["Location"]).text
+    assert "La til 1\xa0234 koder." in page and "Rabattkoder" in page
+    assert "1\xa0234 i alt · 0 gitt · 1\xa0234 igjen" in page and "Ingen har den ennå." in page
+    assert "Coupon codes" not in page and "Given to" not in page and "Nobody has it" not in page
+
+    referrals = f"/dashboard/sites/{site}/referrals"
+    added = csrf_post(ann, f"{referrals}/milestones", {"friends": "1", "gift_id": gift},
+                      page=referrals)
+    page = ann.get(added.headers["Location"]).text
+    assert "Milepælen ble lagt til." in page and "0 personer" in page
+    assert "Milepæler" in page and "Ingen har tatt med en venn ennå." in page
+    assert "Milestones" not in page and "Who brought the most friends" not in page
+    twice = csrf_post(ann, f"{referrals}/milestones", {"friends": "1", "gift_id": gift},
+                      page=referrals)
+    assert twice.status_code == 422
+    assert "Det finnes allerede en milepæl ved 1 venn" in twice.text
+
+    stories = ann.get(f"/dashboard/sites/{site}/stories").text
+    assert "Ingenting å moderere." in stories and "Historier etter status" in stories
+    assert "Nothing to moderate" not in stories and "Story settings" not in stories
+    hooks = ann.get(f"/dashboard/sites/{site}/webhooks").text
+    assert "Ingen webhooks ennå." in hooks and "Ny webhook" in hooks
+    assert "New webhook" not in hooks and "Endpoints" not in hooks
+
+    assert choose(ann, "de").status_code == 302
+    page = ann.get(path).text
+    assert "Gutscheincodes" in page and "1.234 insgesamt · 0 vergeben · 1.234 übrig" in page
+    assert "Vergeben an" in page and "Coupon codes" not in page
+    form = ann.get(f"{path}/edit").text
+    assert "Geschenk bearbeiten" in form and "Höchstens so viele werden je vergeben" in form
+    assert "Edit gift" not in form
