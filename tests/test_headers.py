@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from widget.core import db, events, tokens, vault
 from widget.core.rawsql import Tx
 from widget.gifts import grants
+from widget.letters import feeds
 from widget.models import Gift, Grant, OutboxMessage, Referral, Site, Story, Webhook, Widget
 from widget.sites import abtests, accounts, keys, members
 
@@ -179,6 +180,7 @@ def world(app, query, make_site, owner, visitor) -> dict:
     made = query(lambda s: keys.create(s, site, "read", "walk"))
     values["key_id"] = made.row.id
     values["webhook_id"], values["delivery_id"] = query(lambda s: a_delivery(s, site))
+    values["feed_id"] = query(lambda s: a_feed(s, site))
     values["service_name"] = "mailchimp"
     upload = owner.post(f"/dashboard/sites/{site}/imports",
                         data={"csrf_token": owner.csrf(f"/dashboard/sites/{site}/imports")},
@@ -276,6 +278,13 @@ def requests_for(rule, method: str, values: dict, owner, visitor):
 
 @pytest.mark.parametrize("app_config", [{"BASE_URL": url} for url in BASES.values()],
                          ids=list(BASES), indirect=True)
+def a_feed(session: Session, site: str) -> int:
+    """A blog feed on a documentation address (its check is refused at once: no network)."""
+    feed = feeds.set_feed(session, site, "https://192.0.2.10/feed.xml", "each")
+    session.commit()
+    return feed.id
+
+
 def test_every_route_answers_with_the_headers_of_its_kind(app, make_client, make_site, query,
                                                           worker):
     https = app.config["BASE_URL"].startswith("https://")
