@@ -281,6 +281,59 @@ def test_accounts_pages_in_norwegian(ann, make_site, make_client, query):
     assert query(refused) == "The password needs at least 10 characters."
 
 
+# The contacts group: contacts, a contact, adding, bulk changes, imports, outbox, e-mails ---
+
+def test_contacts_group_in_norwegian_and_german(ann, make_site, query):
+    """Ann in nb sees the contacts pages in Norwegian: headings, labels, a refusal from
+    manage.py in her language, plurals ("1 kontakt" / "2 kontakter"), the bulk change's
+    notice and the times in her zone; in de the same list counts in German."""
+    site = make_site("ann@example.com")
+    assert choose(ann, "nb", "Europe/Oslo").status_code == 302
+    new = f"/dashboard/sites/{site}/contacts/new"
+    add = {"name": "", "lang": "nb", "tags": "", "basis": "Ved standen vår", "confirm": "now"}
+    for email in ("p0@example.com", "p1@example.com"):
+        resp = csrf_post(ann, new, {**add, "email": email})
+        assert resp.status_code == 302, resp.text
+    added = ann.get(re.sub(r"^https?://[^/]+", "", resp.headers["Location"])).text
+    assert "Kontakten er lagt til." in added and "Historikk" in added and "Samtykke" in added
+    assert "endret av deg i dashbordet" in added and "History" not in added
+    created = query(lambda s: s.scalar(select(Subscriber.created_at)
+                                       .where(Subscriber.email == "p1@example.com")))
+    created = created if created.tzinfo else created.replace(tzinfo=timezone.utc)
+    assert format_datetime(created, "medium", tzinfo=ZoneInfo("Europe/Oslo"),
+                           locale="nb") in added
+    again = csrf_post(ann, new, {**add, "email": "p0@example.com"})
+    assert again.status_code == 422
+    assert "Denne adressen er allerede en kontakt på nettstedet." in again.text
+    assert "Legg til en kontakt" in again.text and "Add a contact" not in again.text
+
+    contacts = f"/dashboard/sites/{site}/contacts"
+    page = ann.get(contacts).text
+    assert "2 kontakter" in page and "Eksporter alt (CSV)" in page and "Påmeldt" in page
+    assert "Nyeste først" in page and "Export everything" not in page
+    review = ann.get(f"{contacts}/bulk", params={"action": "tag", "bulk_tag": "Tidlig",
+                                                  "q": "p0"}).text
+    assert "Dette endrer <strong>1 kontakt</strong>" in review and "1 kontakt</button>" in review
+    resp = csrf_post(ann, f"{contacts}/bulk", {"action": "tag", "bulk_tag": "Tidlig"},
+                     page=f"{contacts}/bulk?action=tag&bulk_tag=Tidlig")
+    assert resp.status_code == 302
+    done = ann.get(re.sub(r"^https?://[^/]+", "", resp.headers["Location"])).text
+    assert "2 kontakter har fått merkelappen." in done
+
+    imports = ann.get(f"/dashboard/sites/{site}/imports").text
+    assert "Importer kontakter" in imports and "Last opp en CSV-fil" in imports
+    assert "Ingen importer ennå." in imports and "Upload a CSV file" not in imports
+    outbox = ann.get(f"/dashboard/sites/{site}/outbox").text
+    assert "Utboks" in outbox and "No e-mails yet" not in outbox
+    texts = ann.get(f"/dashboard/sites/{site}/emails").text
+    assert "E-posttekster" in texts and "Plassholdere:" in texts and "Forhåndsvisning" in texts
+    assert "Placeholders:" not in texts and "Reset to the built-in text" not in texts
+
+    assert choose(ann, "de").status_code == 302
+    page = ann.get(contacts).text
+    assert "2 Kontakte" in page and "Kontakt hinzufügen" in page and "Contacts" not in page
+
+
 def test_gifts_group_pages_in_norwegian_and_german(ann, make_site, query):
     """A gift's page, referrals, stories and webhooks in the owner's language: headings,
     plurals and counts, the notices and form errors; none of their English left."""
