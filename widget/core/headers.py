@@ -16,6 +16,10 @@ from email.header import decode_header, make_header
 # Cc and Zl/Zp: every character str.splitlines() breaks on, and every other control.
 BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+# Why a value may not go into a header, in English: dashboard/forms.one_line shows each
+# in the owner's language.
+ONE_LINE = "Keep it on one line."
+HIDDEN_BREAK = "Write the text as it should read: this encoded word (=?…?=) hides a line break."
 
 
 def decoded(value: str) -> str:
@@ -34,10 +38,9 @@ def problem(value: str | None) -> str | None:
     if not value:
         return None
     if BREAKING.search(value):
-        return "Keep it on one line."
+        return ONE_LINE
     if BREAKING.search(decoded(value)):
-        return ("Write the text as it should read: this encoded word (=?…?=) hides a line "
-                "break.")
+        return HIDDEN_BREAK
     return None
 
 

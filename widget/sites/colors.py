@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
+
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT = {"bg": "#ffffff", "fg": "#1d232b", "accent": "#1f5fbf"}
 MIN_CONTRAST = 4.5
@@ -25,11 +27,12 @@ def contrast(a: str, b: str) -> float:
 
 
 def problems(bg: str, fg: str) -> list[str]:
-    """What is wrong with a theme, in words an owner can act on; [] when it is fine.
-    The button needs no check: black or white on any colour reaches 4.58:1 at worst."""
-    if contrast(fg, bg) < MIN_CONTRAST:
-        return [f"Text on the background has {contrast(fg, bg):.1f}:1 contrast; "
-                f"it needs {MIN_CONTRAST}:1 to be readable."]
+    """What is wrong with a theme, in words an owner can act on (in the dashboard's
+    language; English outside a request); [] when it is fine. The button needs no check:
+    black or white on any colour reaches 4.58:1 at worst."""
+    if (ratio := contrast(fg, bg)) < MIN_CONTRAST:
+        return [gettext("Text on the background has %(ratio).1f:1 contrast; it needs "
+                        "%(needed)s:1 to be readable.", ratio=ratio, needed=MIN_CONTRAST)]
     return []
 
 

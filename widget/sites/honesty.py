@@ -12,12 +12,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
-SUGGESTION = "Try “No thanks”, “Not now” or “Maybe later”, or leave it empty for the " \
-             "built-in text in the visitor's language."
-HIDDEN = "The “No thanks” text has no letter or digit a visitor can read, so the way out " \
-         "would be hidden. " + SUGGESTION
-SHAMING = "The “No thanks” text is a guilt trip ({}): it makes the visitor speak badly of " \
-          "themselves or of your offer for saying no. " + SUGGESTION
+from flask_babel import gettext
+
+
+def _suggestion() -> str:
+    return gettext("Try “No thanks”, “Not now” or “Maybe later”, or leave it empty for the "
+                   "built-in text in the visitor's language.")
+
+
+def _hidden() -> str:
+    return gettext("The “No thanks” text has no letter or digit a visitor can read, so the "
+                   "way out would be hidden.") + " " + _suggestion()
+
+
+def _shaming(found: str) -> str:
+    return gettext("The “No thanks” text is a guilt trip (%(found)s): it makes the visitor "
+                   "speak badly of themselves or of your offer for saying no.",
+                   found=found) + " " + _suggestion()
+
 
 # Per language: first-person words, and the negations and value or preference words
 # that turn them into a guilt trip. Pairs are matched within one language, because a
@@ -45,8 +57,9 @@ APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'"})
 
 
 def no_thanks_problems(label: str | None) -> list[str]:
-    """What is wrong with an owner's "No thanks" text, in words an owner can act on; []
-    when fine. None or "" is fine (the built-in kind text in the visitor's language is used)."""
+    """What is wrong with an owner's "No thanks" text, in words an owner can act on (in the
+    dashboard's language; English outside a request); [] when fine. None or "" is fine (the
+    built-in kind text in the visitor's language is used)."""
     if not label:
         return []
     # Compatibility forms folded and invisible characters dropped, so neither "ｌｉｋｅ"
@@ -54,9 +67,10 @@ def no_thanks_problems(label: str | None) -> list[str]:
     text = "".join(c for c in unicodedata.normalize("NFKC", label)
                    if not unicodedata.category(c).startswith("C"))
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
-        return [HIDDEN]
+        return [_hidden()]
     text = " ".join(text.translate(APOSTROPHES).split())
-    found = [f"“{who.group()}” with “{what.group()}”" for me, value in PAIRS
+    found = [gettext("“%(me)s” with “%(word)s”", me=who.group(), word=what.group())
+             for me, value in PAIRS
              if (who := me.search(text)) and (what := value.search(text))][:1]
     found += [f"“{phrase.group()}”" for phrase in PHRASES.finditer(text)]
-    return [SHAMING.format(", ".join(found))] if found else []
+    return [_shaming(", ".join(found))] if found else []
