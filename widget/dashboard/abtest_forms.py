@@ -2,6 +2,7 @@
 only the fields it changes (an empty field keeps the widget's own)."""
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -11,37 +12,44 @@ from widget.dashboard.forms import LAYOUTS, one_line
 from widget.models import Widget
 from widget.sites import abtests
 
-SAME = SelectChoice("", "As the widget")
-TRIGGERS = [SAME, SelectChoice("exit_intent", "When the visitor is about to leave"),
-            SelectChoice("time", "After some seconds on the page"),
-            SelectChoice("scroll", "After scrolling some % of the page"),
-            SelectChoice("idle", "After some seconds without activity")]
+SAME = SelectChoice("", lazy_gettext("As the widget"))
+TRIGGERS = [SAME, SelectChoice("exit_intent", lazy_gettext("When the visitor is about to leave")),
+            SelectChoice("time", lazy_gettext("After some seconds on the page")),
+            SelectChoice("scroll", lazy_gettext("After scrolling some % of the page")),
+            SelectChoice("idle", lazy_gettext("After some seconds without activity"))]
 LETTERS = ("b", "c", "d")  # the variants beside the original (A)
 
 
 class VariantForm(Form):  # inside TestForm, whose one CSRF token covers it
-    name = StringField("Name", validators=[Optional(), Length(max=abtests.NAME_MAX), one_line],
-                       description="Empty: this variant is not in the test.")
-    title = StringField("Title", validators=[Optional(), Length(max=200), one_line])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
-    button_label = StringField("Button text", validators=[Optional(), Length(max=80),
-                                                          one_line])
-    no_thanks_label = StringField("“No thanks” text",
+    name = StringField(lazy_gettext("Name"),
+                       validators=[Optional(), Length(max=abtests.NAME_MAX), one_line],
+                       description=lazy_gettext("Empty: this variant is not in the test."))
+    title = StringField(lazy_gettext("Title"),
+                        validators=[Optional(), Length(max=200), one_line])
+    description = TextAreaField(lazy_gettext("Description"),
+                                validators=[Optional(), Length(max=2000)])
+    button_label = StringField(lazy_gettext("Button text"),
+                               validators=[Optional(), Length(max=80), one_line])
+    no_thanks_label = StringField(lazy_gettext("“No thanks” text"),
                                   validators=[Optional(), Length(max=80), one_line])
-    success_message = TextAreaField("Success message",
+    success_message = TextAreaField(lazy_gettext("Success message"),
                                     validators=[Optional(), Length(max=1000)])
-    layout = SelectField("Layout", choices=[SAME] + LAYOUTS, default="")
-    trigger = SelectField("Trigger", choices=TRIGGERS, default="",
-                          description="One trigger in place of the widget's own.")
-    trigger_value = IntegerField("Seconds or %", validators=[Optional(), NumberRange(1, 3600)])
-    color_bg = StringField("Background colour", validators=[Optional(), Length(max=7)],
-                           description="Like #ffffff; empty: the widget's.")
-    color_fg = StringField("Text colour", validators=[Optional(), Length(max=7)])
-    color_accent = StringField("Button colour", validators=[Optional(), Length(max=7)])
-    gift_mode = SelectField("How the gift is given", default="", choices=[
-        SAME, SelectChoice("first", "Gift first, at once"),
-        SelectChoice("gated", "After the sign-up")],
-        description="Gift widgets only.")
+    layout = SelectField(lazy_gettext("Layout"), choices=[SAME] + LAYOUTS, default="")
+    trigger = SelectField(lazy_gettext("Trigger"), choices=TRIGGERS, default="",
+                          description=lazy_gettext("One trigger in place of the widget's "
+                                                   "own."))
+    trigger_value = IntegerField(lazy_gettext("Seconds or %"),
+                                 validators=[Optional(), NumberRange(1, 3600)])
+    color_bg = StringField(lazy_gettext("Background colour"),
+                           validators=[Optional(), Length(max=7)],
+                           description=lazy_gettext("Like #ffffff; empty: the widget's."))
+    color_fg = StringField(lazy_gettext("Text colour"), validators=[Optional(), Length(max=7)])
+    color_accent = StringField(lazy_gettext("Button colour"),
+                               validators=[Optional(), Length(max=7)])
+    gift_mode = SelectField(lazy_gettext("How the gift is given"), default="", choices=[
+        SAME, SelectChoice("first", lazy_gettext("Gift first, at once")),
+        SelectChoice("gated", lazy_gettext("After the sign-up"))],
+        description=lazy_gettext("Gift widgets only."))
 
     def changes(self) -> dict:
         """What this variant changes of the widget: only the fields filled in."""
@@ -61,16 +69,16 @@ class VariantForm(Form):  # inside TestForm, whose one CSRF token covers it
 
 class TestForm(FlaskForm):
     min_shown = IntegerField(
-        "Views each variant needs before a winner is named",
+        lazy_gettext("Views each variant needs before a winner is named"),
         validators=[NumberRange(abtests.MIN_SAMPLE, abtests.MAX_SAMPLE)], default=1000,
-        description="Set it now; it cannot change while the test runs. Until every variant "
-                    "has been shown this often, the results show the numbers but name no "
-                    "winner: deciding early on a lucky streak is how tests mislead. "
-                    "About 1,000 views finds a difference of a few points; small "
-                    "differences need many thousands.")
-    b = FormField(VariantForm, label="Variant B")
-    c = FormField(VariantForm, label="Variant C")
-    d = FormField(VariantForm, label="Variant D")
+        description=lazy_gettext(
+            "Set it now; it cannot change while the test runs. Until every variant has been "
+            "shown this often, the results show the numbers but name no winner: deciding "
+            "early on a lucky streak is how tests mislead. About 1,000 views finds a "
+            "difference of a few points; small differences need many thousands."))
+    b = FormField(VariantForm, label=lazy_gettext("Variant %(name)s", name="B"))
+    c = FormField(VariantForm, label=lazy_gettext("Variant %(name)s", name="C"))
+    d = FormField(VariantForm, label=lazy_gettext("Variant %(name)s", name="D"))
 
     def proposed(self, widget: Widget) -> list[abtests.Proposed]:
         """The variants filled in, in order; a trigger without its number is an error
@@ -81,7 +89,7 @@ class TestForm(FlaskForm):
             if not (sub.name.data or "").strip():
                 continue
             if sub.trigger.data not in ("", "exit_intent") and not sub.trigger_value.data:
-                sub.trigger_value.errors = ["This trigger needs its number."]
+                sub.trigger_value.errors = [gettext("This trigger needs its number.")]
                 return []
             found.append(abtests.Proposed(sub.name.data.strip(), sub.changes()))
         return found

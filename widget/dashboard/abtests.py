@@ -4,26 +4,44 @@ widget or stop; ended tests stay below as history."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_number, gettext, lazy_gettext
 from flask_login import login_required
 
 from widget.core import db
 from widget.dashboard.abtest_forms import LETTERS, TestForm
 from widget.dashboard.blueprint import bp
 from widget.dashboard.owned import owned, owned_site
+from widget.dashboard.widgets import trigger_words
 from widget.insight import abstats, stats
 from widget.models import Site, Widget, WidgetTest, WidgetVariant
 from widget.sites import abtests, snapshot
 
-REASONS = {
-    "collecting": "Collecting: no winner is named until every variant has been shown "
-                  "{n:,} times, the sample set at the start.",
-    "winner": "{name} does better than the original, in sign-ups and in confirmed "
-              "sign-ups (at least 95 % likely for both).",
-    "control_holds": "The original does better: no variant is even 5 % likely to beat it "
-                     "in confirmed sign-ups.",
-    "no_clear_winner": "No clear winner yet: the variants are too close to call. More "
-                       "views may tell them apart, or they may simply be alike.",
-}
+# What a variant changes, as the results table names it (other fields: their own name).
+CHANGED = {"title": lazy_gettext("title"), "description": lazy_gettext("description"),
+           "button_label": lazy_gettext("button"),
+           "no_thanks_label": lazy_gettext("“No thanks”"),
+           "success_message": lazy_gettext("success message"),
+           "layout": lazy_gettext("layout"), "triggers": lazy_gettext("triggers"),
+           "color_bg": lazy_gettext("background"), "color_fg": lazy_gettext("text colour"),
+           "color_accent": lazy_gettext("button colour"), "gift_mode": lazy_gettext("gift given")}
+GIFT_MODES = {"first": lazy_gettext("first"), "gated": lazy_gettext("after the sign-up")}
+
+
+def explain(test: WidgetTest, verdict: abstats.Verdict, rows: list[dict]) -> str:
+    """The verdict of a running test in words."""
+    if verdict.reason == "collecting":
+        return gettext("Collecting: no winner is named until every variant has been shown "
+                       "%(n)s times, the sample set at the start.",
+                       n=format_number(test.min_shown))
+    if verdict.reason == "winner":
+        return gettext("%(name)s does better than the original, in sign-ups and in "
+                       "confirmed sign-ups (at least 95 %% likely for both).",
+                       name=rows[verdict.winner]["variant"].name)
+    if verdict.reason == "control_holds":
+        return gettext("The original does better: no variant is even 5 % likely to beat "
+                       "it in confirmed sign-ups.")
+    return gettext("No clear winner yet: the variants are too close to call. More views "
+                   "may tell them apart, or they may simply be alike.")
 
 
 def results(site: Site, test: WidgetTest) -> tuple[abstats.Verdict, list[dict]]:
@@ -38,18 +56,14 @@ def results(site: Site, test: WidgetTest) -> tuple[abstats.Verdict, list[dict]]:
 
 
 def _described(changes: dict) -> list[str]:
-    names = {"button_label": "button", "no_thanks_label": "“No thanks”",
-             "success_message": "success message", "color_bg": "background",
-             "color_fg": "text colour", "color_accent": "button colour",
-             "gift_mode": "gift given"}
-    return [f"{names.get(k, k.replace('_', ' '))}: {_value(v)}" for k, v in changes.items()
-            if k != "trigger_match"]
+    return [f"{CHANGED.get(k, k.replace('_', ' '))}: {_value(v)}"
+            for k, v in changes.items() if k != "trigger_match"]
 
 
 def _value(value) -> str:
     if isinstance(value, list):  # triggers
-        return ", ".join(kind.replace("_", " ") + (f" {n}" if n else "") for kind, n in value)
-    return {"first": "first", "gated": "after the sign-up"}.get(value, str(value))
+        return ", ".join(trigger_words(kind, n) for kind, n in value)
+    return str(GIFT_MODES.get(value, value))
 
 
 @bp.route("/sites/<site_id>/widgets/<widget_id>/tests", methods=["GET", "POST"])
@@ -72,15 +86,16 @@ def widget_tests(site_id: str, widget_id: str):
             else:
                 db.session().commit()
                 snapshot.invalidate(site.id)
-                flash("The test is running: each visitor keeps one variant on every page.")
+                flash(gettext("The test is running: each visitor keeps one variant on "
+                              "every page."))
                 return redirect(url_for("dashboard.widget_tests", site_id=site.id,
                                         widget_id=widget.id))
         elif not form.form_errors and not any(form[x].errors for x in LETTERS):
-            form.form_errors.append("Name at least one variant (B) to test against the "
-                                    "original.")
+            form.form_errors.append(gettext("Name at least one variant (B) to test "
+                                            "against the original."))
     shown = [(t, *results(site, t)) for t in tests]
     return render_template("dashboard/abtests.html", site=site, widget=widget, form=form,
-                           current=current, shown=shown, reasons=REASONS, letters=LETTERS)
+                           current=current, shown=shown, explain=explain, letters=LETTERS)
 
 
 @bp.post("/sites/<site_id>/widgets/<widget_id>/tests/<int:test_id>/end")
@@ -95,19 +110,21 @@ def end_test(site_id: str, widget_id: str, test_id: int):
     back = redirect(url_for("dashboard.widget_tests", site_id=site.id, widget_id=widget.id))
     form.validate()
     if form.csrf_token.errors or test.ended_at:
-        flash("This test has ended already." if test.ended_at else
-              "The form had expired; please try again.")
+        flash(gettext("This test has ended already.") if test.ended_at else
+              gettext("The form had expired; please try again."))
         return back
     winner = _chosen(test)
     if winner is not None and winner.position and not results(site, test)[0].reached:
-        flash("No variant can become the widget before every variant has reached the "
-              "sample you set; you can stop the test and keep the widget as it is.")
+        flash(gettext("No variant can become the widget before every variant has reached "
+                      "the sample you set; you can stop the test and keep the widget as it "
+                      "is."))
         return back
     abtests.end(widget, test, winner if winner and winner.position else None)
     db.session().commit()
     snapshot.invalidate(site.id)
-    flash(f"{winner.name} is now the widget; the test is kept below." if winner and
-          winner.position else "The test has ended; the widget stays as it was.")
+    flash(gettext("%(name)s is now the widget; the test is kept below.", name=winner.name)
+          if winner and winner.position else
+          gettext("The test has ended; the widget stays as it was."))
     return back
 
 

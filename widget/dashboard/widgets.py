@@ -1,7 +1,9 @@
 """Add, edit and delete widgets: layout, triggers, copy, language, live state, quiet days."""
 from __future__ import annotations
 
+from babel.lists import format_list
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import login_required
 
 from widget.core import assets, db, i18n
@@ -12,7 +14,8 @@ from widget.sites import colors, snapshot
 
 from widget.dashboard.owned import logged, owned, owned_site
 
-GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bonus": "a bonus text"}
+GIFT_KINDS = {"file": lazy_gettext("a file"), "link": lazy_gettext("a link"),
+              "coupon": lazy_gettext("coupon codes"), "bonus": lazy_gettext("a bonus text")}
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
@@ -20,7 +23,7 @@ GIFT_KINDS = {"file": "a file", "link": "a link", "coupon": "coupon codes", "bon
 def new_widget(site_id: str):
     """Add a widget to a site; it starts paused, so nothing shows before the owner is ready."""
     site = owned_site(site_id)
-    return _widget_form(site, Widget(site_id=site.id, name="New widget", is_live=False,
+    return _widget_form(site, Widget(site_id=site.id, name=gettext("New widget"), is_live=False,
                                      layout="modal", triggers=[["exit_intent", None]],
                                      trigger_match="any", device="any", visitor="any",
                                      quiet_days_after_close=14,
@@ -44,7 +47,7 @@ def delete_widget(site_id: str, widget_id: str):
     logged(site, "widget_delete", widget.name)
     db.session().commit()
     snapshot.invalidate(site.id)
-    flash(f"“{widget.name}” is deleted.")
+    flash(gettext("“%(name)s” is deleted.", name=widget.name))
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -57,7 +60,8 @@ def toggle_widget(site_id: str, widget_id: str):
     logged(site, "widget", f"{widget.name}: {'live' if widget.is_live else 'paused'}")
     db.session().commit()
     snapshot.invalidate(site.id)
-    flash(f"“{widget.name}” is {'live' if widget.is_live else 'paused'}.")
+    flash(gettext("“%(name)s” is live.", name=widget.name) if widget.is_live else
+          gettext("“%(name)s” is paused.", name=widget.name))
     return redirect(url_for("dashboard.site", site_id=site.id))
 
 
@@ -70,9 +74,9 @@ def _widget_form(site, widget: Widget):
     """Show the widget form, or save it (a new widget is added to the site) and go back."""
     form = WidgetForm(obj=widget)
     form.gift_id.choices = [(g.id, f"{g.title} ({GIFT_KINDS[g.kind]})") for g in site.gifts]
-    form.layout.description = (f"Stories from readers always show inline: put "
-                               f"<div data-widget-inline=\"{widget.id or 'ID'}\"></div> "
-                               f"where they belong on your page.")
+    tag = f"<div data-widget-inline=\"{widget.id or 'ID'}\"></div>"
+    form.layout.description = gettext("Stories from readers always show inline: put %(tag)s "
+                                      "where they belong on your page.", tag=tag)
     if request.method == "GET":
         form.own_colors.data = widget.color_bg is not None
         form.page_langs.data = [c for c in (widget.page_langs or "").split(",") if c]
@@ -106,8 +110,10 @@ def _widget_form(site, widget: Widget):
         logged(site, "widget", widget.name)
         db.session().commit()
         snapshot.invalidate(site.id)
-        flash(f"“{widget.name}” is {'added' if added else 'saved'}; visitors see the change "
-              "within a minute.")
+        flash(gettext("“%(name)s” is added; visitors see the change within a minute.",
+                      name=widget.name) if added else
+              gettext("“%(name)s” is saved; visitors see the change within a minute.",
+                      name=widget.name))
         return redirect(url_for("dashboard.site", site_id=site.id))
     return render_template("dashboard/widget_form.html", form=form, site=site, widget=widget,
                            preview=_preview_data(site, widget)), 422 if form.errors else 200
@@ -142,11 +148,25 @@ def _preview_data(site, widget: Widget) -> dict:
                          for lang in i18n.LANGS}}
 
 
+def trigger_words(kind: str, value) -> str:
+    """One trigger as the owner reads it: 'exit intent', 'time 20 s', 'scroll 50%'."""
+    if kind == "exit_intent":
+        return gettext("exit intent")
+    if kind == "time":
+        return gettext("time %(n)s s", n=value)
+    if kind == "scroll":
+        return gettext("scroll %(n)s%%", n=value)
+    if kind == "idle":
+        return gettext("idle %(n)s s", n=value)
+    return kind.replace("_", " ") + ("" if value is None else f" {value}")
+
+
 @bp.app_template_filter("trigger_summary")
 def trigger_summary(widget: Widget) -> str:
-    """'exit intent or time 20 s', as the owner reads it in the widget list."""
-    parts = [kind.replace("_", " ") + ("" if value is None else
-                                       f" {value}%" if kind == "scroll" else f" {value} s")
-             for kind, value in widget.triggers]
-    joiner = " and " if widget.trigger_match == "all" else " or "
-    return joiner.join(parts) or "on click only"
+    """'exit intent or time 20 s', as the owner reads it in the widget list (the list in
+    the page's language)."""
+    parts = [trigger_words(kind, value) for kind, value in widget.triggers]
+    if not parts:
+        return gettext("on click only")
+    return format_list(parts, style="standard" if widget.trigger_match == "all" else "or",
+                       locale=get_locale())
