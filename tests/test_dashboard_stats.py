@@ -234,8 +234,8 @@ def test_another_owners_site_is_404(ann, make_site):
 
 @pytest.mark.parametrize("args, field, message", [
     ({"from": "2025-02-30"}, "from", "“From” must be a date as YYYY-MM-DD"),
-    ({"to": "yesterday"}, "to", "“To” must be a date as YYYY-MM-DD"),
-    ({"from": "2025-03-10", "to": "2025-03-01"}, "from", "“From” is after “To”."),
+    ({"to": "yesterday"}, "to", "“Until” must be a date as YYYY-MM-DD"),
+    ({"from": "2025-03-10", "to": "2025-03-01"}, "from", "“From” is after “Until”."),
     ({"from": "2020-01-01", "to": "2025-01-01"}, "to", "A range spans at most 1098 days."),
     ({"by": "year"}, "by", "Choose one of the views in the list."),
     ({"widget": "w_nope"}, "widget", "Choose one of this site's widgets, or all of them."),

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babel.lists import format_list
+from flask_babel import format_number, get_locale, gettext
+
 WIDTH, HEIGHT, PAD = 640, 160, 6  # the trend's drawing box (SVG user units)
 BAR_HEIGHT, BAR_GAP = 22, 8
 
@@ -33,11 +36,21 @@ class Trend:
     last: str
 
     @property
+    def title(self) -> str:
+        """"Shown and Opened, 1 Mar 2026 to 5 Mar 2026", in the page's language."""
+        return gettext("%(series)s, %(first)s to %(last)s", first=self.first, last=self.last,
+                       series=format_list([str(line.label) for line in self.lines],
+                                          locale=get_locale()))
+
+    @property
     def description(self) -> str:
         """The chart in words, for screen readers and for anyone who cannot see it."""
         return " ".join(
-            f"{line.label}: {line.total:,} in all, at most {line.peak:,} ({line.peak_at})."
-            if line.total else f"{line.label}: none." for line in self.lines)
+            gettext("%(label)s: %(total)s in all, at most %(peak)s (%(when)s).",
+                    label=line.label, total=format_number(line.total),
+                    peak=format_number(line.peak), when=line.peak_at)
+            if line.total else gettext("%(label)s: none.", label=line.label)
+            for line in self.lines)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from babel.dates import format_date, format_skeleton
+from babel.core import Locale
 from flask import Response, render_template, request
+from flask_babel import (format_number, format_percent, get_locale, gettext, lazy_gettext,
+                         ngettext)
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -20,16 +24,28 @@ from widget.dashboard.owned import owned_site
 from widget.insight import counters, stats
 from widget.models import STAT_COUNTERS, Site, Widget, WidgetTest, WidgetVariant, utcnow
 
-STEPS = {"shown": "Shown", "opened": "Opened", "closed": "Closed", "signed_up": "Signed up",
-         "confirmed": "Confirmed", "downloaded": "Gift downloaded",
-         "referred": "Friends referred", "stories": "Stories"}
-VIEWS = {"day": "Day", "week": "Week", "month": "Month", "widget": "Widget",
-         "variant": "Variant", "page": "Page", "lang": "Language", "device": "Device"}
+STEPS = {"shown": lazy_gettext("Shown"), "opened": lazy_gettext("Opened"),
+         "closed": lazy_gettext("Closed"), "signed_up": lazy_gettext("Signed up"),
+         "confirmed": lazy_gettext("Confirmed"), "downloaded": lazy_gettext("Gift downloaded"),
+         "referred": lazy_gettext("Friends referred"), "stories": lazy_gettext("Stories")}
+VIEWS = {"day": lazy_gettext("Day"), "week": lazy_gettext("Week"),
+         "month": lazy_gettext("Month"), "widget": lazy_gettext("Widget"),
+         "variant": lazy_gettext("Variant"), "page": lazy_gettext("Page"),
+         "lang": lazy_gettext("Language"), "device": lazy_gettext("Device")}
+# The view table's caption.
+CAPTIONS = {"day": lazy_gettext("By day"), "week": lazy_gettext("By week"),
+            "month": lazy_gettext("By month"), "widget": lazy_gettext("By widget"),
+            "variant": lazy_gettext("By variant"),
+            "page": lazy_gettext("By page (the 20 pages shown most)"),
+            "lang": lazy_gettext("By language"), "device": lazy_gettext("By device")}
 # The first column's heading in the table, and its name in the CSV.
-KEY_HEADINGS = {**VIEWS, "week": "Week from"}
+KEY_HEADINGS = {**VIEWS, "week": lazy_gettext("Week from")}
 CSV_KEYS = {**{by: by for by in stats.BY}, "lang": "language"}
-DEVICES = {"mobile": "Mobile", "tablet": "Tablet", "desktop": "Desktop"}
-LABELS = {"from": "From", "to": "To"}  # query names in insight/stats' messages -> fields
+DEVICES = {"mobile": lazy_gettext("Mobile"), "tablet": lazy_gettext("Tablet"),
+           "desktop": lazy_gettext("Desktop")}
+# Query names -> the fields' labels. "Until", not "To": the catalogue's "To" is an
+# e-mail's recipient (German "An").
+LABELS = {"from": lazy_gettext("From"), "to": lazy_gettext("Until")}
 MINUS = "\u2212"
 
 
@@ -62,16 +78,27 @@ def read_query(site: Site) -> Query:
     try:
         by = stats.check_by(args.get("by"))
     except ApiError:
-        by, errors["by"] = "day", "Choose one of the views in the list."
+        by, errors["by"] = "day", gettext("Choose one of the views in the list.")
     widget = args.get("widget", "")
     if widget and widget not in {w.id for w in site.widgets}:
-        errors["widget"] = "Choose one of this site's widgets, or all of them."
+        errors["widget"] = gettext("Choose one of this site's widgets, or all of them.")
     return Query(rng, by, widget, errors)
 
 
 def _in_words(message: str) -> str:
-    """insight/stats' message with the form's labels for its query names."""
+    """insight/stats' message (English, as the API answers) in the page's language, its
+    query names as the form's labels; one this page does not know, in English."""
+    if message == "'from' is after 'to'.":
+        return gettext("“%(from)s” is after “%(to)s”.", **{"from": LABELS["from"],
+                                                         "to": LABELS["to"]})
+    if message == f"A range spans at most {stats.MAX_DAYS} days.":
+        return gettext("A range spans at most %(n)s days.", n=stats.MAX_DAYS)
     for name, label in LABELS.items():
+        if message == (f"'{name}' must be a date as YYYY-MM-DD, from {stats.EARLIEST} to "
+                       f"{stats.LATEST}."):
+            return gettext("“%(field)s” must be a date as YYYY-MM-DD, from %(earliest)s to "
+                           "%(latest)s.", field=label, earliest=stats.EARLIEST,
+                           latest=stats.LATEST)
         message = message.replace(f"'{name}'", f"“{label}”")
     return message
 
@@ -93,7 +120,7 @@ def stats_page(site_id: str):
     steps = funnel(now, before)
     bars = charts.bars([(step["step"], step["count"]) for step in steps])
     return render_template(
-        "dashboard/stats.html", site=site, query=query, views=VIEWS,
+        "dashboard/stats.html", site=site, query=query, views=VIEWS, captions=CAPTIONS,
         funnel=steps, rows=[_shown(site, query.by, row) for row in rows],
         trends=trends(site, query, rows), bars=bars, bars_height=charts.bars_height(bars),
         key_heading=KEY_HEADINGS[query.by], counters=[STEPS[c] for c in STAT_COUNTERS],
@@ -130,8 +157,9 @@ def trends(site: Site, query: Query, rows: list[dict]) -> list[charts.Trend]:
         by = "day" if query.rng.days <= 92 else "week" if query.rng.days <= 731 else "month"
         rows = stats.rows(db.session(), site.id, query.rng, by, query.widget or None)
     label = lambda key: key_label(site, by, key)  # noqa: E731
-    found = [charts.trend(rows, {"shown": "Shown", "opened": "Opened"}, label),
-             charts.trend(rows, {"signed_up": "Signed up", "confirmed": "Confirmed"}, label)]
+    found = [charts.trend(rows, {name: STEPS[name] for name in ("shown", "opened")}, label),
+             charts.trend(rows, {name: STEPS[name] for name in ("signed_up", "confirmed")},
+                          label)]
     return [chart for chart in found if chart]
 
 
@@ -149,14 +177,21 @@ def _rate(step: str, rates: dict[str, float | None]) -> str:
         return ""  # the first step: a share of nothing
     if rates[step] is None:
         return "—"
-    return f"{percent(rates[step])} of {STEPS[stats.BASE[step]].lower()}"
+    rate, base = percent(rates[step]), stats.BASE[step]
+    # Whole phrases, not a step's name lower-cased: German keeps its nouns' capitals.
+    if base == "opened":
+        return gettext("%(rate)s of opened", rate=rate)
+    if base == "signed_up":
+        return gettext("%(rate)s of signed up", rate=rate)
+    return gettext("%(rate)s of shown", rate=rate)
 
 
 def percent(rate: float | None) -> str:
-    """0.125 as "12.5 %", 0.5 as "50 %"; "—" when there is no rate (nothing before)."""
+    """0.125 as "12.5 %", 0.5 as "50 %" (in the page's language: "12,5 %" in nb and de);
+    "—" when there is no rate (nothing before)."""
     if rate is None:
         return "—"
-    return f"{rate * 100:.1f}".removesuffix(".0") + " %"
+    return format_percent(rate, "#,##0.# %")
 
 
 def change(now: int, before: int) -> str:
@@ -165,17 +200,27 @@ def change(now: int, before: int) -> str:
     if not before:
         return "—"
     step = round((now - before) * 100 / before)
-    return f"+{step} %" if step > 0 else f"{MINUS}{-step} %" if step < 0 else "0 %"
+    sign = "+" if step > 0 else MINUS if step < 0 else ""
+    return sign + format_percent(abs(step) / 100, "#,##0 %")
 
 
 def period(rng: stats.Range) -> str:
     """A range in words: "1 Mar 2025 – 30 Mar 2025 (30 days)"."""
-    days = "1 day" if rng.days == 1 else f"{rng.days:,} days"
-    return f"{plain_day(rng.start)} – {plain_day(rng.end)} ({days})"
+    return ngettext("%(start)s – %(end)s (%(n)s day)", "%(start)s – %(end)s (%(n)s days)",
+                    rng.days, start=plain_day(rng.start), end=plain_day(rng.end),
+                    n=format_number(rng.days))
+
+
+def _dates() -> Locale:
+    """The locale dates are written in: the page's, and British English for English
+    (the day before the month, as this page has always written them)."""
+    locale = get_locale() or Locale("en")
+    return Locale("en", "GB") if locale.language == "en" else locale
 
 
 def plain_day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+    """"4 Mar 2026" ("4. mars 2026" in nb, "4. März 2026" in de, "4 mrt 2026" in nl)."""
+    return format_skeleton("yMMMd", day, locale=_dates())
 
 
 def key_label(site: Site, by: str, key) -> str:
@@ -184,13 +229,14 @@ def key_label(site: Site, by: str, key) -> str:
     page's path; a language's name."""
     if by in stats.TIME:
         day = date.fromisoformat(key)
-        return (f"{day:%a} {plain_day(day)}" if by == "day" else plain_day(day)
-                if by == "week" else f"{day:%B %Y}")
+        return (f"{format_date(day, 'EEE', locale=_dates())} {plain_day(day)}" if by == "day"
+                else plain_day(day) if by == "week"
+                else format_skeleton("yMMMM", day, locale=_dates()))
     if by == "widget":
         return next((w.name for w in site.widgets if w.id == key), key)
     if by == "variant":
         return _variant_name(site, key)
-    return {"lang": LANG_NAMES, "device": DEVICES}.get(by, {}).get(key, key)
+    return str({"lang": LANG_NAMES, "device": DEVICES}.get(by, {}).get(key, key))
 
 
 def _variant_name(site: Site, key: int) -> str:
@@ -201,9 +247,11 @@ def _variant_name(site: Site, key: int) -> str:
         .join(Widget, Widget.id == WidgetTest.widget_id)
         .where(WidgetVariant.id == key, WidgetTest.site_id == site.id)).first()
     if found is None:
-        return "Outside a test" if key == 0 else f"Variant {key}"
+        return gettext("Outside a test") if key == 0 else gettext("Variant %(name)s",
+                                                                  name=key)
     name, started, widget = found
-    return f"{widget}: {name} (test of {plain_day(started.date())})"
+    return gettext("%(widget)s: %(variant)s (test of %(day)s)", widget=widget, variant=name,
+                   day=plain_day(started.date()))
 
 
 def _shown(site: Site, by: str, row: dict) -> dict:
