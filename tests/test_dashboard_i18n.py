@@ -375,3 +375,45 @@ def test_gifts_group_pages_in_norwegian_and_german(ann, make_site, query):
     form = ann.get(f"{path}/edit").text
     assert "Geschenk bearbeiten" in form and "Höchstens so viele werden je vergeben" in form
     assert "Edit gift" not in form
+
+
+def test_widgets_group_pages_in_norwegian(ann, make_site, query):
+    """The widget form, a refused "No thanks", the A/B tests and "What works" in
+    Norwegian: headings, labels, the verdict, shares with a decimal comma, the days'
+    plural; none of their English left."""
+    site = make_site("ann@example.com")
+    wid = widget_with(query, ann.url, site, "Ett", 1)  # 3 shown, 1 sign-up
+    assert choose(ann, "nb").status_code == 302
+
+    form = ann.get(f"/dashboard/sites/{site}/widgets/new").text
+    assert "<h1>Ny widget</h1>" in form and "Hva den tilbyr" in form
+    assert "Navn (bare du ser det)" in form and "Legg til widget" in form
+    assert "What it offers" not in form and "Add widget" not in form
+    path = f"/dashboard/sites/{site}/widgets/{wid}"
+    shaming = csrf_post(ann, path, {
+        "name": "Ett", "layout": "modal", "trigger_exit": "y", "trigger_match": "any",
+        "lang": "", "quiet_days_after_close": "14", "quiet_days_after_signup": "365",
+        "no_thanks_label": "Nei takk, jeg liker ikke å spare penger"})
+    assert shaming.status_code == 422 and "Det er et problem" in shaming.text
+    assert "«Nei takk»-teksten gir dårlig samvittighet («jeg» med «liker»)" in shaming.text
+    assert "guilt trip" not in shaming.text
+
+    stats = f"/dashboard/sites/{site}/stats"
+    page = ann.get(stats).text
+    assert "<h1>Hva som virker</h1>" in page and "Per dag" in page and "(30 dager)" in page
+    assert "0 % av viste" in page and "33,3 %" in page  # opened of shown; signed up of shown
+    assert "What works" not in page and "By day" not in page and "of shown" not in page
+    one_day = ann.get(stats, params={"by": "device"}).text
+    assert "Per enhet" in one_day and "Datamaskin" in one_day and "Desktop" not in one_day
+
+    tests = f"/dashboard/sites/{site}/widgets/{wid}/tests"
+    page = ann.get(tests).text
+    assert "A/B-tester av Ett" in page and "Start en test" in page and "Variant B" in page
+    assert "Start a test" not in page and "Views each variant" not in page
+    started = csrf_post(ann, tests, {"min_shown": "100", "b-name": "Kort",
+                                     "b-title": "To minutter"})
+    assert started.status_code == 302
+    page = ann.get(tests).text
+    assert "Testen pågår" in page and "Pågår siden" in page
+    assert "ingen vinner kåres før hver variant er vist 100 ganger" in page
+    assert "Running since" not in page and "Collecting" not in page
