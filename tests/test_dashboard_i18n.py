@@ -170,7 +170,7 @@ def test_the_browser_language_counts_until_one_is_chosen(ann, query):
     assert '<html lang="de">' in page and "Ihre Websites" in page
     assert '<html lang="en">' in ann.get("/dashboard/").text  # no header: English
     assert choose(ann, "nl").status_code == 302
-    assert "Uw websites" in ann.get("/dashboard/", headers=german).text
+    assert "Je websites" in ann.get("/dashboard/", headers=german).text
     assert choose(ann, "").status_code == 302  # "Use my browser's language"
     assert owner_row(query) == (None, "UTC")
     assert "Ihre Websites" in ann.get("/dashboard/", headers=german).text
