@@ -28,7 +28,7 @@ class PublicAwareSessions(SecureCookieSessionInterface):
     and host pages' requests skip the cookie's signature check."""
 
     def open_session(self, app, request):
-        if request.path.startswith(("/api/", "/static/", "/embed.js", "/healthz",
+        if request.path.startswith(("/api/", "/static/", "/site/", "/embed.js", "/healthz",
                                     *LINK_PATHS)):
             return None  # Flask substitutes a read-only null session and saves nothing
         return super().open_session(app, request)
@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from widget.api.static import bp as public_bp
     from widget.dashboard import csrf
     from widget.dashboard import init_app as init_dashboard
+    from widget.pages.colors import bp as site_colors_bp
     from widget.pages.gifts import bp as gift_pages_bp
     from widget.pages.giveback import bp as giveback_bp
     from widget.pages.subscription import bp as subscription_bp
@@ -73,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(subscription_bp)
     app.register_blueprint(gift_pages_bp)
     app.register_blueprint(giveback_bp)
+    app.register_blueprint(site_colors_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(owner_api_bp)
     app.register_blueprint(openapi_bp)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Response, g, render_template, request
+from flask import Response, g, render_template, request, url_for
 
 from widget.core import i18n
 
@@ -99,7 +99,9 @@ def render(template: str, lang: str, status: int = 200, **context) -> Response:
     """A public template in `lang` (its `t` translates), with the way back to the site
     it belongs to (the `site` given, or belongs_to's) at the top."""
     site = context.get("site") or g.get("page_site")
-    body = render_template(template, lang=lang, t=i18n.translator(lang),
+    # The site's colours come as a stylesheet of our own (no inline style under PAGE_POLICY).
+    colors = url_for("site_colors.colors_css", site_id=site.id) if site is not None else None
+    body = render_template(template, lang=lang, t=i18n.translator(lang), site_colors=colors,
                            home=_home(site, lang) if site is not None else None, **context)
     return Response(body, status=status, headers=NO_STORE)
 
