@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from flask_babel import format_number, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,7 +34,8 @@ NAME_MAX = 100
 
 
 class TestRefused(ValueError):
-    """A test that cannot start: `problems` says why, in words an owner can act on."""
+    """A test that cannot start: `problems` says why, in words an owner can act on (in the
+    dashboard's language during a dashboard request, English elsewhere)."""
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))
@@ -81,30 +83,33 @@ def history(session: Session, widget_id: str) -> list[WidgetTest]:
 
 def problems(widget: Widget, changes: dict) -> list[str]:
     """What is wrong with one variant's changes of `widget`; [] when it may run."""
-    found = [f"A variant cannot change “{k}”." for k in changes if k not in VARIANT_FIELDS]
+    found = [gettext("A variant cannot change “%(field)s”.", field=k)
+             for k in changes if k not in VARIANT_FIELDS]
     value = {name: changes.get(name, getattr(widget, name)) for name in VARIANT_FIELDS}
     if "layout" in changes and (widget.layout == "inline") != (value["layout"] == "inline"):
-        found.append("An inline widget's variants stay inline, and a pop-up's stay pop-ups.")
+        found.append(gettext("An inline widget's variants stay inline, and a pop-up's stay "
+                             "pop-ups."))
     elif value["layout"] not in POPUP_LAYOUTS + ("inline",):
-        found.append("Choose one of the layouts.")
+        found.append(gettext("Choose one of the layouts."))
     triggers = value["triggers"]
     if not isinstance(triggers, list) or any(
             not isinstance(t, list) or len(t) != 2 or t[0] not in TRIGGERS for t in triggers):
-        found.append("Triggers are exit intent, seconds on the page, % scrolled or idle seconds.")
+        found.append(gettext("Triggers are exit intent, seconds on the page, %% scrolled or idle "
+                             "seconds."))
     if value["trigger_match"] not in ("any", "all"):
-        found.append("Show it when any or all of the triggers happen.")
+        found.append(gettext("Show it when any or all of the triggers happen."))
     if "gift_mode" in changes and (widget.kind != "gift" or value["gift_mode"] not in GIFT_MODES):
-        found.append("Only a gift widget can try another way of giving its gift.")
+        found.append(gettext("Only a gift widget can try another way of giving its gift."))
     if any(k in changes for k in ("color_bg", "color_fg", "color_accent")):
         hexes = [value[k] or colors.DEFAULT[k[6:]]  # color_bg: DEFAULT["bg"]
                  for k in ("color_bg", "color_fg", "color_accent")]
         if not all(colors.HEX.fullmatch(c) for c in hexes):
-            found.append("Colours are like #1f5fbf.")
+            found.append(gettext("Colours are like #1f5fbf."))
         else:
             found += colors.problems(hexes[0], hexes[1])
     found += honesty.no_thanks_problems(value["no_thanks_label"])
     if not any(changes.get(k) != getattr(widget, k) for k in changes):
-        found.append("This variant changes nothing: it would be the widget itself.")
+        found.append(gettext("This variant changes nothing: it would be the widget itself."))
     return found
 
 
@@ -116,16 +121,17 @@ def start(session: Session, widget: Widget, proposed: list[Proposed],
     found = []
     if session.scalar(select(WidgetTest.id).where(WidgetTest.widget_id == widget.id,
                                                   WidgetTest.ended_at.is_(None))):
-        found.append("This widget's test is still running: end it first.")
+        found.append(gettext("This widget's test is still running: end it first."))
     if not MIN_VARIANTS <= len(proposed) + 1 <= MAX_VARIANTS:
-        found.append(f"A test has {MIN_VARIANTS - 1} to {MAX_VARIANTS - 1} variants beside "
-                     "the original.")
+        found.append(gettext("A test has %(min)d to %(max)d variants beside the original.",
+                             min=MIN_VARIANTS - 1, max=MAX_VARIANTS - 1))
     if not MIN_SAMPLE <= min_shown <= MAX_SAMPLE:
-        found.append(f"The sample is {MIN_SAMPLE:,} to {MAX_SAMPLE:,} views a variant.")
+        found.append(gettext("The sample is %(min)s to %(max)s views a variant.",
+                             min=format_number(MIN_SAMPLE), max=format_number(MAX_SAMPLE)))
     names = [p.name.strip() for p in proposed]
     if any(not n or len(n) > NAME_MAX for n in names) or len(set(names)) < len(names) \
             or "Original" in names:
-        found.append("Give each variant its own short name (not “Original”).")
+        found.append(gettext("Give each variant its own short name (not “Original”)."))
     for p in proposed:
         found += [f"{p.name}: {problem}" for problem in problems(widget, p.changes)]
     if found:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Response, request
+from flask_babel import gettext
 
 from widget.sites.snapshot import SiteView
 
@@ -15,19 +16,22 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalize_origin(value: str) -> str:
-    """'HTTPS://Blog.Example:443/path' -> 'https://blog.example'; ValueError if not a web origin."""
+    """'HTTPS://Blog.Example:443/path' -> 'https://blog.example'; ValueError if not a web origin
+    (its message in the dashboard's language during a dashboard request, else English)."""
     parts = urlsplit(value.strip())
     if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) origin such as https://blog.example")
+        raise ValueError(gettext("%(value)s is not an http(s) origin such as "
+                                 "https://blog.example", value=repr(value)))
     if parts.username or parts.password:
-        raise ValueError(f"{value!r} must not contain a user name or password")
+        raise ValueError(gettext("%(value)s must not contain a user name or password",
+                                 value=repr(value)))
     scheme, host = parts.scheme.lower(), parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"{value!r} has an invalid port") from None
+        raise ValueError(gettext("%(value)s has an invalid port", value=repr(value))) from None
     if port and port != DEFAULT_PORTS[scheme]:
         return f"{scheme}://{host}:{port}"
     return f"{scheme}://{host}"
