@@ -13,7 +13,7 @@ import pytest
 import requests
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, make_url, select
 from sqlalchemy.orm import Session
 
@@ -45,7 +45,8 @@ def test_the_stylesheet_carries_exactly_the_sites_colours(client, make_site, que
     assert "#00ff00" not in body and "#000000" not in body
     # The card and plain buttons take the site's background, grey text its text colour.
     assert ".public .card,.public .button:not(.primary){background:var(--bg)}" in body
-    assert ".public{--muted:var(--fg)}" in body
+    # Our red for errors is 2.2:1 on #1b2a3a: errors take the text colour too.
+    assert ".public{--muted:var(--fg);--err:var(--fg)}" in body
     # #fff on #ffb347 is 1.9:1: the button wears the site's text and background instead.
     assert ".public .primary{background:#f4f1e8;border-color:#f4f1e8;color:#1b2a3a}" in body
 
@@ -148,5 +149,14 @@ def test_chromium_shows_a_confirm_page_in_the_sites_colours(page: Page, demo):
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     card = page.evaluate("getComputedStyle(document.querySelector('main')).backgroundColor")
     assert background == card == "rgb(27, 42, 58)"  # #1b2a3a
-    results = Axe().run(page)
-    assert [(v["id"], len(v["nodes"])) for v in results.response["violations"]] == []
+    assert violations(page) == []
+    # The thank-you page it leads to, with its links and buttons, in the same colours.
+    page.get_by_role("button").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You're subscribed 🎉")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(27, 42, 58)"
+    assert violations(page) == []
+
+
+def violations(page: Page) -> list:
+    """axe-core's findings on the whole page: (rule, how many nodes)."""
+    return [(v["id"], len(v["nodes"])) for v in Axe().run(page).response["violations"]]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from widget.core import db
 from widget.models import Site, Widget
-from widget.sites.colors import MIN_CONTRAST, contrast
+from widget.sites.colors import ERROR_RED, MIN_CONTRAST, contrast
 
 bp = Blueprint("site_colors", __name__)
 # Checked again here, whatever a row holds: these values are written into CSS.
@@ -56,8 +56,10 @@ def stylesheet(colors: dict[str, str]) -> str:
     rules = [":root{" + ";".join(f"--{k}:{v}" for k, v in colors.items()) + "}"]
     if bg:  # the card and the plain buttons are white in dashboard.css
         rules.append(".public .card,.public .button:not(.primary){background:var(--bg)}")
-    if bg or fg:  # our grey for secondary text is chosen for our white only
-        rules.append(".public{--muted:var(--fg)}")
+    if bg or fg:  # our grey for secondary text is chosen for our white only, and our red
+        # for errors may not read on the site's background
+        red = bg is None or contrast(ERROR_RED, bg) >= MIN_CONTRAST
+        rules.append(".public{--muted:var(--fg)" + ("" if red else ";--err:var(--fg)") + "}")
     if min(contrast(accent or ACCENT, g) for g in grounds) < MIN_CONTRAST:
         # The accent does not read as text on this background: links and plain
         # buttons take the text colour.
