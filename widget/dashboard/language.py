@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from zoneinfo import available_timezones
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_number, get_locale
 from flask_login import current_user
 
@@ -19,17 +19,23 @@ LANGUAGES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "N
 babel = Babel()
 
 
+def _on_dashboard() -> bool:
+    """Whether this is a dashboard request (False in an app context without a request)."""
+    return has_request_context() and request.path.startswith("/dashboard")
+
+
 def _owner():
     """The logged-in owner on a dashboard page, else None (nothing else is localised)."""
-    if not request.path.startswith("/dashboard"):
+    if not _on_dashboard():
         return None
     return current_user if current_user.is_authenticated else None
 
 
 def dashboard_locale() -> str:
     """The owner's chosen language, else the browser's best of ours (en when none fits);
-    English outside the dashboard, whose pages translate themselves."""
-    if not request.path.startswith("/dashboard"):
+    English outside the dashboard, whose pages translate themselves, and outside a request
+    (the CLI, the workers)."""
+    if not _on_dashboard():
         return "en"
     owner = _owner()
     if owner is not None and owner.lang in LANGUAGES:

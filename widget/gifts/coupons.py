@@ -8,6 +8,7 @@ import math
 import re
 import secrets
 
+from flask_babel import format_number, gettext
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,7 +26,8 @@ SLOTS = {"#": "23456789", "?": "ABCDEFGHJKLMNPQRSTUVWXYZ",
 
 
 class CodesRefused(ValueError):
-    """The codes can't be taken; the message says which and why."""
+    """The codes can't be taken; the message says which and why (in the dashboard's
+    language during a dashboard request)."""
 
 
 def parse_csv(text: str) -> list[str]:
@@ -41,11 +43,13 @@ def parse_csv(text: str) -> list[str]:
         if not value or (number == 1 and value.lower() in ("code", "codes", "coupon")):
             continue
         if len(value) > MAX_LEN or not CODE.fullmatch(value):
-            raise CodesRefused(f"Line {number}: {value[:40]!r} is not a code (letters, "
-                               f"digits and - . / # +, at most {MAX_LEN} characters).")
+            raise CodesRefused(gettext(
+                "Line %(line)s: %(value)s is not a code (letters, digits and - . / # +, "
+                "at most %(max)s characters).", line=format_number(number),
+                value=repr(value[:40]), max=format_number(MAX_LEN)))
         codes.append(value)
     if not codes:
-        raise CodesRefused("No codes found: put one code on each line.")
+        raise CodesRefused(gettext("No codes found: put one code on each line."))
     return list(dict.fromkeys(codes))
 
 
@@ -55,13 +59,14 @@ def generate(pattern: str, count: int, taken: set[str]) -> list[str]:
     pattern = pattern.strip()
     slots = [SLOTS[c] for c in pattern if c in SLOTS]
     if not 1 <= count <= MAX_CODES:
-        raise CodesRefused(f"Generate between 1 and {MAX_CODES} codes at a time.")
+        raise CodesRefused(gettext("Generate between 1 and %(max)s codes at a time.",
+                                   max=format_number(MAX_CODES)))
     if len(pattern) > MAX_LEN or not CODE.fullmatch(pattern.replace("?", "").replace("*", "")
                                                     or "x"):
-        raise CodesRefused("Use letters, digits, - . / + and # ? * in the pattern.")
+        raise CodesRefused(gettext("Use letters, digits, - . / + and # ? * in the pattern."))
     if math.prod(len(s) for s in slots) < 100 * (count + len(taken)):
-        raise CodesRefused("The pattern has too few # ? * places for that many codes: "
-                           "codes would be easy to guess. Add a few more.")
+        raise CodesRefused(gettext("The pattern has too few # ? * places for that many "
+                                   "codes: codes would be easy to guess. Add a few more."))
     codes: set[str] = set()
     while len(codes) < count:
         code = "".join(secrets.choice(SLOTS[c]) if c in SLOTS else c for c in pattern)
@@ -74,7 +79,8 @@ def add(session: Session, gift_id: str, codes: list[str]) -> tuple[int, int]:
     """Store new codes for a gift (the caller commits); returns (added, already there).
     A code another import stored meanwhile is skipped by the unique key, not an error."""
     if len(codes) > MAX_CODES:
-        raise CodesRefused(f"At most {MAX_CODES} codes at a time.")
+        raise CodesRefused(gettext("At most %(max)s codes at a time.",
+                                   max=format_number(MAX_CODES)))
     known = taken(session, gift_id)
     new = [c for c in codes if c not in known]
     if new:

@@ -15,6 +15,8 @@ import re
 import unicodedata
 
 import filetype
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -22,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 
 from widget.core.rawsql import Tx
 from widget.models import GiftFile, GiftFileChunk
+from widget.sites.accounts import N_
 
 CHUNK = 1 << 20
 CHUNK_SQL = "SELECT data FROM gift_file_chunks WHERE file_id = :file_id AND seq = :seq"
@@ -34,17 +37,27 @@ ALLOWED = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
-    "application/vnd.oasis.opendocument.text": "OpenDocument text",
-    "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
+    "application/vnd.oasis.opendocument.text": N_("OpenDocument text"),
+    "application/vnd.oasis.opendocument.spreadsheet": N_("OpenDocument spreadsheet"),
 }
 # Plain text has no magic number: these names are accepted when the bytes are UTF-8.
 TEXT_TYPES = {"txt": "text/plain", "md": "text/markdown", "csv": "text/csv"}  # UTF-8
-ALLOWED_WORDS = ", ".join(sorted(set(ALLOWED.values()))) + ", plain text (.txt, .md, .csv)"
+
+
+def _allowed_words() -> str:
+    """The accepted kinds as the owner reads them, in the dashboard's language."""
+    return ", ".join(sorted({gettext(name) for name in ALLOWED.values()})
+                     + [gettext("plain text (.txt, .md, .csv)")])
+
+
+# Lazy: read while a page is made, so in that page's language.
+ALLOWED_WORDS = LazyString(_allowed_words)
 UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 
 class FileRefused(ValueError):
-    """The upload can't be a gift; the message tells the owner why."""
+    """The upload can't be a gift; the message tells the owner why (in the dashboard's
+    language during a dashboard request)."""
 
 
 def size_words(size: int, lang: str = "en") -> str:
@@ -73,14 +86,14 @@ def _kind(head: bytes, name: str | None) -> tuple[str, str]:
     found = filetype.guess(head)
     if found is not None:
         if found.mime not in ALLOWED:
-            raise FileRefused(f"A {found.extension.upper()} file can't be a gift. "
-                              f"Allowed: {ALLOWED_WORDS}.")
+            raise FileRefused(gettext("A %(kind)s file can't be a gift. Allowed: %(types)s.",
+                                      kind=found.extension.upper(), types=ALLOWED_WORDS))
         return found.mime, found.extension
     extension = (name or "").rsplit(".", 1)[-1].lower() if "." in (name or "") else ""
     if extension in TEXT_TYPES and b"\0" not in head:
         return TEXT_TYPES[extension], extension  # served with charset=utf-8
-    raise FileRefused(f"This kind of file can't be a gift (web pages, SVG images and "
-                      f"programs never can). Allowed: {ALLOWED_WORDS}.")
+    raise FileRefused(gettext("This kind of file can't be a gift (web pages, SVG images and "
+                              "programs never can). Allowed: %(types)s.", types=ALLOWED_WORDS))
 
 
 def store(session: Session, site_id: str, upload: FileStorage, max_bytes: int) -> GiftFile:
@@ -88,7 +101,7 @@ def store(session: Session, site_id: str, upload: FileStorage, max_bytes: int) -
     stream = upload.stream
     head = _read(stream, 8192)
     if not head:
-        raise FileRefused("The file is empty.")
+        raise FileRefused(gettext("The file is empty."))
     content_type, extension = _kind(head, upload.filename)
     row = GiftFile(site_id=site_id, name=safe_name(upload.filename, extension),
                    content_type=content_type, size=0, sha256="")
@@ -102,7 +115,8 @@ def store(session: Session, site_id: str, upload: FileStorage, max_bytes: int) -
         pending += _read(stream, CHUNK - len(pending))
         size += len(pending)
         if size > max_bytes:
-            raise FileRefused(f"The file is larger than {megabytes(max_bytes)} MB.")
+            raise FileRefused(gettext("The file is larger than %(mb)s MB.",
+                                          mb=megabytes(max_bytes)))
         _utf8(utf8, pending, final=len(pending) < CHUNK)
         digest.update(pending)
         session.execute(insert(GiftFileChunk), [{"file_id": row.id, "seq": seq,
@@ -129,7 +143,7 @@ def _utf8(decoder, data: bytes, final: bool) -> None:
     try:
         decoder.decode(data, final=final)
     except UnicodeDecodeError:
-        raise FileRefused("A text file must be UTF-8.") from None
+        raise FileRefused(gettext("A text file must be UTF-8.")) from None
 
 
 class ChunkReader(io.RawIOBase):
