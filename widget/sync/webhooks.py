@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from flask_babel import format_number, gettext
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,8 @@ USER_AGENT = "reciprocity-widgets-webhooks/1"
 
 class Invalid(ValueError):
     """What the owner typed cannot make a webhook: `code` and `field` for the API's
-    error, the message for people."""
+    error, the message for people (in the dashboard's language on a dashboard page; the
+    API's locale is English)."""
 
     def __init__(self, code: str, field: str | None, message: str, status: int = 422):
         super().__init__(message)
@@ -55,21 +57,25 @@ def clean_url(value) -> str:
     characters. Whether its address may be reached is checked when sending."""
     url = value.strip() if isinstance(value, str) else ""
     if not url:
-        raise Invalid("missing_field", "url", "Give the URL that should receive events.")
+        raise Invalid("missing_field", "url", gettext("Give the URL that should receive events."))
     if len(url) > MAX_URL:
-        raise Invalid("too_long", "url", f"The URL is longer than {MAX_URL} characters.")
+        raise Invalid("too_long", "url", gettext("The URL is longer than %(max)s characters.",
+                                                 max=format_number(MAX_URL)))
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise Invalid("invalid_url", "url", "The URL holds a space or a control character.")
+        raise Invalid("invalid_url", "url",
+                      gettext("The URL holds a space or a control character."))
     try:
         parts = urlsplit(url)
         parts.port  # a port that is no number raises ValueError here
     except ValueError:
-        raise Invalid("invalid_url", "url", "That is not a URL.") from None
+        raise Invalid("invalid_url", "url", gettext("That is not a URL.")) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise Invalid("invalid_url", "url", "Use an http:// or https:// URL with a host.")
+        raise Invalid("invalid_url", "url",
+                      gettext("Use an http:// or https:// URL with a host."))
     if parts.username is not None or parts.password is not None:
-        raise Invalid("invalid_url", "url", "Leave user names and passwords out of the URL: "
-                      "the signature proves each request is ours.")
+        raise Invalid("invalid_url", "url", gettext("Leave user names and passwords out of "
+                                                    "the URL: the signature proves each "
+                                                    "request is ours."))
     return url
 
 
@@ -108,11 +114,13 @@ def create(session: Session, site_id: str, url, types, description=None) -> Made
     description = (description or "").strip() or None
     if description and len(description) > MAX_DESCRIPTION:
         raise Invalid("too_long", "description",
-                      f"Keep the description under {MAX_DESCRIPTION} characters.")
+                      gettext("Keep the description under %(max)s characters.",
+                              max=format_number(MAX_DESCRIPTION)))
     count = session.scalar(select(func.count(Webhook.id)).where(Webhook.site_id == site_id))
     if count >= MAX_PER_SITE:
-        raise Invalid("too_many_webhooks", None, f"A site has at most {MAX_PER_SITE} "
-                      "webhooks: delete one first.", status=409)
+        raise Invalid("too_many_webhooks", None, gettext(
+            "A site has at most %(max)s webhooks: delete one first.",
+            max=format_number(MAX_PER_SITE)), status=409)
     secret = new_secret()
     row = Webhook(site_id=site_id, url=url, events=types, description=description,
                   secret=vault.seal(secret), enabled=True, created_at=utcnow())
