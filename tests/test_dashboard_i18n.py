@@ -24,7 +24,7 @@ from widget.models import Owner, Subscriber, Widget
 from widget.sites.accounts import AccountError, create_owner
 
 from .helpers.browser import log_in
-from .helpers.dashboard import make_gift
+from .helpers.dashboard import make_gift, new_gift
 from .helpers.demo import add_widget
 from .helpers.http import csrf_post
 
@@ -417,3 +417,31 @@ def test_widgets_group_pages_in_norwegian(ann, make_site, query):
     assert "Testen pågår" in page and "Pågår siden" in page
     assert "ingen vinner kåres før hver variant er vist 100 ganger" in page
     assert "Running since" not in page and "Collecting" not in page
+
+
+def test_the_last_english_in_norwegian(ann, make_site, query):
+    """Refusals written in the capability modules (an A/B test, a gift file with the
+    allowed kinds, a webhook URL) shown in Norwegian, the number in its format."""
+    site = make_site("ann@example.com")
+    wid = widget_with(query, ann.url, site, "Ett", 1)
+    assert choose(ann, "nb").status_code == 302
+
+    tests = f"/dashboard/sites/{site}/widgets/{wid}/tests"
+    refused = csrf_post(ann, tests, {"min_shown": "100", "b-name": "Original",
+                                     "b-title": "To minutter"})
+    assert refused.status_code == 200  # the page again, with the problems
+    assert "Gi hver variant sitt eget korte navn (ikke «Original»)." in refused.text
+    assert "its own short name" not in refused.text
+
+    html_page = ("side.html", b"<!doctype html><html><script>1</script></html>", "text/html")
+    gift = new_gift(ann, site, "file", html_page)
+    assert gift.status_code == 422
+    text = unescape(gift.text)
+    assert "Denne filtypen kan ikke være en gave" in text and "OpenDocument-regneark" in text
+    assert "can't be a gift" not in text and "plain text" not in text
+
+    hooks = f"/dashboard/sites/{site}/webhooks"
+    bad = csrf_post(ann, hooks, {"url": "https://" + "a" * 2050 + ".example"})
+    assert bad.status_code == 422 and "URL-en er lengre enn 2 048 tegn." in unescape(
+        bad.text).replace("\xa0", " ")
+    assert "longer than" not in bad.text
