@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 from flask import Flask
+from flask_babel import gettext
 from sqlalchemy import and_, select, update
 
 from widget.core import db, outbound, outbox, vault
@@ -212,7 +213,8 @@ def try_connection(connector: Connector, allow_private: bool) -> tuple[bool, str
         service, conn = connect(connector, allow_private)
         return True, service.test(conn)
     except vault.Unreadable:
-        return False, "The stored key cannot be read (the secret key changed): enter it again."
+        return False, gettext("The stored key cannot be read (the secret key changed): "
+                              "enter it again.")
     except SyncError as exc:
-        return False, f"The test failed: {exc.reason}"
+        return False, gettext("The test failed: %(reason)s", reason=exc.reason)
 

@@ -47,6 +47,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode
 
 import requests
+from flask_babel import gettext
 
 from widget.core import outbound
 
@@ -229,11 +230,12 @@ class Service:
         for f in self.fields:
             if f.name == "api_key":
                 if f.required and not key.strip():
-                    raise Invalid("api_key", f"Enter your {self.label} API key.")
+                    raise Invalid("api_key", gettext("Enter your %(service)s API key.",
+                                                     service=self.label))
                 continue
             value = str(settings.get(f.name) or "").strip()
             if f.required and not value:
-                raise Invalid(f.name, f"Enter the {f.label.lower()}.")
+                raise Invalid(f.name, gettext("Enter the %(field)s.", field=str(f.label).lower()))
             if value:
                 cleaned[f.name] = value
         return cleaned

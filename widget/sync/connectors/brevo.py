@@ -14,6 +14,8 @@ import hashlib
 import time
 from urllib.parse import quote
 
+from flask_babel import format_number, gettext, lazy_gettext
+
 from widget.sync.connectors.base import (
     Answer, Conn, Contact, Field, Invalid, Permanent, Retry, Service, retry_after)
 
@@ -29,18 +31,19 @@ class Brevo(Service):
     docs = "https://developers.brevo.com/reference/create-contact"
     default_base_url = "https://api.brevo.com"
     fields = (
-        Field("api_key", "API key",
-              "Brevo → your name → SMTP & API → API keys: generate a key (xkeysib-…)."),
-        Field("list_id", "List ID", "Contacts → Lists: the number in the ID column."),
+        Field("api_key", lazy_gettext("API key"), lazy_gettext(
+            "Brevo → your name → SMTP & API → API keys: generate a key (xkeysib-…).")),
+        Field("list_id", lazy_gettext("List ID"),
+              lazy_gettext("Contacts → Lists: the number in the ID column.")),
     )
 
     def clean(self, key: str, settings: dict) -> dict:
         cleaned = super().clean(key, settings)
         if key.strip().startswith("xsmtpsib-"):
-            raise Invalid("api_key", "That is an SMTP key: generate an API key (xkeysib-…) "
-                                     "on the same page.")
+            raise Invalid("api_key", gettext("That is an SMTP key: generate an API key "
+                                             "(xkeysib-…) on the same page."))
         if not cleaned["list_id"].isdigit() or len(cleaned["list_id"]) > 12:
-            raise Invalid("list_id", "A Brevo list ID is a number, like 7.")
+            raise Invalid("list_id", gettext("A Brevo list ID is a number, like 7."))
         return cleaned
 
     def auth_headers(self, conn: Conn) -> dict:
@@ -83,8 +86,9 @@ class Brevo(Service):
         # GET /v3/contacts/lists/{listId} (Lists → Get a list's details)
         got = self._call(conn, "GET", f"/v3/contacts/lists/{self._list(conn)}")
         count = got.data.get("totalSubscribers") if isinstance(got.data, dict) else None
-        size = f" ({count:,} subscribed)" if isinstance(count, int) else ""
-        said = f"Connected to the Brevo list “{got.get('name')}”{size}."
+        said = gettext("Connected to the Brevo list “%(name)s” (%(n)s subscribed).",
+                       name=got.get("name"), n=format_number(count)) if isinstance(count, int) \
+            else gettext("Connected to the Brevo list “%(name)s”.", name=got.get("name"))
         missing = [a for a in CUSTOM if a not in self._known(conn, fresh=True)]
         if missing:
             said += (f" To receive each contact's {' and '.join(CUSTOM[a] for a in missing)}, "

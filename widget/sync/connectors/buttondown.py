@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
+from flask_babel import gettext, lazy_gettext
+
 from widget.sync.connectors.base import (
     Answer, Conn, Contact, Field, Permanent, Retry, Service, classify)
 
@@ -32,7 +34,8 @@ class Buttondown(Service):
     docs = "https://docs.buttondown.com/api-subscribers-create"
     default_base_url = "https://api.buttondown.com"
     fields = (
-        Field("api_key", "API key", "Buttondown → Settings → Programming → API key."),
+        Field("api_key", lazy_gettext("API key"),
+              lazy_gettext("Buttondown → Settings → Programming → API key.")),
     )
 
     def auth_headers(self, conn: Conn) -> dict:
@@ -54,7 +57,8 @@ class Buttondown(Service):
         got = conn.call("GET", "/v1/newsletters")
         if not got.get("results"):
             raise Permanent("Buttondown lists no newsletter for this API key.", got.status)
-        return f"Connected to the Buttondown newsletter “{got.get('results', 0, 'name')}”."
+        return gettext("Connected to the Buttondown newsletter “%(name)s”.",
+                       name=got.get("results", 0, "name"))
 
     def _find(self, conn: Conn, contact: Contact) -> dict | None:
         # GET /v1/subscribers/{id_or_email} (Subscribers → Retrieve): 404 if nobody

@@ -9,6 +9,8 @@ again. The language goes to a custom field "language", which Kit keeps only if t
 owner created it (unknown fields are ignored)."""
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_gettext
+
 from widget.sync.connectors.base import Answer, Conn, Contact, Field, Service
 
 
@@ -18,8 +20,8 @@ class Kit(Service):
     docs = "https://developers.kit.com/api-reference"
     default_base_url = "https://api.kit.com"
     fields = (
-        Field("api_key", "API key (v4)",
-              "Kit → Settings → Developer → API keys: add a v4 key."),
+        Field("api_key", lazy_gettext("API key (v4)"),
+              lazy_gettext("Kit → Settings → Developer → API keys: add a v4 key.")),
     )
     erase_note = ("Kit's API cannot delete a subscriber: an erased contact is "
                   "unsubscribed in Kit. Delete them there by hand as well.")
@@ -38,7 +40,7 @@ class Kit(Service):
         got = conn.call("GET", "/v4/account")
         account = (got.data or {}).get("account") if isinstance(got.data, dict) else None
         name = (account or {}).get("name") or "?"
-        return f"Connected to the Kit account “{name}”."
+        return gettext("Connected to the Kit account “%(name)s”.", name=name)
 
     def _find(self, conn: Conn, contact: Contact) -> int | None:
         # GET /v4/subscribers?email_address=…&status=all (Subscribers → List

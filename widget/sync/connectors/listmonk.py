@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 from urllib.parse import urlsplit
 
+from flask_babel import format_number, gettext, lazy_gettext
+
 from widget.sync.connectors.base import Answer, Conn, Contact, Field, Invalid, Permanent, Service
 
 
@@ -22,12 +24,15 @@ class Listmonk(Service):
     docs = "https://listmonk.app/docs/apis/subscribers/"
     owner_host = True
     fields = (
-        Field("base_url", "Address of your listmonk",
-              "The URL you open listmonk's admin at, without /admin, "
-              "e.g. https://lists.example.com."),
-        Field("api_user", "API user", "Admin → Users → New: an API user."),
-        Field("api_key", "API token", "Shown once when you make the API user."),
-        Field("list_id", "List ID", "Lists: the number in the ID column."),
+        Field("base_url", lazy_gettext("Address of your listmonk"),
+              lazy_gettext("The URL you open listmonk's admin at, without /admin, "
+                           "e.g. https://lists.example.com.")),
+        Field("api_user", lazy_gettext("API user"),
+              lazy_gettext("Admin → Users → New: an API user.")),
+        Field("api_key", lazy_gettext("API token"),
+              lazy_gettext("Shown once when you make the API user.")),
+        Field("list_id", lazy_gettext("List ID"),
+              lazy_gettext("Lists: the number in the ID column.")),
     )
 
     def clean(self, key: str, settings: dict) -> dict:
@@ -40,10 +45,11 @@ class Listmonk(Service):
             parts = None
         if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
                 or parts.username or len(url) > 2048 or any(c.isspace() for c in url)):
-            raise Invalid("base_url", "Enter the address as https://host (or http://host).")
+            raise Invalid("base_url",
+                          gettext("Enter the address as https://host (or http://host)."))
         cleaned["base_url"] = url.rstrip("/").removesuffix("/admin")
         if not cleaned["list_id"].isdigit() or len(cleaned["list_id"]) > 9:
-            raise Invalid("list_id", "A listmonk list ID is a number, like 3.")
+            raise Invalid("list_id", gettext("A listmonk list ID is a number, like 3."))
         return cleaned
 
     def auth_headers(self, conn: Conn) -> dict:
@@ -65,8 +71,10 @@ class Listmonk(Service):
         got = conn.call("GET", f"/api/lists/{self._list(conn)}")
         name = got.get("data", "name")
         count = got.data["data"].get("subscriber_count")
-        size = f" ({count:,} subscribers)" if isinstance(count, int) else ""
-        return f"Connected to the listmonk list “{name}”{size}."
+        if isinstance(count, int):
+            return gettext("Connected to the listmonk list “%(name)s” (%(n)s subscribers).",
+                           name=name, n=format_number(count))
+        return gettext("Connected to the listmonk list “%(name)s”.", name=name)
 
     def _find(self, conn: Conn, contact: Contact) -> dict | None:
         # GET /api/subscribers?query=<SQL expression> (API → Subscribers); the address

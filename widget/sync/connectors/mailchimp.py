@@ -10,6 +10,8 @@ import base64
 import hashlib
 import re
 
+from flask_babel import format_number, gettext, lazy_gettext
+
 from widget.sync.connectors.base import Answer, Conn, Contact, Field, Invalid, Permanent, Service
 
 KEY = re.compile(r"^[0-9A-Za-z]{8,64}-([a-z]{2,4}\d{1,3})$")
@@ -27,18 +29,18 @@ class Mailchimp(Service):
     label = "Mailchimp"
     docs = "https://mailchimp.com/developer/marketing/api/list-members/"
     fields = (
-        Field("api_key", "API key",
-              "Mailchimp → Profile → Extras → API keys. It ends in your data centre, "
-              "like -us21."),
-        Field("list_id", "Audience ID",
-              "Audience → Settings → Audience name and defaults → Audience ID."),
+        Field("api_key", lazy_gettext("API key"),
+              lazy_gettext("Mailchimp → Profile → Extras → API keys. It ends in your data "
+                           "centre, like -us21.")),
+        Field("list_id", lazy_gettext("Audience ID"), lazy_gettext(
+            "Audience → Settings → Audience name and defaults → Audience ID.")),
     )
 
     def clean(self, key: str, settings: dict) -> dict:
         cleaned = super().clean(key, settings)
         if key.strip() and not KEY.match(key.strip()):
-            raise Invalid("api_key", "A Mailchimp API key ends in its data centre, like "
-                                     "…-us21: copy the whole key.")
+            raise Invalid("api_key", gettext("A Mailchimp API key ends in its data centre, "
+                                             "like …-us21: copy the whole key."))
         return cleaned
 
     def base_url(self, key: str, settings: dict) -> str:
@@ -71,8 +73,11 @@ class Mailchimp(Service):
                         params={"fields": "id,name,stats.member_count"})
         data = got.data if isinstance(got.data, dict) else {}
         count = (data.get("stats") or {}).get("member_count")
-        size = f" ({count:,} subscribed)" if isinstance(count, int) else ""
-        return f"Connected to the Mailchimp audience “{data.get('name', '?')}”{size}."
+        name = data.get("name", "?")
+        if isinstance(count, int):
+            return gettext("Connected to the Mailchimp audience “%(name)s” (%(n)s subscribed).",
+                           name=name, n=format_number(count))
+        return gettext("Connected to the Mailchimp audience “%(name)s”.", name=name)
 
     def upsert(self, conn: Conn, contact: Contact) -> None:
         # PUT /3.0/lists/{list_id}/members/{subscriber_hash} (List members → Add or

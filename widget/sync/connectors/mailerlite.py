@@ -14,6 +14,8 @@ import hashlib
 import time
 from urllib.parse import quote
 
+from flask_babel import format_number, gettext, lazy_gettext
+
 from widget.sync.connectors.base import Answer, Conn, Contact, Field, Invalid, Permanent, Service
 
 LANGUAGE = "language"  # the custom field's key (docs/connectors.md asks owners to add it)
@@ -27,17 +29,17 @@ class MailerLite(Service):
     docs = "https://developers.mailerlite.com/docs/subscribers.html"
     default_base_url = "https://connect.mailerlite.com"
     fields = (
-        Field("api_key", "API token",
-              "MailerLite → Integrations → MailerLite API → Generate new token."),
-        Field("group_id", "Group ID",
-              "Subscribers → Groups: open the group; its ID is the number in the address."),
+        Field("api_key", lazy_gettext("API token"), lazy_gettext(
+            "MailerLite → Integrations → MailerLite API → Generate new token.")),
+        Field("group_id", lazy_gettext("Group ID"), lazy_gettext(
+            "Subscribers → Groups: open the group; its ID is the number in the address.")),
     )
 
     def clean(self, key: str, settings: dict) -> dict:
         cleaned = super().clean(key, settings)
         if not cleaned["group_id"].isdigit() or len(cleaned["group_id"]) > 24:
-            raise Invalid("group_id", "A MailerLite group ID is a number, like "
-                                      "165971156405323676.")
+            raise Invalid("group_id", gettext("A MailerLite group ID is a number, like "
+                                              "165971156405323676."))
         return cleaned
 
     def auth_headers(self, conn: Conn) -> dict:
@@ -56,11 +58,13 @@ class MailerLite(Service):
     def test(self, conn: Conn) -> str:
         group = self._group(conn)
         count = group.get("active_count")
-        size = f" ({count:,} active)" if isinstance(count, int) else ""
-        said = f"Connected to the MailerLite group “{group.get('name', '?')}”{size}."
+        name = group.get("name", "?")
+        said = gettext("Connected to the MailerLite group “%(name)s” (%(n)s active).",
+                       name=name, n=format_number(count)) if isinstance(count, int) \
+            else gettext("Connected to the MailerLite group “%(name)s”.", name=name)
         if LANGUAGE not in self._field_keys(conn, fresh=True):
-            said += (" Add a text field “language” in MailerLite (Subscribers → Fields) to "
-                     "receive each contact's language.")
+            said += " " + gettext("Add a text field “language” in MailerLite (Subscribers → "
+                                  "Fields) to receive each contact's language.")
         return said
 
     def _group(self, conn: Conn) -> dict:
