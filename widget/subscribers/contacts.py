@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
+from flask_babel import gettext
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,8 @@ class Filters:
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> "Filters":
         """The filters in query arguments (q, status, widget, lang, tag, gift, referred,
-        from, to; dates as YYYY-MM-DD) and the order (sort); anything else is ignored."""
+        from, to; dates as YYYY-MM-DD) and the order (sort); anything else is ignored.
+        The errors are in the dashboard's language on its pages (English on the API)."""
         errors, fields = [], []
 
         def arg(name: str) -> str:
@@ -74,7 +76,8 @@ class Filters:
         def choice(name: str, allowed: tuple[str, ...], what: str) -> str:
             value = arg(name)
             if value and value not in allowed:
-                errors.append(f"Unknown {what} “{value[:40]}”: choose one from the list.")
+                errors.append(gettext("Unknown %(what)s “%(value)s”: choose one from the list.",
+                                      what=what, value=value[:40]))
                 fields.append(name)
                 return ""
             return value
@@ -88,22 +91,25 @@ class Filters:
                     return date.fromisoformat(value)
             except ValueError:
                 pass  # 2025-02-30: the form, but no day
-            errors.append(f"“{value[:40]}” is no date for {what}: write it as YYYY-MM-DD.")
+            errors.append(gettext("“%(value)s” is no date for %(what)s: write it as YYYY-MM-DD.",
+                                  what=what, value=value[:40]))
             fields.append(name)
             return None
 
         widget = arg("widget")
         if len(widget) > 64:  # no widget id is longer
-            errors.append("Unknown widget: choose one from the list.")
+            errors.append(gettext("Unknown widget: choose one from the list."))
             fields.append("widget")
             widget = ""
-        sort = choice("sort", tuple(SORTS), "order")
+        sort = choice("sort", tuple(SORTS), gettext("order"))
         return cls(q=arg("q")[:MAX_SEARCH],
-                   status=choice("status", STATUSES, "status"), widget=widget,
-                   lang=choice("lang", LANGS, "language"), tag=tags.clean(arg("tag"))[:TAG_LENGTH],
-                   gift=choice("gift", YES_NO, "gift choice"),
-                   referred=choice("referred", YES_NO, "referral choice"),
-                   since=day("from", "“signed up from”"), until=day("to", "“signed up to”"),
+                   status=choice("status", STATUSES, gettext("status")), widget=widget,
+                   lang=choice("lang", LANGS, gettext("language")),
+                   tag=tags.clean(arg("tag"))[:TAG_LENGTH],
+                   gift=choice("gift", YES_NO, gettext("gift choice")),
+                   referred=choice("referred", YES_NO, gettext("referral choice")),
+                   since=day("from", gettext("“signed up from”")),
+                   until=day("to", gettext("“signed up to”")),
                    sort="" if sort == "newest" else sort,
                    errors=tuple(errors), fields=tuple(fields))
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+from flask_babel import gettext
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -60,7 +61,8 @@ ZIPPED = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx / .ods and old .xls workb
 
 
 class ImportRefused(ValueError):
-    """A file that can't be imported; the message tells the owner why, in their words."""
+    """A file that can't be imported; the message tells the owner why, in their words (in
+    the dashboard's language when refused during a dashboard upload)."""
 
 
 @dataclass(frozen=True)
@@ -92,14 +94,14 @@ def store(session: Session, site_id: str, actor: str, upload: FileStorage,
     stream = upload.stream
     head = stream.read(CHUNK)
     if not head.strip():
-        raise ImportRefused("The file is empty.")
+        raise ImportRefused(gettext("The file is empty."))
     if head.startswith(ZIPPED):
-        raise ImportRefused("This is a spreadsheet workbook, not a CSV file: in Excel or "
-                            "Numbers, save or export it as “CSV UTF-8”.")
+        raise ImportRefused(gettext("This is a spreadsheet workbook, not a CSV file: in Excel "
+                                    "or Numbers, save or export it as “CSV UTF-8”."))
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if b"\0" in head and not utf16:
-        raise ImportRefused("This is not a CSV file (it holds binary data). Export your "
-                            "list as CSV.")
+        raise ImportRefused(gettext("This is not a CSV file (it holds binary data). Export "
+                                    "your list as CSV."))
     row = ContactImport(site_id=site_id, actor=actor[:300],
                         filename=safe_name(upload.filename, "csv")[:200], size=0,
                         status="uploaded", pace=600)
@@ -111,7 +113,8 @@ def store(session: Session, site_id: str, actor: str, upload: FileStorage,
     while data:
         size += len(data)
         if size > max_bytes:
-            raise ImportRefused(f"The file is larger than {megabytes(max_bytes)} MB.")
+            raise ImportRefused(gettext("The file is larger than %(mb)s MB.",
+                                            mb=megabytes(max_bytes)))
         _decode(decoders, data, final=False)
         session.execute(insert(ImportChunk), [{"import_id": row.id, "seq": seq,
                                                 "data": data}])
@@ -119,8 +122,8 @@ def store(session: Session, site_id: str, actor: str, upload: FileStorage,
         data = stream.read(CHUNK)
     _decode(decoders, b"", final=True)
     if not decoders:
-        raise ImportRefused("The file is neither UTF-8 nor Windows-1252 text: in Excel, "
-                            "save it as “CSV UTF-8”.")
+        raise ImportRefused(gettext("The file is neither UTF-8 nor Windows-1252 text: in "
+                                    "Excel, save it as “CSV UTF-8”."))
     row.size = size
     encoding = next(iter(decoders))
     sample = _sample(head, encoding, complete=size == len(head))
@@ -128,7 +131,7 @@ def store(session: Session, site_id: str, actor: str, upload: FileStorage,
     rows = [cells for cells in sample.rows if _filled(cells)]
     header = not any("@" in cell for cell in rows[0]) if rows else True
     if len(rows) < 1 + header:
-        raise ImportRefused("The file has no rows below its header.")
+        raise ImportRefused(gettext("The file has no rows below its header."))
     row.mapping.update(header=header, **guess(rows[0] if header else [], rows[header:]))
     # An estimate (line breaks inside quoted cells count too) for the check's progress
     # bar; the check counts the rows exactly.
@@ -153,7 +156,8 @@ def _sample(head: bytes, encoding: str, complete: bool) -> _Sample:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ImportRefused(f"The file can't be read as CSV ({exc}).") from None
+        raise ImportRefused(gettext("The file can't be read as CSV (%(error)s).",
+                                    error=exc)) from None
     return _Sample(delimiter, rows if complete else rows[:-1])
 
 
