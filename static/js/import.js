@@ -6,6 +6,8 @@
 const bar = document.querySelector("progress[data-status]");
 if (bar) {
   const live = bar.dataset.live.split(" ");
+  // Counts as the page writes them (1 234 in nb, 1.234 in de): the page's language.
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
   const tick = async function () {
     try {
       const resp = await fetch(bar.dataset.status, { headers: { Accept: "application/json" } });
@@ -18,7 +20,7 @@ if (bar) {
         bar.max = Math.max(s.rows, s.done, 1);
         bar.value = s.done;
         document.querySelectorAll("[data-count]").forEach(function (el) {
-          el.textContent = s[el.dataset.count].toLocaleString("en");
+          el.textContent = numbers.format(s[el.dataset.count]);
         });
       }
     } catch (e) { /* offline for a moment: ask again */ }
