@@ -83,8 +83,11 @@ if (pane) {
     const ratio = on && hex.test(bg) && hex.test(fg) &&
       (Math.max(lum(bg), lum(fg)) + 0.05) / (Math.min(lum(bg), lum(fg)) + 0.05);
     warning.hidden = !(ratio && ratio < 4.5);
-    warning.textContent = warning.hidden ? "" : "Text on the background has " +
-      ratio.toFixed(1) + ":1 contrast; it needs 4.5:1 to be readable, so saving would be refused.";
+    // The page's sentence in its language, the ratios written as that language does.
+    const one = new Intl.NumberFormat(document.documentElement.lang || "en",
+      { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    warning.textContent = warning.hidden ? "" : warning.dataset.sentence
+      .replace("{ratio}", one.format(ratio)).replace("{needed}", one.format(4.5));
   };
   form.addEventListener("input", function () {
     fit(); clearTimeout(timer); timer = setTimeout(render, 150);
