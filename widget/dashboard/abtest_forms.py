@@ -8,7 +8,8 @@ from wtforms import Form, FormField, IntegerField, SelectField, StringField, Tex
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
-from widget.dashboard.forms import LAYOUTS, one_line
+from widget.dashboard.forms import one_line
+from widget.dashboard.widget_forms import LAYOUTS
 from widget.models import Widget
 from widget.sites import abtests
 

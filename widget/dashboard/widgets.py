@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from widget.core import assets, db, i18n
 from widget.dashboard.blueprint import bp
-from widget.dashboard.forms import TRIGGER_FIELDS, WidgetForm
+from widget.dashboard.widget_forms import TRIGGER_FIELDS, WidgetForm
 from widget.models import Site, Widget
 from widget.sites import colors, snapshot
 
