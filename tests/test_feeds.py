@@ -22,7 +22,7 @@ from widget import settings
 from widget.cli import main
 from widget.core import db, outbound
 from widget.letters import feeds, parse
-from widget.models import AuditEntry, Feed, FeedItem, Owner, SiteMember, utcnow
+from widget.models import AuditEntry, Feed, FeedItem, LetterPlan, Owner, SiteMember, utcnow
 
 from .helpers.http import csrf_post
 from .helpers.waiting import wait_until
@@ -133,9 +133,9 @@ def app_config(app_config):
     return {**app_config, "WEBHOOK_ALLOW_PRIVATE": True}
 
 
-def add_feed(app, site, url, mode="each", lang=""):
+def add_feed(app, site, url, lang=""):
     with app.app_context():
-        feed = feeds.set_feed(db.session(), site, url, mode, lang)
+        feed = feeds.set_feed(db.session(), site, url, lang)
         db.session().commit()
         return feed.id
 
@@ -367,14 +367,18 @@ def test_feed_set_and_poll_on_the_command_line(cli, blog, make_site, query):
     done = cli("feed", "set", "--site", site, "--url", blog.url, "--mode", "each")
     assert done.exit_code == 0 and "never mailed" in done.output
     [feed] = query(lambda s: list(s.scalars(select(Feed).where(Feed.site_id == site))))
-    assert (feed.url, feed.mode, feed.lang) == (blog.url, "each", "")  # replaced, one row
+    assert (feed.url, feed.lang) == (blog.url, "")  # replaced, one row
+    assert query(lambda s: s.get(LetterPlan, site).mode) == "each"  # the site's plan
+    kept = cli("feed", "set", "--site", site, "--url", blog.url)  # no --mode: plan kept
+    assert kept.exit_code == 0 and "each new post at once" in kept.output
     mixed = cli("feed", "set", "--site", site, "--url", blog.url, "--mode", "each",
                 "--lang", "nb")
     assert mixed.exit_code == 1 and "not both" in mixed.output
 
     polled = cli("feed", "poll", "--once")
     assert polled.exit_code == 0 and "first look: 2 post(s)" in polled.output
-    assert cli("feed", "poll", "--once").output.strip() == "No feed is due."
+    assert "Letters: 0 new" in polled.output  # old posts are never mailed
+    assert cli("feed", "poll", "--once").output.startswith("No feed is due.")
     blog.status = 503
     query(lambda s: (s.execute(update(Feed).values(next_poll_at=utcnow())), s.commit()))
     broken = cli("feed", "poll", "--once")
@@ -387,14 +391,14 @@ def test_the_feed_page_by_role(app, ann, blog, make_client, make_owner, make_sit
     site = make_site("ann@example.com")
     path = f"/dashboard/sites/{site}/letters"
     assert ann.get(path).status_code == 200
-    refused = csrf_post(ann, path, {"url": "https://me:pw@blog.example/feed", "mode": "each",
+    refused = csrf_post(ann, path, {"url": "https://me:pw@blog.example/feed",
                                     "lang": ""})
     assert refused.status_code == 422 and "passwords" in refused.text
     blog.serve(rss(POSTS))
-    saved = csrf_post(ann, path, {"url": blog.url, "mode": "digest", "lang": "nb"})
+    saved = csrf_post(ann, path, {"url": blog.url, "lang": "nb"})
     assert saved.status_code == 302
     [feed] = query(lambda s: list(s.scalars(select(Feed).where(Feed.site_id == site))))
-    assert (feed.lang, feed.mode) == ("nb", "digest")
+    assert feed.lang == "nb"
     entry = query(lambda s: s.scalar(select(AuditEntry).where(AuditEntry.site_id == site)))
     assert entry.action == "settings" and blog.url in entry.detail
 
@@ -416,7 +420,7 @@ def test_the_feed_page_by_role(app, ann, blog, make_client, make_owner, make_sit
                                       role="viewer", accepted_at=utcnow())), s.commit()))
     shown = bob.get(path)
     assert shown.status_code == 200 and "Check now" not in shown.text
-    assert csrf_post(bob, path, {"url": "https://blog.example/x", "mode": "each", "lang": ""},
+    assert csrf_post(bob, path, {"url": "https://blog.example/x", "lang": ""},
                      page=f"/dashboard/sites/{site}").status_code == 403
     assert csrf_post(bob, f"{path}/{feed.id}/remove", {},
                      page=f"/dashboard/sites/{site}").status_code == 403

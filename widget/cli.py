@@ -190,14 +190,17 @@ def feed():
 @feed.command("set", epilog=EPILOG)
 @click.option("--site", "site_id", required=True, help="The site's id (as `create-site` printed).")
 @click.option("--url", required=True, help="The feed's address: RSS, Atom or JSON Feed, http(s).")
-@click.option("--mode", required=True, type=click.Choice(["each", "digest"]),
-              help="each: a letter per new post; digest: the new posts together.")
+@click.option("--mode", default=None, type=click.Choice(["each", "digest"]),
+              help="The site's letters: each new post at once, or a digest of the new "
+                   "posts (on the plan's days and time, Friday 09:00 unless changed on the "
+                   "dashboard). Leave out to keep the site's plan.")
 @click.option("--lang", default="", type=click.Choice(["", "en", "nb", "de", "nl"]),
               help="The readers' language this feed is for (leave out: one feed for all).")
 def feed_set(site_id: str, url: str, mode: str, lang: str):
-    """Add the site's feed (for a language), or change its address and mode."""
+    """Add the site's feed (for a language), or change its address; --mode sets how
+    the site's letters go."""
     from widget.core import db
-    from widget.letters import feeds
+    from widget.letters import feeds, schedule
     from widget.models import Site
 
     app = _migrated_app()
@@ -206,20 +209,27 @@ def feed_set(site_id: str, url: str, mode: str, lang: str):
         if session.get(Site, site_id) is None:
             raise click.BadParameter(f"no site with the id {site_id}", param_hint="--site")
         try:
-            made = feeds.set_feed(session, site_id, url, mode, lang)
+            made = feeds.set_feed(session, site_id, url, lang)
+            plan = (schedule.set_plan(session, site_id, mode) if mode
+                    else schedule.plan_of(session, site_id))
         except feeds.Invalid as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
-        click.echo(f"Feed for {made.lang or 'every language'} of site {site_id}: {made.url} "
-                   f"({mode}). Its posts so far count as published and are never mailed.")
+        when = ("each new post at once" if plan.mode == "each" else
+                f"a digest on {', '.join(schedule.DAY_NAMES[int(d)] for d in plan.days)} at "
+                f"{plan.at} ({made.site.time_zone})")
+        click.echo(f"Feed for {made.lang or 'every language'} of site {site_id}: {made.url}; "
+                   f"letters: {when}{', held for review' if plan.review else ''}. Its posts "
+                   "so far count as published and are never mailed.")
 
 
 @feed.command("poll", epilog=EPILOG)
 @click.option("--once", is_flag=True, required=True,
               help="Poll every feed that is due now, then exit (for cron or scripts).")
 def feed_poll(once: bool):
-    """Poll the due feeds and say per feed what it found; exits 0 even when one is broken."""
-    from widget.letters import feeds
+    """Poll the due feeds, say per feed what it found, and queue what is new (letters the
+    worker sends); exits 0 even when a feed is broken."""
+    from widget.letters import feeds, schedule
 
     app = _migrated_app()
     done = feeds.poll_due(app)
@@ -228,6 +238,9 @@ def feed_poll(once: bool):
                    f"{outcome.describe()}")
     if not done:
         click.echo("No feed is due.")
+    moved = schedule.tick(app)
+    click.echo(f"Letters: {moved['letters']} new, {moved['due']} due, "
+               f"{moved['queued']} e-mails queued (`widget worker` sends them).")
 
 
 @main.command(epilog=EPILOG)

@@ -87,13 +87,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_FEED_POLL_MINUTES", "15",
             "How often each blog feed is fetched for new posts, in minutes (at least 15: "
             "feeds are read politely, with conditional GETs)."),
+    Setting("WIDGET_LETTERS_PER_HOUR", "10000",
+            "At most this many letters of new posts an hour per site (a site may set fewer), "
+            "so a large list does not swamp the mail server or its reputation."),
 )
 
 INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
             "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
             "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
             "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB", "WIDGET_WEBHOOK_RETRY_HOURS",
-            "WIDGET_FEED_POLL_MINUTES")
+            "WIDGET_FEED_POLL_MINUTES", "WIDGET_LETTERS_PER_HOUR")
 FEED_POLL_FLOOR = 15  # minutes: no blog is asked for its feed more often
 
 
@@ -201,6 +204,7 @@ def load() -> dict:
         "WEBHOOK_RETRY_HOURS": numbers["WIDGET_WEBHOOK_RETRY_HOURS"],
         "WEBHOOK_ALLOW_PRIVATE": allow_private == "on",
         "FEED_POLL_MINUTES": numbers["WIDGET_FEED_POLL_MINUTES"],
+        "LETTERS_PER_HOUR": max(1, numbers["WIDGET_LETTERS_PER_HOUR"]),
         # Dashboard forms are small; the API and gift uploads set their own limits.
         "MAX_CONTENT_LENGTH": 1 << 20,
         "SESSION_COOKIE_HTTPONLY": True,

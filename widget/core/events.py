@@ -21,7 +21,7 @@ VERSION = 1
 CONTACT_TYPES = ("contact.created", "contact.confirmed", "contact.unsubscribed",
                  "contact.updated", "contact.erased")
 TYPES = (*CONTACT_TYPES, "gift.given", "gift.downloaded", "referral.counted",
-         "milestone.reached", "story.submitted")
+         "milestone.reached", "story.submitted", "letter.sent")
 
 # A webhook's `events` is a comma list, empty for all types.
 TAKES = "(events = '' OR ',' || events || ',' LIKE :pattern)"

@@ -32,12 +32,13 @@ from widget.models import utcnow
 # connector (core/events.py); "webhook_disabled": the e-mail telling a site's owner that
 # an endpoint was switched off; "password_reset" and "email_change" (to the new address,
 # kept in body): to an owner about their account (no site: owner_id instead); "invite":
-# to a person invited to a site's team (the address in body; owner_id: who invited). The
+# to a person invited to a site's team (the address in body; owner_id: who invited);
+# "letter": new posts to a reader (letter_id), "letter_test": the same to an owner. The
 # outbox is the one durable queue of outbound work.
 NOT_MAIL = ("referral", "webhook", "sync")
 KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "story_reply",
          "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change",
-         "invite")
+         "invite", "letter", "letter_test")
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
@@ -265,8 +266,11 @@ class Lease:
         return held
 
 
+# A letter sent over SMTP keeps no copy: its web version holds the posts, and 100,000
+# readers' copies would be half a gigabyte (the dev outbox shows its copies: kept).
 SENT = ("UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL, "
-        "sent_at = :now WHERE id = :row_id AND claimed_by = :worker AND status = 'sending'")
+        "sent_at = :now, raw = CASE WHEN kind = 'letter' AND transport = 'smtp' THEN NULL "
+        "ELSE raw END WHERE id = :row_id AND claimed_by = :worker AND status = 'sending'")
 
 
 # After a commit the finisher waits this long for more: on PostgreSQL each commit costs

@@ -14,9 +14,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 # confirm, unsubscribe, share: a subscriber's links (share: their share page). gift: a
 # grant's page; gift_file: a short-lived download ticket issued by that page's button;
 # rating: a follow-up's 1-5 links; reset: an owner's password reset link; email_change:
-# the link that confirms an owner's new address; invite: an invitation to a site's team.
+# the link that confirms an owner's new address; invite: an invitation to a site's team;
+# letter: a letter's web version (the same for every reader).
 PURPOSES = ("confirm", "unsubscribe", "share", "gift", "gift_file", "rating", "reset",
-            "email_change", "invite")
+            "email_change", "invite", "letter")
 
 
 class TokenInvalid(Exception):

@@ -10,7 +10,7 @@ from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -24,7 +24,7 @@ from widget.models import Feed, Site, utcnow
 
 
 class FeedForm(FlaskForm):
-    """A feed's address, the readers it is for and how its posts go out."""
+    """A feed's address and the readers it is for."""
     lang = SelectField(lazy_gettext("For readers in"), default="", choices=[
         SelectChoice("", lazy_gettext("every language (the blog has one feed)")),
         *(SelectChoice(code, name) for code, name in LANGUAGES.items())])
@@ -32,9 +32,6 @@ class FeedForm(FlaskForm):
                       validators=[DataRequired(), Length(max=feeds.MAX_URL)],
                       description=lazy_gettext("RSS, Atom or JSON Feed, e.g. "
                                                "https://blog.example/feed"))
-    mode = RadioField(lazy_gettext("Letters"), default="each", choices=[
-        SelectChoice("each", lazy_gettext("One letter for each new post")),
-        SelectChoice("digest", lazy_gettext("The new posts together, in a digest"))])
 
     def validate_url(self, field) -> None:
         try:
@@ -46,19 +43,18 @@ class FeedForm(FlaskForm):
 @bp.route("/sites/<site_id>/letters", methods=["GET", "POST"])
 @login_required
 def letters(site_id: str):
-    """The site's feeds; a POST adds one or changes its address and mode."""
+    """The site's feeds; a POST adds one or changes its address."""
     site = owned_site(site_id)
     form = FeedForm()
     if request.method == "GET" or not form.validate_on_submit():
         return _page(site, form), 422 if form.errors else 200
     session = db.session()
     try:
-        feed = feeds.set_feed(session, site.id, form.url.data, form.mode.data,
-                              form.lang.data)
+        feed = feeds.set_feed(session, site.id, form.url.data, form.lang.data)
     except feeds.Invalid as exc:  # feeds for every language and per language mixed
         form.lang.errors = [str(exc)]
         return _page(site, form), 422
-    logged(site, "settings", f"the blog feed ({feed.lang or 'all'}): {feed.url}, {feed.mode}")
+    logged(site, "settings", f"the blog feed ({feed.lang or 'all'}): {feed.url}")
     session.commit()
     flash(gettext("The feed is saved. Its first check keeps the posts already there as "
                   "published: only posts that come after it are new."))

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from widget.core import db, i18n, outbound
 from widget.letters import parse
-from widget.models import FEED_MODES, Feed, FeedItem, utcnow
+from widget.models import Feed, FeedItem, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +100,21 @@ def clean_lang(value) -> str:
     return lang
 
 
-def set_feed(session: Session, site_id: str, url: str, mode: str, lang: str = "") -> Feed:
-    """Add the site's feed for `lang`, or change its address and mode (the caller
-    commits). A new address starts afresh: polled at once, its first poll keeping what
+def set_feed(session: Session, site_id: str, url: str, lang: str = "") -> Feed:
+    """Add the site's feed for `lang`, or change its address (the caller commits); when
+    its letters go is the site's plan (letters/schedule.py). A new address starts afresh: polled at once, its first poll keeping what
     is there as already published. One feed for every language and feeds per language
     do not mix. Raises Invalid."""
     url, lang = clean_url(url), clean_lang(lang)
-    if mode not in FEED_MODES:
-        raise Invalid(f"The mode must be {' or '.join(FEED_MODES)}.")
     others = {f.lang for f in feeds_of(session, site_id)} - {lang}
     if others and (lang == "" or "" in others):
         raise Invalid("A site has one feed for every language or one a language, not "
                       "both: remove the other feed first.")
     feed = session.scalar(select(Feed).where(Feed.site_id == site_id, Feed.lang == lang))
     if feed is None:
-        feed = Feed(site_id=site_id, lang=lang, url=url, mode=mode, next_poll_at=utcnow())
+        feed = Feed(site_id=site_id, lang=lang, url=url, next_poll_at=utcnow())
         session.add(feed)
         return feed
-    feed.mode = mode
     if feed.url != url:
         feed.url, feed.etag, feed.last_modified, feed.primed_at = url, None, None, None
         feed.error, feed.error_at, feed.next_poll_at = None, None, utcnow()
@@ -280,7 +277,9 @@ def _store(feed: Feed, now: datetime, found: list[parse.Entry], headers) -> Outc
                 session.add(FeedItem(feed_id=feed.id, key=entry.key, title=entry.title,
                                      link=entry.link, summary=entry.summary,
                                      published_at=entry.published_at, seen_at=now,
-                                     at_first_poll=first))
+                                     at_first_poll=first,
+                                     # an old post is done with: no letter takes it
+                                     queued_at=now if first else None))
             row.etag = etag if etag and len(etag) <= 512 else None
             row.last_modified = modified if modified and len(modified) <= 64 else None
             row.polled_at, row.error, row.error_at = now, None, None

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from widget.core import db, outbox, smtp
-from widget.mail import render
+from widget.mail import letter, render
 from widget.models import Grant, OutboxMessage, Site, Story, Subscriber
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def skip_reason(message: OutboxMessage, subscriber: Subscriber | None,
         return "the subscriber was deleted"
     if subscriber.status == "unsubscribed":
         return "the subscriber unsubscribed before it was sent"
+    if message.kind == "letter" and subscriber.status != "confirmed":
+        return "the reader is no longer confirmed"
     if message.kind == "confirm" and subscriber.status != "pending":
         return "the address was confirmed before it was sent"
     if message.kind in ("gift", "followup"):
@@ -79,7 +81,8 @@ def _one(message: OutboxMessage, loaded: dict) -> tuple[str, object]:
     story = loaded["stories"].get(message.story_id)
     subscriber = loaded["subscribers"].get(message.subscriber_id)
     grant = loaded["grants"].get(message.grant_id)
-    owner = render.owner_of(message) if message.kind in render.OWNER_KINDS else None
+    owner = (render.owner_of(message)
+             if message.kind in (*render.OWNER_KINDS, "letter_test") else None)
     if message.kind in STORY_KINDS:
         reason = "the story was deleted" if story is None else None
     elif owner is not None:
@@ -94,7 +97,9 @@ def _one(message: OutboxMessage, loaded: dict) -> tuple[str, object]:
     if message.raw is not None:  # rendered at an earlier claim: the same bytes again
         return "send", (recipient, None)
     email = (render.for_story(message, story) if story is not None
+             else letter.for_test(message, owner) if message.kind == "letter_test"
              else render.for_owner(message, owner) if owner is not None
+             else letter.for_message(message, subscriber) if message.kind == "letter"
              else render.for_message(message, subscriber))
     return "send", (recipient, email)
 

@@ -81,12 +81,14 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
             message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
             gift: dict | None = None, values: dict | None = None, after: tuple = (),
             share: dict | None = None, footer: str = "mail.footer",
-            button: str = "mail.confirm.button") -> Email:
+            button: str = "mail.confirm.button", posts: list[dict] | None = None,
+            web_url: str | None = None) -> Email:
     """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
     the gift part (gift_part), whose title also fills {gift}; `values`: more
     placeholders ({friends}, {story}); `after`: paragraphs of ours after the owner's
     copy (a story's reply); `share`: the personal share link's part; `confirm_url`:
-    the button's link, labelled `button`. Without an unsubscribe URL (a reply to a
+    the button's link, labelled `button`; `posts`: a letter's posts
+    (letters/content.for_template) and `web_url` its web version. Without an unsubscribe URL (a reply to a
     story, not a list's mail) there are no list headers."""
     values = {"site": site.name if site else PRODUCT, "name": name or "",
               "gift": gift["title"] if gift else "", **(values or {})}
@@ -102,6 +104,8 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
         "footer": i18n.fill(i18n.text(footer, lang), values),
         "unsubscribe_label": i18n.text("mail.unsubscribe", lang),
         "unsubscribe_url": unsubscribe_url, "gift": gift, "share": share,
+        "posts": posts, "read_more": i18n.text("mail.letter.read", lang) if posts else None,
+        "web": {"url": web_url, "label": i18n.text("mail.letter.web", lang)} if web_url else None,
     }
     mailbox = smtp.mailbox(to)
     head = [("From", str(sender(site)))]

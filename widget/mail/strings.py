@@ -254,4 +254,36 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "en": "You get e-mails from {site} again.", "nb": "Du får e-post fra {site} igjen.",
         "de": "Sie erhalten wieder E-Mails von {site}.",
         "nl": "Je ontvangt weer e-mails van {site}."},
+    # A letter of new posts (kind "letter"): {posts} is the first post's title, with
+    # mail.letter.more when there are more; {count} how many posts.
+    "mail.letter.subject": {
+        "en": "{site}: {posts}", "nb": "{site}: {posts}", "de": "{site}: {posts}",
+        "nl": "{site}: {posts}"},
+    "mail.letter.body": {
+        "en": "Hi {name},\n\nThere is something new at {site}.",
+        "nb": "Hei {name},\n\nDet er noe nytt hos {site}.",
+        "de": "Hallo {name},\n\nes gibt etwas Neues bei {site}.",
+        "nl": "Hoi {name},\n\nEr is iets nieuws bij {site}."},
+    "mail.letter.more": {
+        "en": "{title} and {more} more", "nb": "{title} og {more} til",
+        "de": "{title} und {more} weitere", "nl": "{title} en nog {more}"},
+    "mail.letter.read": {
+        "en": "Read the post", "nb": "Les innlegget", "de": "Den Beitrag lesen",
+        "nl": "Lees het bericht"},
+    "mail.letter.web": {
+        "en": "Read this e-mail on the web", "nb": "Les denne e-posten på nettet",
+        "de": "Diese E-Mail im Browser lesen", "nl": "Lees deze e-mail op het web"},
+    "mail.letter.share": {
+        "en": "Enjoy {site}? Pass it on to a friend: your own link is on this page.",
+        "nb": "Liker du {site}? Del det med en venn: din egen lenke står på denne siden.",
+        "de": "Gefällt Ihnen {site}? Empfehlen Sie es weiter: Ihr eigener Link steht auf "
+              "dieser Seite.",
+        "nl": "Vind je {site} leuk? Geef het door aan een vriend: je eigen link staat op "
+              "deze pagina."},
+    "mail.letter.test": {
+        "en": "[Test] {subject}", "nb": "[Test] {subject}", "de": "[Test] {subject}",
+        "nl": "[Test] {subject}"},
+    "page.letter.title": {
+        "en": "New at {site}", "nb": "Nytt hos {site}", "de": "Neu bei {site}",
+        "nl": "Nieuw bij {site}"},
 }

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from widget.core import db, outbox, smtp
 from widget.core.rawsql import Tx
 from widget.giveback import referrals
-from widget.letters import feeds
+from widget.letters import feeds, schedule
 from widget.mail import batch
 from widget.models import OutboxMessage, utcnow
 from widget.subscribers import import_run, retention
@@ -115,8 +115,8 @@ def _guarded(app: Flask, worker: str, ids: list[int], work):
 
 
 def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
-    """Deliver, run contact imports, poll blog feeds and, hourly, erase sign-ups never
-    confirmed, until `stop` is set (or, with once, until nothing is due)."""
+    """Deliver, run contact imports, poll blog feeds, move letters of new posts on and,
+    hourly, erase sign-ups never confirmed, until `stop` is set (or, with once, until nothing is due)."""
     wake = outbox.wake_event(app)
     worker = worker_name()
     swept = None  # when this worker last ran the clean-up: at start, then hourly
@@ -135,6 +135,10 @@ def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False
             feeds.poll_due(app, limit=feeds.PER_TURN)
         except Exception:
             log.exception("outbox worker could not poll feeds")
+        try:  # new posts into letters, due digests, letters queued at their pace
+            claimed += schedule.tick(app)["queued"]
+        except Exception:
+            log.exception("outbox worker could not move letters on")
         if claimed:
             continue
         if once:

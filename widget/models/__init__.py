@@ -7,7 +7,7 @@ from widget.models.contacts import AuditEntry, ContactImport, ContactTag, Import
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.hooks import Connector, Event, Webhook
 from widget.models.keys import ApiKey
-from widget.models.letters import FEED_MODES, Feed, FeedItem
+from widget.models.letters import LETTER_MODES, LETTER_STATES, Feed, FeedItem, Letter, LetterPlan
 from widget.models.mail import MailTemplate, OutboxMessage
 from widget.models.members import ROLES, SiteMember
 from widget.models.referrals import Milestone, MilestoneReward, Referral
@@ -19,4 +19,4 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
            "ContactImport", "ImportChunk", "Event", "Webhook", "Connector", "WidgetTest",
            "WidgetVariant", "VARIANT_FIELDS", "SiteMember", "ROLES", "Feed", "FeedItem",
-           "FEED_MODES"]
+           "LETTER_MODES", "LETTER_STATES", "Letter", "LetterPlan"]

@@ -40,7 +40,11 @@ class OutboxMessage(Base):
                       _partial("ix_outbox_subscriber", "subscriber_id"),
                       _partial("ix_outbox_story", "story_id"),
                       _partial("ix_outbox_referral", "referral_id"),
-                      _partial("ix_outbox_grant", "grant_id"))
+                      _partial("ix_outbox_grant", "grant_id"),
+                      # a letter's idempotency key: one e-mail a reader, whatever crashes
+                      Index("ux_outbox_letter_subscriber", "letter_id", "subscriber_id",
+                            unique=True, sqlite_where=literal_column("letter_id IS NOT NULL"),
+                            postgresql_where=literal_column("letter_id IS NOT NULL")))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # None only for an e-mail to an owner about their account (owner_id), not a site.
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"),
@@ -61,6 +65,10 @@ class OutboxMessage(Base):
         ForeignKey("stories.id", ondelete="SET NULL"), nullable=True)
     referral_id: Mapped[int | None] = mapped_column(
         ForeignKey("referrals.id", ondelete="SET NULL"), nullable=True)
+    # A letter of new posts (kind "letter") to one reader, or a test of it to an owner
+    # (kind "letter_test"). A plain number, as subscribers.variant_id: adding a reference
+    # on SQLite would copy the table; a letter goes only with its site, and its rows too.
+    letter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # kind "webhook" / "sync": the event and the endpoint or connector it goes to, and
     # the contact it is about (kept when the contact is erased: see models/hooks.py).
     event_id: Mapped[int | None] = mapped_column(
