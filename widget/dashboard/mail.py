@@ -18,6 +18,7 @@ from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import LANG_NAMES, header_warnings
 from widget.dashboard.mail_forms import MAIL_KINDS, MailCopyForm, placeholders_of
 from widget.dashboard.owned import back, owned, owned_site, paged
+from widget.mail import letter
 from widget.mail.render import (Copy, Email, compose, default_copy, gift_part, own_copy,
                                 site_copy, story_quote)
 from widget.models import Gift, MailTemplate, Milestone, OutboxMessage, Site, Subscriber
@@ -31,13 +32,20 @@ SAMPLE_FRIENDS = 3
 SAMPLE_STORY = ("Your newsletter got me baking again: my first sourdough came out just "
                 "right, and now the whole family asks for it every weekend.")
 SAMPLE_REPLY = "(Your reply, as you write it on the Stories page, comes here.)"
+# A letter's example posts, as letters/content.for_template gives a letter's posts.
+SAMPLE_POSTS = tuple({"title": title, "url": f"https://blog.example/{slug}",
+                      "html": f"<p>{text}</p>", "text": text} for slug, title, text in (
+    ("sourdough-in-winter", "Sourdough in winter",
+     "A cold kitchen slows the starter down: how to keep it lively until spring."),
+    ("rye-slowly", "Rye, slowly", "Why the rye loaf rests for a whole day before baking.")))
 # Words an owner reads, lazy: each request reads them in its owner's language.
 OUTBOX_WORDS = {"queued": lazy_gettext("Queued"), "sending": lazy_gettext("Sending"),
                 "sent": lazy_gettext("Sent"), "failed": lazy_gettext("Failed"),
                 "skipped": lazy_gettext("Not sent")}
 # The outbox also lists e-mails to the owner, which have no copy to edit.
 OUTBOX_KINDS = {**MAIL_KINDS,
-                "webhook_disabled": lazy_gettext("To you: a webhook was switched off")}
+                "webhook_disabled": lazy_gettext("To you: a webhook was switched off"),
+                "letter_test": lazy_gettext("To you: a test of a letter")}
 
 
 @bp.app_template_filter("utc")
@@ -46,7 +54,7 @@ def utc(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _sandboxed(html: str, framed: bool) -> Response:
+def sandboxed(html: str, framed: bool) -> Response:
     """An e-mail's HTML under the sandbox policy; `framed`: only our own pages may frame it."""
     ancestors = "'self'" if framed else "'none'"
     g.csp_override = (f"{SANDBOX}; frame-ancestors {ancestors}",
@@ -127,7 +135,7 @@ def outbox_html(site_id: str, message_id: int):
     part = parsed.get_body(("html",)) if parsed is not None else None
     if part is None:
         abort(404)
-    return _sandboxed(part.get_content(), framed=False)
+    return sandboxed(part.get_content(), framed=False)
 
 
 def _kind_lang(site: Site) -> tuple[str, str]:
@@ -142,10 +150,17 @@ def _kind_lang(site: Site) -> tuple[str, str]:
 def _sample(site: Site, kind: str, lang: str, copy: Copy) -> EmailMessage:
     """The message as a subscriber called Alex would get it, with example links and,
     for the gift e-mails, the site's first gift (or an example one); a reward names the
-    first milestone, the story e-mails an example story."""
+    first milestone, the story e-mails an example story, a letter two example posts."""
     base = current_app.config["BASE_URL"]
     if kind in ("story_thanks", "story_reply"):
         return _story_sample(site, kind, lang, copy)
+    if kind == "letter":
+        posts = list(SAMPLE_POSTS)
+        return _read(compose(site, kind, lang, copy, to="alex@example.com", name=SAMPLE_NAME,
+                             message_id="<preview@example.com>",
+                             unsubscribe_url=f"{base}/unsubscribe/example",
+                             values=letter.values(posts, lang), posts=posts,
+                             web_url=f"{base}/letter/example"))
     milestone = db.session().scalar(select(Milestone).where(Milestone.site_id == site.id)
                                     .order_by(Milestone.friends)) if kind == "reward" else None
     gift = milestone.gift if milestone else site.gifts[0] if site.gifts else None
@@ -261,6 +276,6 @@ def mail_copy_preview(site_id: str):
     site = owned_site(site_id)
     kind, lang = _kind_lang(site)
     sample = _sample(site, kind, lang, site_copy(site.id, kind, lang))
-    return _sandboxed(sample.get_body(("html",)).get_content(), framed=True)
+    return sandboxed(sample.get_body(("html",)).get_content(), framed=True)
 
 

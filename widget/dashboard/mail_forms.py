@@ -18,10 +18,12 @@ MAIL_KINDS = {"confirm": lazy_gettext("Confirmation"),
               "followup": lazy_gettext("“How did you like it?” after a gift"),
               "reward": lazy_gettext("Thank-you for bringing friends"),
               "story_thanks": lazy_gettext("Thank-you for a story"),
-              "story_reply": lazy_gettext("Your reply to a story")}
-PLACEHOLDERS = ("name", "site", "what", "gift", "friends", "story")
+              "story_reply": lazy_gettext("Your reply to a story"),
+              "letter": lazy_gettext("Letter of new posts")}
+PLACEHOLDERS = ("name", "site", "what", "gift", "friends", "story", "posts", "count")
 # The placeholders only some kinds can fill: elsewhere they would reach the reader as typed.
-KIND_PLACEHOLDERS = {"friends": ("reward",), "story": ("story_thanks", "story_reply")}
+KIND_PLACEHOLDERS = {"friends": ("reward",), "story": ("story_thanks", "story_reply"),
+                     "posts": ("letter",), "count": ("letter",)}
 
 
 def placeholders_of(kind: str | None) -> list[str]:

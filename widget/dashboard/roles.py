@@ -56,8 +56,12 @@ NEED: dict[str, tuple[str, str]] = {
     "test_connector": (OWN, OWN), "backfill_connector": (OWN, OWN),
     "backfill_progress": (OWN, OWN),
     "disconnect_connector": (OWN, OWN),
-    # new posts by e-mail: the blog's feeds
+    # new posts by e-mail: the blog's feeds; the plan, Send now and Cancel mail the whole
+    # list (owners); a test goes only to the person asking (editors, as the copy editor)
     "letters": (VIEW, OWN), "check_feed": (OWN, OWN), "remove_feed": (OWN, OWN),
+    "letter_plan": (OWN, OWN), "send_letter": (OWN, OWN), "cancel_letter": (OWN, OWN),
+    "letter_preview": (VIEW, EDIT), "letter_preview_html": (VIEW, EDIT),
+    "letter_test": (EDIT, EDIT),
 }
 
 
