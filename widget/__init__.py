@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from widget.pages.colors import bp as site_colors_bp
     from widget.pages.gifts import bp as gift_pages_bp
     from widget.pages.giveback import bp as giveback_bp
+    from widget.pages.letters import bp as letter_pages_bp
     from widget.pages.subscription import bp as subscription_bp
 
     csrf.exempt(api_bp)  # cross-origin and cookie-less: guarded by per-site origins instead
@@ -74,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(subscription_bp)
     app.register_blueprint(gift_pages_bp)
     app.register_blueprint(giveback_bp)
+    app.register_blueprint(letter_pages_bp)
     app.register_blueprint(site_colors_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(owner_api_bp)

@@ -14,7 +14,7 @@ from widget.core import i18n
 NO_STORE = {"Cache-Control": "no-store"}
 # The pages behind links: their URLs hold a token (or a referral code), which no
 # Referer header may carry on, not even to our own server's logs.
-LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/")
+LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/", "/letter/")
 # Every HTML page, public or the dashboard: our own scripts, styles and images only (the
 # templates have no inline ones), never framed (no click-jacking a confirm, unsubscribe
 # or log-in button), forms post only to us (see allow_form_target), and no <base> can

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from widget.core import db, events, outbox
-from widget.core.rawsql import Tx
+from widget.core.rawsql import Tx, as_datetime
 from widget.models import FeedItem, Letter, LetterPlan, OutboxMessage, Subscriber, utcnow
 
 PER_TURN = 1000  # rows queued in one transaction
@@ -45,10 +45,11 @@ def readers(letter: Letter):
 
 def advance_all(app: Flask, now: datetime) -> int:
     """Advance every letter being sent; returns how many rows were queued."""
-    with db.engine().connect() as conn:
-        ids = list(conn.scalars(select(Letter.id).where(Letter.status == "sending")
-                                .order_by(Letter.id)))
-    queued = sum(advance(app, letter_id, now) for letter_id in ids)
+    with app.app_context():
+        with db.engine().connect() as conn:
+            ids = list(conn.scalars(select(Letter.id).where(Letter.status == "sending")
+                                    .order_by(Letter.id)))
+        queued = sum(advance(app, letter_id, now) for letter_id in ids)
     if queued:
         outbox.wake_event(app).set()
     return queued
@@ -66,7 +67,7 @@ def advance(app: Flask, letter_id: int, now: datetime) -> int:
             _finish_if_done(session, letter, now)
             return 0
         per_hour = pace(app, session.get(LetterPlan, letter.site_id))
-        hours = max(0.0, (now - (letter.started_at or now)).total_seconds() / 3600)
+        hours = max(0.0, (now - as_datetime(letter.started_at or now)).total_seconds() / 3600)
         # A minute's worth at once, then the rest as the hour goes.
         allowed = int(per_hour * hours) + max(1, per_hour // 60)
         room = min(PER_TURN, allowed - letter.queued)
