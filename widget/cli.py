@@ -243,6 +243,67 @@ def feed_poll(once: bool):
                f"{moved['queued']} e-mails queued (`widget worker` sends them).")
 
 
+def _host_port(value: str) -> tuple[str, int]:
+    host, colon, port = value.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter("give it as HOST:PORT, e.g. 0.0.0.0:2525",
+                                 param_hint="--listen")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+@main.command(epilog=EPILOG)
+@click.option("--listen", "listen_at", metavar="HOST:PORT",
+              help="Receive bounces by SMTP here (mail to the bounce address's per-message "
+                   "form only; anything else is refused at RCPT).")
+@click.option("--imap", "imap_url", metavar="URL",
+              help="Read bounces from an IMAP folder: imaps://user:pass@host/INBOX "
+                   "(unseen messages, marked seen once recorded).")
+@click.option("--once", is_flag=True, help="With --imap: read what is there, then exit (cron).")
+@click.option("--poll", default=60.0, show_default=True, type=float,
+              help="With --imap: seconds between looks at the folder.")
+def bounces(listen_at: str | None, imap_url: str | None, once: bool, poll: float):
+    """Read bounces and complaints (docs/bounces.md): a hard bounce marks the contact
+    bounced, soft bounces count up to WIDGET_SOFT_BOUNCE_LIMIT, a complaint unsubscribes."""
+    import signal
+    import threading
+
+    from widget.mail import bounces as reader
+
+    if bool(listen_at) == bool(imap_url):
+        raise click.UsageError("give either --listen HOST:PORT or --imap URL")
+    if imap_url:
+        try:
+            reader.ImapSettings.parse(imap_url)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--imap") from None
+    address = _host_port(listen_at) if listen_at else None
+    app = _migrated_app()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if address:
+        controller = reader.listen(app, *address)
+        click.echo(f"Bounce listener on {address[0]}:{address[1]} (pid {os.getpid()}).")
+        sys.stdout.flush()
+        stop.wait()
+        controller.stop()
+        return
+    while True:
+        try:
+            done = reader.read_mailbox(app, imap_url)
+        except (OSError, reader.imaplib.IMAP4.error) as exc:
+            if once:
+                raise click.ClickException(f"IMAP: {exc}") from None
+            click.echo(f"IMAP: {exc}; trying again in {poll:g} s", err=True)
+            done = []
+        counts = {kind: sum(o.kind == kind for o in done)
+                  for kind in (*reader.KINDS, "ignored")}
+        if once or done:
+            click.echo(f"{len(done)} read: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        if once or stop.wait(poll):
+            return
+
+
 @main.command(epilog=EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the service.")

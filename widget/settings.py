@@ -90,13 +90,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WIDGET_LETTERS_PER_HOUR", "10000",
             "At most this many letters of new posts an hour per site (a site may set fewer), "
             "so a large list does not swamp the mail server or its reputation."),
+    Setting("WIDGET_BOUNCE_ADDRESS", None,
+            "Where bounces and complaints come back: each e-mail to a subscriber goes with "
+            "its own return path, local+b-<code>@domain (VERP), read by `widget bounces`. "
+            "Default: WIDGET_MAIL_FROM."),
+    Setting("WIDGET_SOFT_BOUNCE_LIMIT", "3",
+            "Temporary failures (a full mailbox …) after which an address counts as bounced "
+            "and gets no more mail; a new confirmation starts the count again."),
+    Setting("WIDGET_DKIM_KEY_FILE", None,
+            "A PEM RSA private key: every e-mail is DKIM-signed for its From address's domain "
+            "(needs WIDGET_DKIM_SELECTOR; the public key in DNS at "
+            "<selector>._domainkey.<domain>)."),
+    Setting("WIDGET_DKIM_SELECTOR", None, "The DKIM selector the key is published under."),
 )
 
 INTEGERS = ("WIDGET_PROXY_COUNT", "WIDGET_SITE_CACHE_SECONDS", "WIDGET_MAX_BODY",
             "WIDGET_CONFIRM_RESEND_MINUTES", "WIDGET_MAIL_PER_ADDRESS_DAY",
             "WIDGET_OUTBOX_RETRY_SECONDS", "WIDGET_OUTBOX_MAX_ATTEMPTS",
             "WIDGET_OUTBOX_LEASE_SECONDS", "WIDGET_GIFT_MAX_MB", "WIDGET_WEBHOOK_RETRY_HOURS",
-            "WIDGET_FEED_POLL_MINUTES", "WIDGET_LETTERS_PER_HOUR")
+            "WIDGET_FEED_POLL_MINUTES", "WIDGET_LETTERS_PER_HOUR", "WIDGET_SOFT_BOUNCE_LIMIT")
 FEED_POLL_FLOOR = 15  # minutes: no blog is asked for its feed more often
 
 
@@ -173,6 +185,7 @@ def load() -> dict:
     if allow_private not in ("on", "off"):  # a typo must not open the LAN
         raise ConfigError("WIDGET_WEBHOOK_ALLOW_PRIVATE must be on or off, "
                           f"not {allow_private!r}.")
+    bounce = _bounce_settings()
     return {
         "ENV_NAME": env,
         "INSTANCE_PATH": str(instance),
@@ -205,6 +218,8 @@ def load() -> dict:
         "WEBHOOK_ALLOW_PRIVATE": allow_private == "on",
         "FEED_POLL_MINUTES": numbers["WIDGET_FEED_POLL_MINUTES"],
         "LETTERS_PER_HOUR": max(1, numbers["WIDGET_LETTERS_PER_HOUR"]),
+        "SOFT_BOUNCE_LIMIT": max(1, numbers["WIDGET_SOFT_BOUNCE_LIMIT"]),
+        **bounce,
         # Dashboard forms are small; the API and gift uploads set their own limits.
         "MAX_CONTENT_LENGTH": 1 << 20,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -213,6 +228,27 @@ def load() -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     }
+
+
+def _bounce_settings() -> dict:
+    """The bounce address and the DKIM key, checked now: a typo or an unreadable key
+    fails at start-up, not at the first e-mail."""
+    from widget.mail import dkim, verp
+
+    bounce = _env("WIDGET_BOUNCE_ADDRESS")
+    problem = verp.check(bounce or _env("WIDGET_MAIL_FROM"))
+    if problem:
+        raise ConfigError(f"{'WIDGET_BOUNCE_ADDRESS' if bounce else 'WIDGET_MAIL_FROM'} "
+                          f"{problem}.")
+    key_file, selector = _env("WIDGET_DKIM_KEY_FILE"), _env("WIDGET_DKIM_SELECTOR")
+    if bool(key_file) != bool(selector):
+        raise ConfigError("WIDGET_DKIM_KEY_FILE and WIDGET_DKIM_SELECTOR go together: "
+                          "set both to sign e-mail with DKIM, or neither.")
+    try:
+        key = dkim.load_key(key_file) if key_file else None
+    except ValueError as exc:
+        raise ConfigError(f"WIDGET_DKIM_KEY_FILE: {exc}.") from None
+    return {"BOUNCE_ADDRESS": bounce, "DKIM_KEY": key, "DKIM_SELECTOR": selector}
 
 
 def env_help() -> str:

@@ -81,7 +81,7 @@ def time(description: str = "", nullable: bool = True) -> dict:
 
 NULL_TEXT = {"type": ["string", "null"]}
 LANG = one_of("en", "nb", "de", "nl")
-CONTACT_STATUS = one_of("pending", "confirmed", "unsubscribed")
+CONTACT_STATUS = one_of("pending", "confirmed", "unsubscribed", "bounced")
 
 
 def error_schema(codes: tuple[str, ...] | None = None) -> dict:

@@ -24,14 +24,17 @@ from widget.subscribers.manage import BULK_ACTIONS
 # Words an owner reads, lazy: each request reads them in its owner's language.
 STATUS_WORDS = {"pending": lazy_gettext("Waiting for confirmation"),
                 "confirmed": lazy_gettext("Subscribed"),
-                "unsubscribed": lazy_gettext("Unsubscribed")}
+                "unsubscribed": lazy_gettext("Unsubscribed"),
+                "bounced": lazy_gettext("Bounced: no more e-mails")}
 VIA_WORDS = {"signup": lazy_gettext("signed up on your site"),
              "confirm_page": lazy_gettext("pressed the confirm button from the e-mail"),
              "one_click": lazy_gettext("unsubscribed with one click in their mail program"),
              "unsubscribe_page": lazy_gettext("unsubscribed on the page linked from an e-mail"),
              "resubscribe_page": lazy_gettext("subscribed again from the unsubscribe page"),
              "owner": lazy_gettext("changed by you in the dashboard"),
-             "api": lazy_gettext("changed through the API"), "import": lazy_gettext("imported")}
+             "api": lazy_gettext("changed through the API"), "import": lazy_gettext("imported"),
+             "bounce": lazy_gettext("their mail server refused our e-mail"),
+             "complaint": lazy_gettext("marked our e-mail as spam")}
 NOTICES = {"saved": lazy_gettext("Saved."),
            "unsubscribed": lazy_gettext("Unsubscribed: no more e-mails go to them."),
            "already": lazy_gettext("Nothing changed: they were unsubscribed already."),

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from widget.core import db, outbox, smtp
-from widget.mail import letter, render
+from widget.mail import dkim, letter, render, verp
 from widget.models import Grant, OutboxMessage, Site, Story, Subscriber
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class Ready:
     """A message rendered and stored, to be sent as it is."""
     message_id: int
     recipient: str
+    sender: str  # the envelope's: a subscriber's own return path (VERP), else MAIL_FROM
     raw: str
     transport: str  # "smtp", or "dev": the dashboard's dev outbox shows it, nothing is sent
     account_mail: bool  # to an owner about their account: no site's outbox shows it
@@ -45,12 +46,14 @@ class Ready:
 
 def skip_reason(message: OutboxMessage, subscriber: Subscriber | None,
                 grant: Grant | None) -> str | None:
-    """Mail nobody should get any more: the person left or already confirmed, the gift
-    was withdrawn, or the follow-up has nothing left to ask."""
+    """Mail nobody should get any more: the person left, their address bounced or was
+    already confirmed, the gift was withdrawn, or the follow-up has nothing left to ask."""
     if subscriber is None:
         return "the subscriber was deleted"
     if subscriber.status == "unsubscribed":
         return "the subscriber unsubscribed before it was sent"
+    if subscriber.status == "bounced":
+        return "the address bounced"
     if message.kind == "letter" and subscriber.status != "confirmed":
         return "the reader is no longer confirmed"
     if message.kind == "confirm" and subscriber.status != "pending":
@@ -104,6 +107,14 @@ def _one(message: OutboxMessage, loaded: dict) -> tuple[str, object]:
     return "send", (recipient, email)
 
 
+def _sender(cfg, message: OutboxMessage) -> str:
+    """A subscriber's e-mail comes back to its own VERP address (mail/bounces.py reads
+    it); an owner's or a storyteller's to the operator's MAIL_FROM."""
+    to_subscriber = message.subscriber_id is not None and message.kind not in (
+        *render.OWNER_KINDS, "letter_test", *STORY_KINDS)
+    return verp.address(cfg, message.id) if to_subscriber else cfg["MAIL_FROM"]
+
+
 def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
     """The e-mails among claimed `ids` (all of them e-mail), those nobody should get any
     more marked skipped, the rest rendered if they never were; all of it written in one
@@ -136,10 +147,12 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
                 skipped[message.id] = {"last_error": detail}
                 continue
             recipient, email = detail
-            if email is not None:
-                rendered[message.id] = {"raw": email.raw, "subject": email.subject,
+            raw = message.raw
+            if email is not None:  # signed now, so a retry sends the same bytes
+                raw = dkim.sign(email.raw, cfg)
+                rendered[message.id] = {"raw": raw, "subject": email.subject,
                                         "transport": transport}
-            ready.append(Ready(message.id, recipient, email.raw if email else message.raw,
+            ready.append(Ready(message.id, recipient, _sender(cfg, message), raw,
                                transport if email else message.transport or transport,
                                message.site_id is None))
     finally:
@@ -170,8 +183,7 @@ def send(app: Flask, ready: Ready, worker: str, mail: smtp.Session | None,
         return "sent"
     conversation = mail or smtp.Session(smtp.SmtpSettings.parse(cfg["SMTP_URL"]))
     try:
-        conversation.send(cfg["MAIL_FROM"],  # bounces go to the operator's address
-                          ready.recipient, ready.raw.encode())
+        conversation.send(ready.sender, ready.recipient, ready.raw.encode())
     except (smtp.PermanentError, smtp.TransientError) as exc:
         permanent = isinstance(exc, smtp.PermanentError)
         log.warning("outbox %s: %s", ready.message_id, exc)

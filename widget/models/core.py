@@ -169,7 +169,8 @@ class Subscriber(Base):
     email: Mapped[str] = mapped_column(String(254))
     email_normalized: Mapped[str] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    # pending (waiting for the confirm POST), confirmed, unsubscribed
+    # pending (waiting for the confirm POST), confirmed, unsubscribed, bounced (its mail
+    # server refused it for good, or soft bounces reached the limit: mail/bounces.py)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     # When the status last changed, and when a confirmation e-mail was last queued
     # (the re-send cooldown counts from it).
@@ -189,6 +190,12 @@ class Subscriber(Base):
     ref_count: Mapped[int] = mapped_column(Integer, default=0)
     ref_visits: Mapped[int] = mapped_column(Integer, default=0)
     share_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    # Bounces: temporary failures counted (one per e-mail; reset by a new confirmation),
+    # when the last bounce or complaint came and its mail server's words, kept short.
+    soft_bounces: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                        nullable=True)
+    bounce_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  onupdate=utcnow)
@@ -264,6 +271,6 @@ class StatusChange(Base):
         ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     # signup, confirm_page, one_click, unsubscribe_page, resubscribe_page, owner (the
-    # dashboard), api (the owner API), import
+    # dashboard), api (the owner API), import, bounce, complaint (mail/bounces.py)
     via: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

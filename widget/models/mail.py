@@ -99,6 +99,9 @@ class OutboxMessage(Base):
     raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the rendered message
     transport: Mapped[str | None] = mapped_column(String(8), nullable=True)  # smtp or dev
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What came back after it was sent (mail/bounces.py): soft, hard or complaint; a
+    # message's repeated "still trying" reports count once.
+    bounce: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

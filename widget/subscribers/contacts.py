@@ -26,7 +26,7 @@ from widget.subscribers import search, tags
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000
-STATUSES = ("pending", "confirmed", "unsubscribed")
+STATUSES = ("pending", "confirmed", "unsubscribed", "bounced")
 YES_NO = ("yes", "no")
 DAY = re.compile(r"\d{4}-\d\d-\d\d")
 MAX_SEARCH = 254  # the longest address; a longer search finds nothing anyway

@@ -15,8 +15,11 @@ from widget.core.rawsql import Tx
 from widget.models import Grant, StatusChange, Subscriber, utcnow
 from widget.subscribers import confirmation
 
-FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed"),
-        "resubscribed": ("unsubscribed",)}
+FROM = {"confirmed": ("pending",), "unsubscribed": ("pending", "confirmed", "bounced"),
+        "resubscribed": ("unsubscribed",), "bounced": ("pending", "confirmed")}
+# The event each status announces (a bounce changes the contact; it did not leave).
+EVENTS = {"unsubscribed": "contact.unsubscribed", "confirmed": "contact.confirmed",
+          "bounced": "contact.updated"}
 
 
 def from_token(session: Session, purpose: str, token: str) -> tuple[Subscriber, float]:
@@ -37,18 +40,21 @@ def _lookup(session: Session, value) -> Subscriber:
 
 
 def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -> bool:
-    """Move the subscriber to `to` ('confirmed', 'unsubscribed' or 'resubscribed', which
-    lands on 'confirmed') if its current status allows; commit. Returns whether it moved.
+    """Move the subscriber to `to` ('confirmed', 'unsubscribed', 'bounced' or
+    'resubscribed', which lands on 'confirmed') if its current status allows; commit.
+    Returns whether it moved.
 
     A confirmation sets off confirmation.on_confirmed (referral code, referral, gifts,
-    the welcome e-mail) in the same transaction.
+    the welcome e-mail) in the same transaction, and starts the soft bounces' count again
+    (the mailbox just proved it works).
     """
     status = "confirmed" if to == "resubscribed" else to
     now = utcnow()
+    fresh = {"soft_bounces": 0} if to == "confirmed" else {}
     moved = session.execute(
         update(Subscriber)
         .where(Subscriber.id == subscriber.id, Subscriber.status.in_(FROM[to]))
-        .values(status=status, status_at=now, updated_at=now)
+        .values(status=status, status_at=now, updated_at=now, **fresh)
         .execution_options(synchronize_session=False)).rowcount == 1
     if moved:
         session.add(StatusChange(subscriber_id=subscriber.id, status=status, via=via,
@@ -56,10 +62,9 @@ def change_status(session: Session, subscriber: Subscriber, to: str, via: str) -
         if to == "confirmed":
             confirmation.on_confirmed(Tx.on_session(session), outbox.recipient(subscriber),
                                       now, current_app.config["MAIL_FROM"])
-        else:  # unsubscribed, or back from it (resubscribed)
+        else:  # unsubscribed, bounced, or back from unsubscribed (resubscribed)
             events.about_contact(Tx.on_session(session), subscriber.site_id,
-                                 "contact.unsubscribed" if status == "unsubscribed"
-                                 else "contact.confirmed", subscriber.id, now)
+                                 EVENTS[status], subscriber.id, now)
     session.commit()
     session.refresh(subscriber)
     if moved and to == "confirmed":

@@ -21,7 +21,9 @@ from widget.subscribers import confirmation, tags
 
 # A first sign-up takes :status (pending with double opt-in, else confirmed); a repeat
 # keeps the status it has, except that an unsubscribed address signing up again starts
-# over. status_at changes only with the status, so comparing it with :now tells whether
+# over, and a bounced one is pending again whatever the site's opt-in (only a new
+# confirmation proves the mailbox works; its window claimed as a new pending row's is).
+# status_at changes only with the status, so comparing it with :now tells whether
 # this statement changed it; a row it made pending has its re-send window claimed
 # (confirm_sent_at) by the same statement. A confirmed subscriber's name and language
 # stay as they are: whoever knows an address must not choose how mail greets its owner.
@@ -33,11 +35,14 @@ VALUES (:site_id, :email, :email_normalized, :name, :status, :now, :confirm_sent
         :widget_id, :variant_id, :page_url, :now, :now, 0, 0, 0)
 ON CONFLICT (site_id, email_normalized) DO UPDATE SET
     status = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status
+                  WHEN subscribers.status = 'bounced' THEN 'pending'
                   ELSE subscribers.status END,
-    status_at = CASE WHEN subscribers.status = 'unsubscribed' THEN excluded.status_at
-                     ELSE subscribers.status_at END,
+    status_at = CASE WHEN subscribers.status IN ('unsubscribed', 'bounced')
+                     THEN excluded.status_at ELSE subscribers.status_at END,
     confirm_sent_at = CASE WHEN subscribers.status = 'unsubscribed'
-                           THEN excluded.confirm_sent_at ELSE subscribers.confirm_sent_at END,
+                           THEN excluded.confirm_sent_at
+                           WHEN subscribers.status = 'bounced' THEN excluded.status_at
+                           ELSE subscribers.confirm_sent_at END,
     lang = CASE WHEN subscribers.status = 'confirmed' THEN subscribers.lang
                 ELSE excluded.lang END,
     name = CASE WHEN subscribers.status = 'confirmed' THEN subscribers.name

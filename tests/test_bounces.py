@@ -1,0 +1,385 @@
+"""Bounces and complaints (issue 18, part 5): every e-mail to a subscriber leaves with its
+own VERP return path; a real RFC 3464 report delivered to the listener (aiosmtpd) or
+read from an IMAP folder marks the contact bounced, counts a soft bounce or, for an ARF
+complaint, unsubscribes; the next letter skips them. DKIM signatures verify."""
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from pathlib import Path
+
+import dkim
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import insert, select, update
+
+from widget import settings
+from widget.cli import main
+from widget.core import db, outbox, vault
+from widget.letters import schedule
+from widget.mail import bounces, verp
+from widget.mail import worker as mail_worker
+from widget.subscribers import lifecycle
+from widget.models import (Event, Feed, FeedItem, OutboxMessage, Site, StatusChange,
+                           Subscriber, Webhook, utcnow)
+
+from .helpers.imap import ImapServer
+from .helpers.mail import signup
+from .helpers.smtp import free_port
+
+pytestmark = pytest.mark.real_smtp
+DATA = Path(__file__).parent / "data"
+READERS = ("ann@reader.example", "bob@reader.example", "cy@reader.example")
+UNKNOWN = "550 5.1.1 <{0}>: Recipient address rejected: User unknown in virtual mailbox table"
+
+
+def dsn(to: str, recipient: str, status: str = "5.1.1", action: str = "failed",
+        diagnostic: str | None = None) -> bytes:
+    """A Postfix-style delivery status notification (multipart/report, RFC 3464)."""
+    text = (DATA / "dsn.eml").read_bytes().decode()
+    return text.format(to=to, recipient=recipient, action=action, status=status,
+                       diagnostic=diagnostic or UNKNOWN.format(recipient)).encode()
+
+
+def arf(to: str, recipient: str, return_path: str) -> bytes:
+    """An abuse report of a feedback loop (ARF, RFC 5965)."""
+    text = (DATA / "arf.eml").read_bytes().decode()
+    return text.format(to=to, recipient=recipient, return_path=return_path).encode()
+
+
+@pytest.fixture
+def site(make_site, query):
+    """A site with three confirmed readers and a blog feed read before."""
+    site_id = make_site()
+
+    def fill(s):
+        now = utcnow()
+        s.execute(insert(Subscriber), [
+            {"site_id": site_id, "email": e, "email_normalized": e, "status": "confirmed",
+             "status_at": now, "lang": "en", "created_at": now, "updated_at": now}
+            for e in READERS])
+        s.add(Feed(site_id=site_id, lang="", url="https://blog.example/feed",
+                   primed_at=now, next_poll_at=now + timedelta(hours=1)))
+        s.commit()
+    query(fill)
+    return site_id
+
+
+def new_post(app, query, site_id: str, n: int) -> None:
+    """A new post on the blog, put into a letter and queued (schedule.tick)."""
+    def add(s):
+        feed = s.scalar(select(Feed).where(Feed.site_id == site_id))
+        s.add(FeedItem(feed_id=feed.id, key=f"{n:064d}", title=f"Post {n}",
+                       link=f"https://blog.example/{n}", summary="<p>New.</p>"))
+        s.commit()
+    query(add)
+    assert schedule.tick(app)["queued"] >= 1
+
+
+def drain(app) -> None:
+    while mail_worker.drain_once(app):
+        pass
+
+
+def reader(query, email: str) -> Subscriber:
+    return query(lambda s: s.scalar(select(Subscriber).where(Subscriber.email == email)))
+
+
+def return_path(smtp, email: str, index: int = -1) -> str:
+    """The envelope sender of the latest (or `index`th) e-mail the server took for `email`."""
+    return [sender for sender, to in smtp.mailbox.envelopes if to == [email]][index]
+
+
+@pytest.fixture
+def listener(app):
+    controller = bounces.listen(app, "127.0.0.1", free_port())
+    yield controller
+    controller.stop()
+
+
+def deliver(controller, rcpt: str, raw: bytes) -> None:
+    with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
+        client.sendmail("", [rcpt], raw)
+
+
+def test_every_letter_leaves_with_its_own_unforgeable_return_path(app, site, query, smtp):
+    new_post(app, query, site, 1)
+    drain(app)
+    smtp.mailbox.wait(3)
+    paths = {email: return_path(smtp, email) for email in READERS}
+    assert len(set(paths.values())) == 3
+    for email, path in paths.items():
+        local, _, domain = path.partition("@")
+        assert domain == "blog.example" and local.startswith("news+b-") and len(local) <= 64
+        row = query(lambda s: s.get(OutboxMessage, verp.decode(app.config, path.upper())))
+        assert (row.kind, row.subscriber_id) == ("letter", reader(query, email).id)
+    ann = paths[READERS[0]]
+    message_id = verp.decode(app.config, ann)
+    code = ann.partition("+b-")[2].partition("@")[0]
+    number, _, mac = code.partition("-")
+    forged = [ann.replace(code, f"{number}-{mac[:-1]}{'a' if mac[-1] != 'a' else 'b'}"),
+              verp.address({**app.config, "SECRET_KEY": "another"}, message_id),
+              ann.replace("news+b-", "other+b-"), ann.replace("@blog.", "@blog2.")]
+    assert [verp.decode(app.config, f) for f in forged] == [None] * 4
+
+
+def test_a_confirmation_has_a_return_path_and_an_owners_mail_keeps_mail_from(
+        app, make_site, query, smtp):
+    from widget.sites import accounts
+
+    make_site()
+
+    def queue(s):
+        person = Subscriber(site_id=make_site(name="Other"), email="dee@reader.example",
+                            email_normalized="dee@reader.example", status="pending",
+                            status_at=utcnow(), lang="en")
+        s.add(person)
+        s.commit()
+        with app.test_request_context():
+            assert lifecycle.resend_confirmation(s, person)
+            assert accounts.request_reset(s, "owner@example.com", "en",
+                                          app.config["MAIL_FROM"])
+        s.commit()
+    query(queue)
+    drain(app)
+    smtp.mailbox.wait(2)
+    row = query(lambda s: s.get(OutboxMessage, verp.decode(
+        app.config, return_path(smtp, "dee@reader.example"))))
+    assert row.kind == "confirm"
+    assert return_path(smtp, "owner@example.com") == "news@blog.example"
+
+
+def test_a_dsn_to_the_listener_bounces_the_contact_and_the_next_letter_skips_them(
+        app, site, query, smtp, listener):
+    new_post(app, query, site, 1)
+    drain(app)
+    smtp.mailbox.wait(3)
+    ann = READERS[0]
+    deliver(listener, return_path(smtp, ann), dsn(return_path(smtp, ann), ann))
+    person = reader(query, ann)
+    assert person.status == "bounced"
+    assert person.bounce_note.startswith("550 5.1.1 <ann@reader.example>: Recipient address")
+    assert len(person.bounce_note) <= bounces.NOTE_LENGTH
+    history = query(lambda s: [(c.status, c.via) for c in s.scalars(
+        select(StatusChange).where(StatusChange.subscriber_id == person.id))])
+    assert history == [("bounced", "bounce")]
+    sent = query(lambda s: s.scalar(select(OutboxMessage).where(
+        OutboxMessage.subscriber_id == person.id)))
+    assert sent.bounce == "hard" and sent.status == "sent" and "5.1.1" in sent.last_error
+    assert {reader(query, e).status for e in READERS[1:]} == {"confirmed"}
+
+    new_post(app, query, site, 2)
+    drain(app)
+    smtp.mailbox.wait(5)
+    second = [to[0] for _, to in smtp.mailbox.envelopes[3:]]
+    assert sorted(second) == sorted(READERS[1:])
+    assert query(lambda s: s.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.subscriber_id == person.id, OutboxMessage.letter_id.is_not(None))
+        .order_by(OutboxMessage.id.desc()))) == sent.id  # no second letter row for ann
+
+
+def test_mail_to_any_other_address_is_refused_at_rcpt(app, site, query, smtp, listener):
+    new_post(app, query, site, 1)
+    drain(app)
+    smtp.mailbox.wait(3)
+    path = return_path(smtp, READERS[0])
+    altered = path.replace(path.partition("-")[2][:2], "zz", 1)
+    for rcpt in ("news@blog.example", "postmaster@blog.example", altered,
+                 path.replace("@blog.example", "@elsewhere.example")):
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            deliver(listener, rcpt, dsn(rcpt, READERS[0]))
+        assert refused.value.recipients[rcpt][0] == 550
+    assert reader(query, READERS[0]).status == "confirmed"
+
+
+def sent_rows(app, query, site_id: str, email: str, n: int) -> list[str]:
+    """`n` e-mails sent to `email` (outbox rows as the worker leaves them); their VERP
+    return paths."""
+    def add(s):
+        person = s.scalar(select(Subscriber).where(Subscriber.email == email))
+        rows = [OutboxMessage(**outbox.new_row("welcome", outbox.recipient(person),
+                                               app.config["MAIL_FROM"]))
+                for _ in range(n)]
+        for row in rows:
+            row.status, row.sent_at = "sent", utcnow()
+        s.add_all(rows)
+        s.commit()
+        return [verp.address(app.config, row.id) for row in rows]
+    return query(add)
+
+
+def test_soft_bounces_count_once_an_email_and_the_limit_th_bounces(
+        app, site, query, listener):
+    hooked = add_webhook(app, query, site)
+    bob = READERS[1]
+    paths = sent_rows(app, query, site, bob, 3)
+    full = "452 4.2.2 <bob@reader.example>: Mailbox full"
+    for path in (paths[0], paths[0], paths[1]):  # the first e-mail reported twice
+        deliver(listener, path, dsn(path, bob, "4.2.2", "delayed", full))
+    person = reader(query, bob)
+    assert (person.status, person.soft_bounces) == ("confirmed", 2)
+    assert person.bounce_note == full
+    deliver(listener, paths[2], dsn(paths[2], bob, "4.2.2", "failed", full))
+    person = reader(query, bob)
+    assert (person.status, person.soft_bounces) == ("bounced", 3)
+    assert query(lambda s: [(e.type, e.contact_id) for e in s.scalars(select(Event))]) == [
+        ("contact.updated", person.id)]
+    assert hooked
+
+
+def add_webhook(app, query, site_id: str) -> int:
+    def make(s):
+        with app.app_context():
+            hook = Webhook(site_id=site_id, url="https://hooks.example/in", events="",
+                           secret=vault.seal("whsec_dGVzdA=="))
+        s.add(hook)
+        s.commit()
+        return hook.id
+    return query(make)
+
+
+def test_an_arf_complaint_unsubscribes(app, site, query, listener):
+    add_webhook(app, query, site)
+    cy = READERS[2]
+    path = sent_rows(app, query, site, cy, 1)[0]
+    deliver(listener, path, arf(path, cy, path))
+    person = reader(query, cy)
+    assert person.status == "unsubscribed"
+    assert query(lambda s: s.scalar(select(StatusChange.via).where(
+        StatusChange.subscriber_id == person.id))) == "complaint"
+    assert query(lambda s: s.scalar(select(Event.type))) == "contact.unsubscribed"
+
+
+def test_bounces_read_from_an_imap_folder(app, site, query, monkeypatch, tmp_path):
+    ann, bob, cy = READERS
+    paths = {e: sent_rows(app, query, site, e, 1)[0] for e in READERS}
+    server = ImapServer().start()
+    try:
+        # No VERP code reached the folder: the failed address is matched to the e-mail.
+        server.add(dsn("news@blog.example", ann))
+        server.add(b"From: someone@reader.example\r\nTo: news@blog.example\r\n"
+                   b"Subject: Out of office\r\n\r\nBack on Monday.\r\n")
+        server.add(dsn(paths[bob], bob, "4.4.1", "delayed", "451 4.4.1 No answer from host"))
+        server.add(arf("fbl@blog.example", cy, paths[cy]))
+        monkeypatch.setenv("WIDGET_INSTANCE_PATH", str(tmp_path / "instance"))
+        monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+        monkeypatch.setenv("WIDGET_MAIL_FROM", "news@blog.example")
+        monkeypatch.setenv("WIDGET_SECRET_KEY", app.config["SECRET_KEY"])
+        runner = CliRunner()
+        done = runner.invoke(main, ["bounces", "--imap", server.url, "--once"])
+        assert done.exit_code == 0, done.output
+        assert done.output.strip() == "4 read: 1 hard, 1 soft, 1 complaint, 1 ignored"
+        assert server.seen() == [True] * 4
+        assert [(reader(query, e).status, reader(query, e).soft_bounces) for e in READERS] \
+            == [("bounced", 0), ("confirmed", 1), ("unsubscribed", 0)]
+        again = runner.invoke(main, ["bounces", "--imap", server.url, "--once"])
+        assert again.output.strip() == "0 read: 0 hard, 0 soft, 0 complaint, 0 ignored"
+        wrong = runner.invoke(main, ["bounces", "--imap", server.url.replace("s3cret", "x"),
+                                     "--once"])
+        assert wrong.exit_code == 1 and "IMAP:" in wrong.output
+    finally:
+        server.stop()
+
+
+def test_signing_up_again_after_a_bounce_asks_for_a_new_confirmation(
+        app, client, site, query, smtp, listener):
+
+    path = sent_rows(app, query, site, READERS[0], 1)[0]
+    deliver(listener, path, dsn(path, READERS[0]))
+    assert reader(query, READERS[0]).status == "bounced"
+    def no_double_opt_in(s):  # even then: only a new confirmation proves the mailbox
+        s.get(Site, site).double_opt_in = False
+        s.execute(update(Subscriber).where(Subscriber.email == READERS[0])
+                  .values(soft_bounces=2))
+        s.commit()
+    query(no_double_opt_in)
+    assert signup(client, site, READERS[0]).status_code == 200
+    person = reader(query, READERS[0])
+    assert person.status == "pending"
+    drain(app)
+    assert smtp.mailbox.wait(1)[0]["Subject"]
+    with app.test_request_context():
+        assert lifecycle.change_status(db.session(), db.session().get(Subscriber, person.id),
+                                       "confirmed", "confirm_page")
+    assert (reader(query, READERS[0]).status, reader(query, READERS[0]).soft_bounces) == (
+        "confirmed", 0)
+
+
+def rsa_key() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+KEY, PUBLIC = rsa_key()
+
+
+@pytest.mark.parametrize("app_config", [{"DKIM_KEY": KEY, "DKIM_SELECTOR": "w1"}],
+                         indirect=True)
+def test_a_sent_message_carries_a_dkim_signature_that_verifies(app, site, query, smtp):
+    import base64
+
+    raws = []
+    keep = smtp.mailbox.handle_DATA
+
+    async def keeping(server, session, envelope):
+        raws.append(envelope.content)
+        return await keep(server, session, envelope)
+    smtp.mailbox.handle_DATA = keeping
+
+    def pending(s):
+        person = Subscriber(site_id=site, email="dee@reader.example", status="pending",
+                            email_normalized="dee@reader.example", status_at=utcnow())
+        s.add(person)
+        s.commit()
+        with app.test_request_context():
+            assert lifecycle.resend_confirmation(s, person)
+    query(pending)
+    new_post(app, query, site, 1)
+    drain(app)
+    smtp.mailbox.wait(4)
+    asked = []
+
+    def dns(name, timeout=5):
+        asked.append(name)
+        return b"v=DKIM1; k=rsa; p=" + base64.b64encode(PUBLIC)
+    assert len(raws) == 4
+    for raw in raws:
+        assert raw.startswith(b"DKIM-Signature: ")
+        assert dkim.verify(raw, dnsfunc=dns)
+    assert set(asked) == {b"w1._domainkey.blog.example."}  # the From address's domain
+    for raw in raws:  # any change to what was signed breaks it
+        assert not dkim.verify(raw.replace(b"\r\nSubject: ", b"\r\nSubject: Re: "), dnsfunc=dns)
+    # Signed when rendered: what the outbox keeps (a letter's is dropped once sent) is
+    # what went out, and what a retry would send.
+    stored = query(lambda s: s.scalar(select(OutboxMessage.raw).where(
+        OutboxMessage.kind == "confirm")))
+    assert stored.encode() in raws
+
+
+def test_a_missing_or_unusable_dkim_key_fails_at_start_up(monkeypatch, tmp_path):
+    monkeypatch.setenv("WIDGET_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("WIDGET_DKIM_SELECTOR", "w1")
+    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(settings.ConfigError, match="WIDGET_DKIM_KEY_FILE: cannot read"):
+        settings.load()
+    (tmp_path / "bad.pem").write_text("not a key")
+    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "bad.pem"))
+    with pytest.raises(settings.ConfigError, match="holds no PEM RSA private key"):
+        settings.load()
+    (tmp_path / "good.pem").write_bytes(KEY)
+    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "good.pem"))
+    assert settings.load()["DKIM_KEY"] == KEY
+    monkeypatch.delenv("WIDGET_DKIM_SELECTOR")
+    with pytest.raises(settings.ConfigError, match="go together"):
+        settings.load()
+    monkeypatch.delenv("WIDGET_DKIM_KEY_FILE")
+    monkeypatch.setenv("WIDGET_BOUNCE_ADDRESS", "a-very-long-bounce-mailbox-name-indeed@x.example")
+    with pytest.raises(settings.ConfigError, match="WIDGET_BOUNCE_ADDRESS its local part"):
+        settings.load()
