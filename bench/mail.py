@@ -49,9 +49,14 @@ def free_port() -> int:
 
 # --- the SMTP sink, run as `python bench/mail.py --sink PORT` in its own process ---------
 
-def sink_main(port: int) -> None:
-    """Accept and count messages until SIGTERM, then print the counts as JSON."""
+def sink_main(port: int, save: str | None = None) -> None:
+    """Accept and count messages until SIGTERM, then print the counts as JSON; `save`:
+    also append each message's envelope and bytes to that file (pickled), for a replay."""
+    import pickle
+
     from aiosmtpd.controller import Controller
+
+    kept = open(save, "ab") if save else None
 
     class Count:
         def __init__(self):
@@ -59,8 +64,11 @@ def sink_main(port: int) -> None:
 
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
             self.messages += 1
-            self.bytes += len(envelope.original_content or envelope.content)
+            content = envelope.original_content or envelope.content
+            self.bytes += len(content)
             self.recipients.update(envelope.rcpt_tos)
+            if kept:
+                pickle.dump((envelope.mail_from, envelope.rcpt_tos[0], content), kept)
             return "250 OK"
 
     handler = Count()
@@ -74,6 +82,8 @@ def sink_main(port: int) -> None:
     while not stop.wait(0.2):
         pass
     controller.stop()
+    if kept:
+        kept.close()
     print(json.dumps({"messages": handler.messages, "bytes": handler.bytes,
                       "recipients": len(handler.recipients)}), flush=True)
 
@@ -81,9 +91,10 @@ def sink_main(port: int) -> None:
 class Sink:
     """A counting SMTP server in a separate process; `stop()` returns its counts."""
 
-    def __init__(self):
+    def __init__(self, save: Path | None = None):
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, __file__, "--sink", str(self.port)],
+        more = ["--save", str(save)] if save else []
+        self.proc = subprocess.Popen([sys.executable, __file__, "--sink", str(self.port), *more],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.kill()
@@ -457,13 +468,14 @@ def parse_args():
                    help="also cProfile drain_once in-process on N messages (SQLite)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     p.add_argument("--sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    p.add_argument("--save", metavar="FILE", help=argparse.SUPPRESS)
     return p.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     if args.sink:
-        sink_main(args.sink)
+        sink_main(args.sink, args.save)
         return 0
     try:
         import aiosmtpd  # noqa: F401

@@ -14,8 +14,13 @@ from widget.models import OutboxMessage, Site, Subscriber
 
 
 def web_url(letter_id: int) -> str:
-    """The letter's web version: one page for every reader, no one's links on it."""
-    return f"{current_app.config['BASE_URL']}/letter/{tokens.sign('letter', letter_id)}"
+    """The letter's web version: one page for every reader, no one's links on it (so one
+    link a batch, per app context, does for all)."""
+    made = g.setdefault("letter_web", {})
+    if letter_id not in made:
+        made[letter_id] = (f"{current_app.config['BASE_URL']}/letter/"
+                           f"{tokens.sign('letter', letter_id)}")
+    return made[letter_id]
 
 
 def posts_of(letter_id: int) -> list[dict]:
@@ -58,7 +63,7 @@ def for_message(message: OutboxMessage, subscriber: Subscriber) -> render.Email:
     return compose(site, posts_of(message.letter_id), lang, to=subscriber.email,
                    name=subscriber.name, message_id=message.message_id,
                    web=web_url(message.letter_id),
-                   unsubscribe_url=render.links(subscriber)[1], share=share)
+                   unsubscribe_url=render.unsubscribe_link(subscriber), share=share)
 
 
 def next_posts(site_id: str, letter_id: int | None) -> list[dict]:

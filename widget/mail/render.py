@@ -129,8 +129,14 @@ def links(subscriber: Subscriber) -> tuple[str, str]:
     """The subscriber's confirm and unsubscribe URLs, on the public base URL."""
     base = current_app.config["BASE_URL"]
     value = tokens.subscriber_value(subscriber.id, subscriber.email_normalized)
-    return (f"{base}/confirm/{tokens.sign('confirm', value)}",
-            f"{base}/unsubscribe/{tokens.sign('unsubscribe', value)}")
+    return f"{base}/confirm/{tokens.sign('confirm', value)}", unsubscribe_link(subscriber)
+
+
+def unsubscribe_link(subscriber: Subscriber) -> str:
+    """The subscriber's unsubscribe URL (all a list's mail needs of links()), on the
+    public base URL."""
+    value = tokens.subscriber_value(subscriber.id, subscriber.email_normalized)
+    return f"{current_app.config['BASE_URL']}/unsubscribe/{tokens.sign('unsubscribe', value)}"
 
 
 def gift_part(kind: str, lang: str, title: str, *, description: str | None = None,
