@@ -2,8 +2,9 @@
 real SMTP server: when letters go (the plan form, refused with its summary, owners only,
 audited); the letters table with Send now and Cancel the rest, the readers' e-mails sent
 by the real worker's batches; a test to oneself that nobody on the list gets; a preview
-in two languages; another owner's letter is 404; the letter's words in the copy editor.
-On SQLite and PostgreSQL."""
+in two languages; another owner's letter is 404; the letter's words in the copy editor;
+in Chromium, letters in every state pass axe and fit a 390 px phone. On SQLite and
+PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
@@ -12,13 +13,17 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import func, select
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 
 from widget.letters import schedule
 from widget.mail.worker import drain_once
 from widget.models import (AuditEntry, Feed, FeedItem, Letter, LetterPlan, Owner, OutboxMessage,
                            SiteMember, Subscriber, utcnow)
 
+from .helpers.browser import log_in
 from .helpers.http import csrf_post
 
 pytestmark = pytest.mark.real_smtp
@@ -276,3 +281,48 @@ def test_the_letters_words_in_the_copy_editor(ann, make_site):
     confirm = f"/dashboard/sites/{site}/emails?kind=confirm&lang=en"
     refused = csrf_post(ann, confirm, {"subject": "Confirm {posts}", "body": "Hi"})
     assert refused.status_code == 422 and "Unknown placeholder {posts}" in unescape(refused.text)
+
+
+# In a browser ---------------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_letters_in_every_state_pass_axe_and_fit_a_phone(page: Page, demo):
+    engine = create_engine(demo["db"])
+    with Session(engine) as s:
+        now = utcnow()
+        feed = Feed(site_id="demo-blog", lang="de", url="https://blog.example/de/feed",
+                    primed_at=now)
+        s.add(feed)
+        s.flush()
+        for n, status in enumerate(("collecting", "held", "sending", "sent", "cancelled")):
+            letter = Letter(site_id="demo-blog", feed_id=feed.id, lang="de" if n % 2 else "",
+                            mode="digest", status=status, due_at=now + timedelta(days=1),
+                            started_at=now, finished_at=now if n > 2 else None, cursor=0,
+                            queued=0, all_queued=False, created_at=now)
+            s.add(letter)
+            s.flush()
+            s.add(FeedItem(feed_id=feed.id, key=f"{n:064}", title=f"Ein ziemlich langer Titel "
+                           f"eines Beitrags über Sauerteig im Winter, Nummer {n}",
+                           link=f"https://blog.example/de/{'x' * 80}/{n}", summary="<p>Text</p>",
+                           letter_id=letter.id, queued_at=now))
+        s.commit()
+        held = s.scalar(select(Letter.id).where(Letter.status == "held"))
+    engine.dispose()
+    log_in(page, demo)
+    path = f"{demo['base']}/dashboard/sites/demo-blog/letters"
+    found = {}
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for url in (path, f"{path}/preview/{held}", f"{path}/preview?lang=nl"):
+            assert page.goto(url).status == 200, url
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (url, width)
+            if problems := Axe().run(page).response["violations"]:
+                found[(url, width)] = [(v["id"], len(v["nodes"])) for v in problems]
+    page.goto(path)
+    page.get_by_label("A digest of the new posts").check()
+    page.get_by_label("Friday", exact=True).uncheck()  # the default plan's one weekday
+    page.get_by_role("button", name="Save", exact=True).click()
+    assert "Choose at least one weekday" in page.locator(".error-summary").inner_text()
+    if problems := Axe().run(page).response["violations"]:
+        found["refused"] = [(v["id"], len(v["nodes"])) for v in problems]
+    assert found == {}

@@ -175,4 +175,4 @@ DASHBOARD_PAGES = [
     f"{_SITE}/referrals", f"{_SITE}/stories", f"{_SITE}/keys", f"{_SITE}/webhooks",
     f"{_SITE}/connectors", f"{_SITE}/imports", f"{_SITE}/gifts/new", f"{_SITE}/widgets/w_demo",
     f"{_SITE}/widgets/w_demo/tests", f"{_SITE}/widgets/new", f"{_SITE}/delete",
-    "/dashboard/account", "/dashboard/sites/new", f"{_SITE}/letters"]
+    "/dashboard/account", "/dashboard/sites/new", f"{_SITE}/letters", f"{_SITE}/letters/preview"]
