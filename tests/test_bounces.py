@@ -383,3 +383,33 @@ def test_a_missing_or_unusable_dkim_key_fails_at_start_up(monkeypatch, tmp_path)
     monkeypatch.setenv("WIDGET_BOUNCE_ADDRESS", "a-very-long-bounce-mailbox-name-indeed@x.example")
     with pytest.raises(settings.ConfigError, match="WIDGET_BOUNCE_ADDRESS its local part"):
         settings.load()
+
+
+def test_the_contact_page_shows_the_bounce_and_the_list_and_export_filter_by_it(
+        app, client, site, query, listener):
+    ann, bob = READERS[:2]
+    path = sent_rows(app, query, site, ann, 1)[0]
+    deliver(listener, path, dsn(path, ann))
+    soft = sent_rows(app, query, site, bob, 1)[0]
+    deliver(listener, soft, dsn(soft, bob, "4.2.2", "delayed", "452 4.2.2 Mailbox full"))
+    assert client.login("owner@example.com").status_code == 302
+    person = reader(query, ann)
+    page = client.get(f"/dashboard/sites/{site}/contacts/{person.id}").text
+    for shown in ("Bounced: no more e-mails", "their mail server refused our e-mail",
+                  "Recipient address rejected: User unknown", "hard bounce after sending"):
+        assert shown in page, shown
+    other = client.get(f"/dashboard/sites/{site}/contacts/{reader(query, bob).id}").text
+    assert "1 temporary failure counted" in other and "452 4.2.2 Mailbox full" in other
+    listed = client.get(f"/dashboard/sites/{site}/contacts?status=bounced")
+    assert listed.status_code == 200 and ann in listed.text and bob not in listed.text
+    csv = client.get(f"/dashboard/sites/{site}/contacts.csv?status=bounced").text
+    assert [line.split(",")[:3] for line in csv.splitlines()[1:]] == [[ann, "", "bounced"]]
+
+
+def test_the_command_line_asks_for_one_way_of_reading():
+    runner = CliRunner()
+    assert "either --listen" in runner.invoke(main, ["bounces"]).output
+    both = runner.invoke(main, ["bounces", "--listen", "127.0.0.1:2525", "--imap", "imaps://a@b"])
+    assert both.exit_code == 2 and "either --listen" in both.output
+    assert "HOST:PORT" in runner.invoke(main, ["bounces", "--listen", "nowhere"]).output
+    assert "imaps://" in runner.invoke(main, ["bounces", "--imap", "pop3://a@b"]).output
