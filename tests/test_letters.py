@@ -107,6 +107,7 @@ def test_a_new_post_reaches_every_confirmed_reader_once_in_their_language(
     schedule.tick(app)
     [letter] = letters_of(query, site)
     assert letter.status == "sent" and letter.finished_at is not None
+    assert (letter.sent_count, letter.skipped_count, letter.failed_count) == (3, 0, 0)
     progress = query(lambda s: sending.progress(s, s.get(Letter, letter.id)))
     assert (progress.sent, progress.waiting, progress.readers) == (3, 0, 3)
     # Nothing more: the same post is never mailed again, whatever the worker does.
@@ -198,7 +199,7 @@ def test_a_held_letter_waits_for_send_and_cancel_stops_the_rest(
                             s.commit())[0]) is True
     assert schedule.tick(app)["queued"] == 3
     # Cancelled before the worker's turn: the queued three are skipped, none is sent.
-    assert query(lambda s: sending.cancel(s, s.get(Letter, letter.id))) is True
+    assert query(lambda s: (sending.cancel(s, s.get(Letter, letter.id)), s.commit())[0]) is True
     deliver_all(app)
     assert smtp.mailbox.messages == []
     statuses = query(lambda s: s.execute(select(OutboxMessage.status, OutboxMessage.last_error)

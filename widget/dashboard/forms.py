@@ -141,8 +141,9 @@ class SiteForm(FlaskForm):
     time_zone = SelectField(
         lazy_gettext("Time zone"), choices=TIME_ZONES, default="UTC", validate_choice=False,
         validators=[known_zone],
-        description=lazy_gettext("The days “What works” counts in. Counts made before a "
-                                 "change keep the day they were counted on."))
+        description=lazy_gettext("The days “What works” counts in, and the clock digests "
+                                 "of new posts go by. Counts made before a change keep the "
+                                 "day they were counted on."))
     require_consent = BooleanField(
         lazy_gettext("Ask for explicit consent with a checkbox"), default=True)
     consent_text = TextAreaField(

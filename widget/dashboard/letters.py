@@ -190,6 +190,7 @@ def send_letter(site_id: str, letter_id: int):
     letter = owned(site, Letter, letter_id)
     session = db.session()
     if schedule.start(session, letter, utcnow()):
+        logged(site, "letter_send", _named(session, letter))
         session.commit()
         outbox.wake_event(current_app).set()  # the worker's next turn queues the readers
         flash(gettext("The letter is going out now, at the pace you set."))
@@ -206,6 +207,8 @@ def cancel_letter(site_id: str, letter_id: int):
     letter = owned(site, Letter, letter_id)
     session = db.session()
     if sending.cancel(session, letter):
+        logged(site, "letter_cancel", _named(session, letter))
+        session.commit()
         done = sending.progress(session, letter)
         gone = done.sent + done.waiting  # one being sent as the owner clicked still goes
         flash(ngettext("Cancelled. %(sent)s e-mail of this letter went out; no one else "
@@ -215,6 +218,12 @@ def cancel_letter(site_id: str, letter_id: int):
     else:
         flash(gettext("This letter was already sent or cancelled."))
     return back("dashboard.letters", None, site_id=site.id)
+
+
+def _named(session, letter: Letter) -> str:
+    """How the audit log names a letter: its number and first post."""
+    first = next(iter(sending.posts(session, letter.id)), None)
+    return f"letter {letter.id}" + (f": {first.title}" if first is not None else "")
 
 
 def _preview_of(site: Site, letter_id: int | None) -> tuple[Letter | None, list[str], str]:

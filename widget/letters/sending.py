@@ -108,11 +108,12 @@ def _finish_if_done(session: Session, letter: Letter, now: datetime) -> None:
         OutboxMessage.status.in_(("queued", "sending"))))
     if waiting:
         return
+    counts = dict(_counts(session, letter.id))  # final: none waits
     done = session.execute(update(Letter).where(
         Letter.id == letter.id, Letter.status == "sending").values(
-        status="sent", finished_at=now)).rowcount
+        status="sent", finished_at=now, sent_count=counts.get("sent", 0),
+        skipped_count=counts.get("skipped", 0), failed_count=counts.get("failed", 0))).rowcount
     if done:
-        counts = dict(_counts(session, letter.id))
         events.emit(Tx.on_session(session), letter.site_id, "letter.sent", lambda: {
             "letter": letter.id, "language": letter.lang or None,
             "posts": [{"title": i.title, "url": i.link} for i in posts(session, letter.id)],
@@ -147,7 +148,10 @@ class Progress:
 
 
 def progress(session: Session, letter: Letter) -> Progress:
-    """The letter's progress, counted from its outbox rows."""
+    """The letter's progress: a sent letter's as kept, else counted from its outbox rows."""
+    if letter.status == "sent" and letter.sent_count is not None:
+        return Progress(letter.queued, letter.sent_count, 0, letter.skipped_count or 0,
+                        letter.failed_count or 0, letter.queued)
     counts = dict(_counts(session, letter.id))
     ahead = 0 if letter.all_queued or letter.status in ("sent", "cancelled") else (
         session.scalar(readers(letter).with_only_columns(func.count())
@@ -159,8 +163,8 @@ def progress(session: Session, letter: Letter) -> Progress:
 
 def cancel(session: Session, letter: Letter, now: datetime | None = None) -> bool:
     """The owner's "cancel the rest": no more readers are queued and those queued but not
-    yet claimed are skipped (one already being sent goes). Commits; False when the letter
-    was sent or cancelled already."""
+    yet claimed are skipped (one already being sent goes). The caller commits; False when
+    the letter was sent or cancelled already."""
     now = now or utcnow()
     done = session.execute(update(Letter).where(
         Letter.id == letter.id, Letter.status.in_(("collecting", "held", "sending")))
@@ -171,6 +175,5 @@ def cancel(session: Session, letter: Letter, now: datetime | None = None) -> boo
             OutboxMessage.status == "queued").values(
             status="skipped", last_error=CANCELLED).execution_options(
             synchronize_session=False))
-    session.commit()
     session.refresh(letter)
     return bool(done)

@@ -109,4 +109,8 @@ class Letter(Base):
     cursor: Mapped[int] = mapped_column(Integer, default=0)  # the last reader queued
     queued: Mapped[int] = mapped_column(Integer, default=0)
     all_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A sent letter's outcome, kept when it is done (None before: counted from the outbox).
+    sent_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    skipped_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    failed_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -30,7 +30,9 @@ ACTIONS = {"export": lazy_gettext("exported"),
            "widget": lazy_gettext("changed a widget"),
            "widget_delete": lazy_gettext("deleted a widget"),
            "settings": lazy_gettext("changed the settings"),
-           "gift": lazy_gettext("changed a gift")}
+           "gift": lazy_gettext("changed a gift"),
+           "letter_send": lazy_gettext("sent a letter of new posts"),
+           "letter_cancel": lazy_gettext("cancelled the rest of a letter")}
 
 
 def actor_of_owner(owner) -> str:
