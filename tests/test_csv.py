@@ -245,7 +245,8 @@ def test_every_csv_route_neutralises_the_corpus(ann, app, make_client, make_site
     fill = {"site_id": site, "gift_id": gift, "widget_id": widgets[0],
             "subscriber_id": str(query(lambda s: s.scalar(select(Subscriber.id)))),
             "message_id": "1", "token": "x", "ticket": "x", "code": "x", "network": "x",
-            "name": "embed.js", "webhook_id": "1", "import_id": "1", "service_name": "mailchimp"}
+            "name": "embed.js", "webhook_id": "1", "import_id": "1", "service_name": "mailchimp",
+            "letter_id": "1"}
     monkeypatch.setattr(dashboard_ledger, "CSV_BATCH", 7)  # many batches, a rollback each
     monkeypatch.setattr(contacts, "EXPORT_BATCH", 7)
     key = query(lambda s: keys.create(s, site, "read", "csv").key)

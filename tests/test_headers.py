@@ -33,7 +33,8 @@ from widget.core import db, events, tokens, vault
 from widget.core.rawsql import Tx
 from widget.gifts import grants
 from widget.letters import feeds
-from widget.models import Gift, Grant, OutboxMessage, Referral, Site, Story, Webhook, Widget
+from widget.models import (FeedItem, Gift, Grant, Letter, OutboxMessage, Referral, Site, Story,
+                           Webhook, Widget)
 from widget.sites import abtests, accounts, keys, members
 
 from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
@@ -43,7 +44,7 @@ from .helpers.waiting import wait_until
 
 BASES = {"http": "http://127.0.0.1:5000", "https": "https://widgets.example"}
 ORIGIN = "https://blog.example"  # the sites' allowed origin (make_site's default)
-LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/")
+LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/", "/letter/")
 ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 # Real answers that change what later requests need come last, in this order: the walk
 # revokes, withdraws, deletes and unsubscribes only once every other rule has been seen, and logs
@@ -55,7 +56,8 @@ LAST = ("dashboard.revoke_key", "dashboard.withdraw_grant", "dashboard.delete_mi
         "subscription.resubscribe", "dashboard.member_role", "dashboard.logout")
 # The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
 # editor's preview is shown in an iframe on the editor's page; the outbox's is opened.
-EMAIL_HTML = {"dashboard.outbox_html": "'none'", "dashboard.mail_copy_preview": "'self'"}
+EMAIL_HTML = {"dashboard.outbox_html": "'none'", "dashboard.mail_copy_preview": "'self'",
+              "dashboard.letter_preview_html": "'self'"}
 # Rules the walk does not request, each with the reason: none.
 NOT_WALKED: frozenset[str] = frozenset()
 
@@ -181,6 +183,8 @@ def world(app, query, make_site, owner, visitor) -> dict:
     values["key_id"] = made.row.id
     values["webhook_id"], values["delivery_id"] = query(lambda s: a_delivery(s, site))
     values["feed_id"] = query(lambda s: a_feed(s, site))
+    values["letter_id"] = query(lambda s: a_letter(s, site, values["feed_id"]))
+    values[("letter_pages.web_version", "token")] = sign(app, "letter", values["letter_id"])
     values["service_name"] = "mailchimp"
     upload = owner.post(f"/dashboard/sites/{site}/imports",
                         data={"csrf_token": owner.csrf(f"/dashboard/sites/{site}/imports")},
@@ -280,9 +284,22 @@ def requests_for(rule, method: str, values: dict, owner, visitor):
                          ids=list(BASES), indirect=True)
 def a_feed(session: Session, site: str) -> int:
     """A blog feed on a documentation address (its check is refused at once: no network)."""
-    feed = feeds.set_feed(session, site, "https://192.0.2.10/feed.xml", "each")
+    feed = feeds.set_feed(session, site, "https://192.0.2.10/feed.xml")
     session.commit()
     return feed.id
+
+
+def a_letter(session: Session, site: str, feed_id: int) -> int:
+    """A letter held for the owner's Send, with one post."""
+    letter = Letter(site_id=site, feed_id=feed_id, lang="", mode="each", status="held",
+                    cursor=0, queued=0, all_queued=False)
+    session.add(letter)
+    session.flush()
+    session.add(FeedItem(feed_id=feed_id, key="k" * 64, title="A new post", summary="<p>Hi</p>",
+                         link="https://blog.example/new", letter_id=letter.id,
+                         queued_at=letter.created_at))
+    session.commit()
+    return letter.id
 
 
 def test_every_route_answers_with_the_headers_of_its_kind(app, make_client, make_site, query,
