@@ -266,11 +266,8 @@ class Lease:
         return held
 
 
-# A letter sent over SMTP keeps no copy: its web version holds the posts, and 100,000
-# readers' copies would be half a gigabyte (the dev outbox shows its copies: kept).
 SENT = ("UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL, "
-        "sent_at = :now, raw = CASE WHEN kind = 'letter' AND transport = 'smtp' THEN NULL "
-        "ELSE raw END WHERE id = :row_id AND claimed_by = :worker AND status = 'sending'")
+        "sent_at = :now WHERE id = :row_id AND claimed_by = :worker AND status = 'sending'")
 
 
 # After a commit the finisher waits this long for more: on PostgreSQL each commit costs

@@ -150,8 +150,13 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
             raw = message.raw
             if email is not None:  # signed now, so a retry sends the same bytes
                 raw = dkim.sign(email.raw, cfg)
-                rendered[message.id] = {"raw": raw, "subject": email.subject,
-                                        "transport": transport}
+                # A letter over SMTP keeps no copy: 100,000 readers' would be half a
+                # gigabyte written and read back, and its web version holds the posts;
+                # a retry renders it again (the same posts and Message-ID, fresh link
+                # signatures). The dev outbox keeps copies to show.
+                keep = message.kind != "letter" or transport == "dev"
+                rendered[message.id] = {"raw": raw if keep else None,
+                                        "subject": email.subject, "transport": transport}
             ready.append(Ready(message.id, recipient, _sender(cfg, message), raw,
                                transport if email else message.transport or transport,
                                message.site_id is None))

@@ -2,7 +2,8 @@
 
 It runs as a thread inside `widget serve` / `widget demo` (WIDGET_WORKER=on) or as any
 number of `widget worker` processes. A message is rendered on its first claim and kept,
-so every retry sends the same bytes with the same Message-ID.
+so every retry sends the same bytes with the same Message-ID (a letter of new posts is
+rendered again instead: see mail/batch.py).
 """
 from __future__ import annotations
 
