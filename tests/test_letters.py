@@ -11,14 +11,26 @@ import signal
 import threading
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from email import message_from_string
+from email.policy import default
 
 import pytest
 from sqlalchemy import func, select, update
 
 from widget.core import db
 from widget.letters import feeds, schedule, sending
+from widget.mail import letter
 from widget.mail import worker as mail_worker
-from widget.models import Feed, FeedItem, Letter, LetterPlan, OutboxMessage, Subscriber, utcnow
+from widget.models import (
+    Feed,
+    FeedItem,
+    Letter,
+    LetterPlan,
+    OutboxMessage,
+    Site,
+    Subscriber,
+    utcnow,
+)
 
 from .helpers.feeds import NEW_POST, POSTS, FeedServer, rss
 from .helpers.smtp import Mailbox, links_in
@@ -284,3 +296,31 @@ def test_a_worker_killed_mid_letter_sends_the_rest_once(app, make_site, query, b
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(FeedItem).where(
             FeedItem.letter_id.is_not(None))) == 1
+
+
+@pytest.mark.parametrize("name", [None, "Åsa <b>&amp; \"Ola\"", "zq"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_letter_drafted_once_a_batch_is_what_each_reader_would_get_alone(
+        app, make_site, query, name, shared):
+    site = make_site(name="Fjord & <Notes>")
+    posts = [{"title": "Tromsø 🌌 & <friends>", "url": "https://blog.example/a?x=1&y=2",
+              "html": "<p>Nordlys &amp; <em>snø</em></p>", "text": "Nordlys & snø"}]
+    share = {"text": "Pass it on", "label": "Share", "url": "https://w.example/share/AB.c-d_e"}
+    with app.app_context():
+        the_site = db.session().get(Site, site)
+        for lang in ("en", "nb"):
+            args = dict(to="reader@example.com", name=name, message_id="<m@x>",
+                        web="https://w.example/letter/T", share=share if shared else None,
+                        unsubscribe_url="https://w.example/unsubscribe/U.v-w_x")
+            alone = letter.compose(the_site, posts, lang, **args)
+            for _ in range(2):  # drafted, then from the draft
+                batch = letter.personal(the_site, posts, lang, **args)
+                mine, theirs = (message_from_string(e.raw, policy=default)
+                                for e in (batch, alone))
+                varies = ("Date", "Content-Type")  # the time, the parts' random boundary
+                assert [(k, v) for k, v in mine.items() if k not in varies] == \
+                    [(k, v) for k, v in theirs.items() if k not in varies]
+                for part in ("plain", "html"):
+                    assert mine.get_body((part,)).get_content() == \
+                        theirs.get_body((part,)).get_content()
+                assert batch.subject == alone.subject

@@ -7,9 +7,11 @@ from email import message_from_string
 from email.policy import default
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from widget.core import smtp
 from widget.mail import mime
 
 HEAD = (("From", '"Blåbær & Co. 🫐" <news@blog.example>'), ("Subject", "Velkommen, =?ok?= 🎉"),
@@ -90,3 +92,16 @@ def test_any_text_comes_back_exactly(text, html):
     assert _content(message, "html") == html
     assert raw.isascii() and all(len(line) <= 78 for line in raw.split("\r\n"))
 
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("abcdefghijklmnopqrstuvwxyz0123456789._+-", min_size=1, max_size=24),
+       st.text("abcdefghijklmnopqrstuvwxyz0123456789.-", min_size=1, max_size=24))
+def test_a_simple_address_goes_out_as_email_validator_would_have_it(local, domain):
+    address = f"{local}@{domain}"
+    try:
+        checked = validate_email(address, check_deliverability=False)
+        expected = smtp.Mailbox(checked.ascii_email, False)
+    except EmailNotValidError:  # stored by an older version: as it is
+        expected = smtp.Mailbox(address, False)
+    assert smtp.mailbox.__wrapped__(address) == expected

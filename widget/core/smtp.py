@@ -7,6 +7,7 @@ In core, not in mail/, because the sign-up checks (sites/) ask it too."""
 from __future__ import annotations
 
 import base64
+import re
 import smtplib
 import ssl
 import threading
@@ -74,10 +75,18 @@ class Mailbox:
     utf8: bool  # letters beyond ASCII before the @: SMTPUTF8 all the way
 
 
+SIMPLE = re.compile(r"[a-z0-9._+-]+@[a-z0-9.-]+")  # lower-case ASCII, no quoting
+
+
 @lru_cache(maxsize=1024)  # asked when a message is written and again when it is sent
 def mailbox(address: str) -> Mailbox:
     """How `address` goes out. An address that no longer validates (stored by an older
     version) goes as it is, and the server's answer decides."""
+    if SIMPLE.fullmatch(address):
+        # What validate_email would give either way (it keeps an ASCII local part and
+        # lower-cases the domain; an invalid one goes as it is), without its 0.1 ms:
+        # a letter to 100,000 readers asks for 100,000 different addresses.
+        return Mailbox(address, False)
     try:
         checked = validate_email(address, check_deliverability=False)
     except EmailNotValidError:

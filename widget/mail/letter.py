@@ -5,7 +5,10 @@ web version and the unsubscribe link with RFC 8058's one-click headers. Nothing 
 no pixel, no redirected links."""
 from __future__ import annotations
 
+import secrets
+
 from flask import current_app, g
+from markupsafe import escape
 
 from widget.core import db, i18n, tokens
 from widget.letters import content, feeds, sending
@@ -40,17 +43,58 @@ def values(posts: list[dict], lang: str) -> dict:
     return {"posts": named, "count": str(len(posts))}
 
 
-def compose(site: Site, posts: list[dict], lang: str, *, to: str, name: str | None,
-            message_id: str, web: str | None, unsubscribe_url: str | None,
-            share: dict | None = None, test: bool = False) -> render.Email:
-    """The letter's e-mail in `lang`; `test`: marked so in its subject, for an owner."""
+def _copy(site: Site, lang: str, test: bool) -> render.Copy:
     copy = render.site_copy(site.id, "letter", lang)
     if test:
         copy = render.Copy(i18n.fill(i18n.text("mail.letter.test", lang),
                                      {"subject": copy.subject}), copy.body)
-    return render.compose(site, "letter", lang, copy, to=to, name=name, message_id=message_id,
-                          unsubscribe_url=unsubscribe_url, values=values(posts, lang),
-                          share=share, posts=posts, web_url=web)
+    return copy
+
+
+def compose(site: Site, posts: list[dict], lang: str, *, to: str, name: str | None,
+            message_id: str, web: str | None, unsubscribe_url: str | None,
+            share: dict | None = None, test: bool = False) -> render.Email:
+    """The letter's e-mail in `lang`; `test`: marked so in its subject, for an owner."""
+    return render.compose(site, "letter", lang, _copy(site, lang, test), to=to, name=name,
+                          message_id=message_id, unsubscribe_url=unsubscribe_url,
+                          values=values(posts, lang), share=share, posts=posts, web_url=web)
+
+
+# Stand-ins for what differs between two readers of one letter in one language: the
+# letter's words are drafted once per batch with these in place, then each reader's
+# values replace them (escaped for HTML as the template would). Letters and digits only,
+# so no template escaping or line folding touches them.
+NAME, UNSUBSCRIBE, SHARE = (f"zq{part}{secrets.token_hex(6)}qz"
+                            for part in ("name", "unsub", "share"))
+
+
+def personal(site: Site, posts: list[dict], lang: str, *, to: str, name: str | None,
+             message_id: str, web: str, unsubscribe_url: str,
+             share: dict | None) -> render.Email:
+    """The same e-mail as compose(), for one reader of many: the words are drafted once
+    per app context (a worker's batch) for each language and each way the reader's
+    parts can be (with or without a name, a share link), and only the reader's name and
+    links are put in. A name with a line break (which would change the paragraphs) is
+    drafted on its own."""
+    if name and ("\n" in name or "\r" in name):
+        return compose(site, posts, lang, to=to, name=name, message_id=message_id, web=web,
+                       unsubscribe_url=unsubscribe_url, share=share)
+    drafts = g.setdefault("letter_drafts", {})
+    key = (site.id, tuple(p["url"] or p["title"] for p in posts), lang, web, bool(name),
+           share is not None and share["text"])
+    made = drafts.get(key)
+    if made is None:
+        made = drafts[key] = render.draft(
+            site, "letter", lang, _copy(site, lang, False), name=NAME if name else None,
+            unsubscribe_url=UNSUBSCRIBE, values=values(posts, lang), posts=posts, web_url=web,
+            share={**share, "url": SHARE} if share else None)
+    own = {NAME: name or "", UNSUBSCRIBE: unsubscribe_url, SHARE: share["url"] if share else ""}
+    text, html = made.text, made.html
+    for stand_in, value in own.items():
+        text, html = text.replace(stand_in, value), html.replace(stand_in, str(escape(value)))
+    mine = render.Draft(made.head, made.subject, text, html)
+    return render.Email(render.write(mine, to=to, message_id=message_id,
+                                     unsubscribe_url=unsubscribe_url, lang=lang), made.subject)
 
 
 def for_message(message: OutboxMessage, subscriber: Subscriber) -> render.Email:
@@ -60,10 +104,10 @@ def for_message(message: OutboxMessage, subscriber: Subscriber) -> render.Email:
     share = render.share_part(subscriber, lang, site.name)
     if share:
         share["text"] = i18n.fill(i18n.text("mail.letter.share", lang), {"site": site.name})
-    return compose(site, posts_of(message.letter_id), lang, to=subscriber.email,
-                   name=subscriber.name, message_id=message.message_id,
-                   web=web_url(message.letter_id),
-                   unsubscribe_url=render.unsubscribe_link(subscriber), share=share)
+    return personal(site, posts_of(message.letter_id), lang, to=subscriber.email,
+                    name=subscriber.name, message_id=message.message_id,
+                    web=web_url(message.letter_id),
+                    unsubscribe_url=render.unsubscribe_link(subscriber), share=share)
 
 
 def next_posts(site_id: str, letter_id: int | None) -> list[dict]:

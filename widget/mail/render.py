@@ -77,19 +77,48 @@ def sender(site: Site | None) -> Address:
     return Address(display_name=headers.clean(name), username=local, domain=domain)
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A message's words before they are written out for one recipient: the fixed
+    headers, the subject as read, and both bodies."""
+    head: tuple[tuple[str, str], ...]
+    subject: str
+    text: str
+    html: str
+
+
 def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, name: str | None,
-            message_id: str, unsubscribe_url: str | None, confirm_url: str | None = None,
-            gift: dict | None = None, values: dict | None = None, after: tuple = (),
-            share: dict | None = None, footer: str = "mail.footer",
-            button: str = "mail.confirm.button", posts: list[dict] | None = None,
-            web_url: str | None = None) -> Email:
-    """One message, multipart/alternative with a plain-text and an HTML part. `gift`:
-    the gift part (gift_part), whose title also fills {gift}; `values`: more
-    placeholders ({friends}, {story}); `after`: paragraphs of ours after the owner's
-    copy (a story's reply); `share`: the personal share link's part; `confirm_url`:
-    the button's link, labelled `button`; `posts`: a letter's posts
-    (letters/content.for_template) and `web_url` its web version. Without an unsubscribe URL (a reply to a
-    story, not a list's mail) there are no list headers."""
+            message_id: str, unsubscribe_url: str | None, **parts) -> Email:
+    """One message, multipart/alternative with a plain-text and an HTML part, to `to`
+    (see draft() for the parts). Without an unsubscribe URL (a reply to a story, not a
+    list's mail) there are no list headers."""
+    made = draft(site, kind, lang, copy, name=name, unsubscribe_url=unsubscribe_url, **parts)
+    return Email(write(made, to=to, message_id=message_id, unsubscribe_url=unsubscribe_url,
+                       lang=lang), made.subject)
+
+
+def write(made: Draft, *, to: str, message_id: str, unsubscribe_url: str | None,
+          lang: str) -> str:
+    """The message's bytes (as a string, CRLF line ends) for one recipient."""
+    # An address with letters beyond ASCII before the @ needs SMTPUTF8 all the way;
+    # any other goes out in ASCII, its domain IDNA-encoded (xn--).
+    mailbox = smtp.mailbox(to)
+    return mime.write(made.head, to=mailbox.address, utf8=mailbox.utf8, message_id=message_id,
+                      list_unsubscribe=unsubscribe_url, lang=lang, text=made.text,
+                      html=made.html)
+
+
+def draft(site: Site | None, kind: str, lang: str, copy: Copy, *, name: str | None,
+          unsubscribe_url: str | None, confirm_url: str | None = None,
+          gift: dict | None = None, values: dict | None = None, after: tuple = (),
+          share: dict | None = None, footer: str = "mail.footer",
+          button: str = "mail.confirm.button", posts: list[dict] | None = None,
+          web_url: str | None = None) -> Draft:
+    """The message's words. `gift`: the gift part (gift_part), whose title also fills
+    {gift}; `values`: more placeholders ({friends}, {story}); `after`: paragraphs of
+    ours after the owner's copy (a story's reply); `share`: the personal share link's
+    part; `confirm_url`: the button's link, labelled `button`; `posts`: a letter's posts
+    (letters/content.for_template) and `web_url` its web version."""
     values = {"site": site.name if site else PRODUCT, "name": name or "",
               "gift": gift["title"] if gift else "", **(values or {})}
     values["what"] = i18n.fill(i18n.text("mail.what", lang), values)
@@ -107,7 +136,6 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
         "posts": posts, "read_more": i18n.text("mail.letter.read", lang) if posts else None,
         "web": {"url": web_url, "label": i18n.text("mail.letter.web", lang)} if web_url else None,
     }
-    mailbox = smtp.mailbox(to)
     head = [("From", str(sender(site)))]
     if site and (reply_to := _address(site.reply_to)):
         head.append(("Reply-To", reply_to))
@@ -116,13 +144,8 @@ def compose(site: Site | None, kind: str, lang: str, copy: Copy, *, to: str, nam
         head.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     if kind == "confirm":  # RFC 3834: no vacation replies, please
         head.append(("Auto-Submitted", "auto-generated"))
-    # An address with letters beyond ASCII before the @ needs SMTPUTF8 all the way;
-    # any other goes out in ASCII, its domain IDNA-encoded (xn--).
-    raw = mime.write(tuple(head), to=mailbox.address, utf8=mailbox.utf8, message_id=message_id,
-                     list_unsubscribe=unsubscribe_url, lang=lang,
-                     text=render_template("mail/message.txt", **context),
-                     html=render_template("mail/message.html", **context))
-    return Email(raw, subject)
+    return Draft(tuple(head), subject, render_template("mail/message.txt", **context),
+                 render_template("mail/message.html", **context))
 
 
 def links(subscriber: Subscriber) -> tuple[str, str]:
