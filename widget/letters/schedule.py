@@ -158,10 +158,11 @@ def start(session: Session, letter: Letter, now: datetime) -> bool:
     return bool(started)
 
 
-def tick(app: Flask, now: datetime | None = None) -> dict:
+def tick(app: Flask, now: datetime | None = None, settle: bool = True) -> dict:
     """One turn at the moment `now`: new posts into letters, due digests held or started,
-    the letters being sent queued further at their pace and those done marked sent.
-    Returns counts of what it did (for the command line and tests)."""
+    the letters being sent queued further at their pace and (with `settle`: the worker
+    asks when idle) those done marked sent. Returns counts of what it did (for the
+    command line and tests)."""
     now = now or utcnow()
     with app.app_context():
         session = db.session()
@@ -179,7 +180,7 @@ def tick(app: Flask, now: datetime | None = None) -> dict:
             session.commit()
         finally:
             session.close()
-        queued = sending.advance_all(app, now)
+        queued = sending.advance_all(app, now, settle)
     return {"letters": len(made), "due": len(due), "queued": queued}
 
 

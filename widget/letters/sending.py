@@ -43,28 +43,32 @@ def readers(letter: Letter):
     return query.where(Subscriber.lang == letter.lang) if letter.lang else query
 
 
-def advance_all(app: Flask, now: datetime) -> int:
-    """Advance every letter being sent; returns how many rows were queued."""
+def advance_all(app: Flask, now: datetime, settle: bool = True) -> int:
+    """Advance every letter being sent; returns how many rows were queued. `settle`:
+    also mark sent the letters none of whose e-mails waits, which counts each one's
+    outbox rows (100,000 for a large list): the worker asks only when it is idle."""
     with app.app_context():
         with db.engine().connect() as conn:
             ids = list(conn.scalars(select(Letter.id).where(Letter.status == "sending")
                                     .order_by(Letter.id)))
-        queued = sum(advance(app, letter_id, now) for letter_id in ids)
+        queued = sum(advance(app, letter_id, now, settle) for letter_id in ids)
     if queued:
         outbox.wake_event(app).set()
     return queued
 
 
-def advance(app: Flask, letter_id: int, now: datetime) -> int:
-    """Queue the next readers of one letter as far as its pace allows at `now`, or mark
-    it sent when all are queued and none waits; returns how many were queued."""
+def advance(app: Flask, letter_id: int, now: datetime, settle: bool = True) -> int:
+    """Queue the next readers of one letter as far as its pace allows at `now`, or (with
+    `settle`) mark it sent when all are queued and none waits; returns how many were
+    queued."""
     session = Session(db.engine())
     try:
         letter = session.get(Letter, letter_id)
         if letter is None or letter.status != "sending":
             return 0
         if letter.all_queued:
-            _finish_if_done(session, letter, now)
+            if settle:
+                _finish_if_done(session, letter, now)
             return 0
         per_hour = pace(app, session.get(LetterPlan, letter.site_id))
         hours = max(0.0, (now - as_datetime(letter.started_at or now)).total_seconds() / 3600)

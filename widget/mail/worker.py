@@ -136,8 +136,9 @@ def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False
             feeds.poll_due(app, limit=feeds.PER_TURN)
         except Exception:
             log.exception("outbox worker could not poll feeds")
-        try:  # new posts into letters, due digests, letters queued at their pace
-            claimed += schedule.tick(app)["queued"]
+        try:  # new posts into letters, due digests, letters queued at their pace; a
+            # letter is marked sent when this worker has nothing else to do
+            claimed += schedule.tick(app, settle=not claimed)["queued"]
         except Exception:
             log.exception("outbox worker could not move letters on")
         if claimed:
