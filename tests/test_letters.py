@@ -17,7 +17,7 @@ from email.policy import default
 import pytest
 from sqlalchemy import func, select, update
 
-from widget.core import db
+from widget.core import db, outbox
 from widget.letters import feeds, schedule, sending
 from widget.mail import letter
 from widget.mail import worker as mail_worker
@@ -237,6 +237,22 @@ def test_the_pace_spreads_a_letter_over_the_hour(app, make_site, query):
     rows = query(lambda s: s.execute(select(OutboxMessage.subscriber_id, func.count())
                                      .group_by(OutboxMessage.subscriber_id)).all())
     assert len(rows) == 150 and {n for _, n in rows} == {1}
+
+
+def test_a_letter_queues_more_only_while_the_workers_keep_up(app, make_site, query):
+    site = make_site()
+    add_readers(query, site, [(f"r{n}@example.com", "en", "confirmed") for n in range(2500)])
+    app.config["LETTERS_PER_HOUR"] = 10 ** 9  # the pace is not what holds it back here
+    now = utcnow()
+    query(lambda s: (s.add(Letter(site_id=site, lang="", mode="each", status="sending",
+                                  due_at=now, started_at=now, cursor=0, queued=0,
+                                  all_queued=False, created_at=now)), s.commit()))
+    assert sending.advance_all(app, now) == sending.PER_TURN
+    assert sending.advance_all(app, now) == 0  # a thousand wait: no more for now
+    with app.app_context():  # a worker takes 600 of them
+        assert len(outbox.claim(db.engine(), "w", 600, 60)) == 600
+    assert sending.advance_all(app, now) == sending.PER_TURN  # 400 left waiting
+    assert sending.advance_all(app, now) == 0
 
 
 class StallAfter(Mailbox):

@@ -3,7 +3,7 @@
 A letter being sent is advanced each worker turn: the next readers (subscriber id order,
 from the letter's cursor) get an outbox row of kind "letter", as many as the pace allows
 since the letter started (at most WIDGET_LETTERS_PER_HOUR, and the site's own number if
-lower). The cursor moves in the transaction that queues the rows, and only from where
+lower) and only while the workers keep up (_unclaimed). The cursor moves in the transaction that queues the rows, and only from where
 this worker read it, so two workers never queue a reader twice; the outbox's unique
 (letter_id, subscriber_id) is the idempotency key behind that. The outbox worker sends the
 rows with its leases, retries and pooled SMTP, and skips a reader who stopped being
@@ -75,7 +75,7 @@ def advance(app: Flask, letter_id: int, now: datetime, settle: bool = True) -> i
         # A minute's worth at once, then the rest as the hour goes.
         allowed = int(per_hour * hours) + max(1, per_hour // 60)
         room = min(PER_TURN, allowed - letter.queued)
-        if room <= 0:
+        if room <= 0 or _unclaimed(session, letter.id) > PER_TURN // 2:
             return 0
         people = session.execute(readers(letter).with_only_columns(
             Subscriber.id, Subscriber.email_normalized, Subscriber.lang)
@@ -103,6 +103,17 @@ def advance(app: Flask, letter_id: int, now: datetime, settle: bool = True) -> i
         return 0
     finally:
         session.close()
+
+
+def _unclaimed(session: Session, letter_id: int) -> int:
+    """How many of the letter's last PER_TURN queued e-mails no worker has claimed yet.
+    A letter queues more only when the workers are close behind: the outbox stays short
+    (a sign-up's confirmation is never behind 100,000 letters), and so does each claim's
+    look at it. Read backwards along the (letter_id, subscriber_id) key: PER_TURN rows."""
+    last = (select(OutboxMessage.status).where(OutboxMessage.letter_id == letter_id)
+            .order_by(OutboxMessage.subscriber_id.desc()).limit(PER_TURN).subquery())
+    return session.scalar(select(func.count()).select_from(last)
+                          .where(last.c.status == "queued")) or 0
 
 
 def _finish_if_done(session: Session, letter: Letter, now: datetime) -> None:
