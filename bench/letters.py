@@ -85,18 +85,6 @@ def replay(saved: Path) -> list[tuple[str, str, bytes]]:
                 return out
 
 
-def smtplib_loop(port: int, messages) -> float:
-    """As bench/mail.py's loop, with each message's own envelope sender."""
-    import smtplib
-
-    start = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        smtp.ehlo()
-        for sender, recipient, raw in messages:
-            smtp.sendmail(sender, [recipient], raw)
-    return time.perf_counter() - start
-
-
 def bench_database(label: str, tmp: Path, database_url: str | None, n: int) -> dict:
     print(f"  {label}: seeding {n:,} readers", flush=True)
     tmp.mkdir(parents=True)
@@ -122,7 +110,7 @@ def bench_database(label: str, tmp: Path, database_url: str | None, n: int) -> d
         print(f"  {label}: the same bytes by smtplib ...", flush=True)
         sink = mailbench.Sink()
         try:
-            plain = smtplib_loop(sink.port, messages)
+            plain = mailbench.smtplib_loop(sink.port, messages)
         finally:
             again = sink.stop()
         mailbench.check_sink(again, n, "smtplib")
