@@ -3,7 +3,7 @@ over real HTTP: a viewer and an editor open each readable site route of roles.NE
 route without a page here fails), and every form and every link to a site route on it
 is one their role may use (roles.need); the owner still sees the forms; a viewer reads
 the widget, gift, e-mail text, settings and letter plan forms greyed out. On SQLite and
-PostgreSQL."""
+PostgreSQL; in Chromium, axe finds nothing on the pages a viewer and an editor read."""
 from __future__ import annotations
 
 import hashlib
@@ -12,18 +12,24 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from sqlalchemy import select, update
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
+from sqlalchemy import create_engine, select, update
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from widget.dashboard.roles import NEED, need
 from widget.mail.worker import drain_once
-from widget.models import (Feed, FeedItem, Letter, Owner, OutboxMessage, Referral, Site, Story,
-                           Widget, utcnow)
+from widget.models import (Feed, FeedItem, Letter, Owner, OutboxMessage, Referral, Site,
+                           SiteMember, Story, Widget, utcnow)
 from widget.sites import members
+from widget.sites.accounts import create_owner
 
+from .helpers.browser import DASHBOARD_PAGES
 from .helpers.dashboard import gift_widget, give, make_gift, sign_up
 from .helpers.giveback import add_milestone, row
+from .helpers.http import PASSWORD
 
 RANK = members.RANK
 
@@ -206,3 +212,37 @@ def test_a_member_sees_only_the_forms_and_links_their_role_can_use(
         parsed.feed(person.get(routes[endpoint]).text)
         greyed = endpoint in ("site_settings", "letters") or role == "viewer"
         assert (parsed.disabled > 0) == greyed, endpoint
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_the_pages_a_member_reads_pass_axe(page: Page, demo, role):
+    """The demo's dashboard pages (and a coupon gift's, with its forms) as a member sees
+    them: greyed-out forms and their notes included. A page the role may not open is 403."""
+    email = f"{role}@example.com"
+    engine = create_engine(demo["db"])
+    with Session(engine) as session:
+        owner = create_owner(session, email, PASSWORD)
+        session.add(SiteMember(site_id="demo-blog", email=email, owner_id=owner.id, role=role,
+                               accepted_at=utcnow()))
+        session.commit()
+    engine.dispose()
+    page.goto(f"{demo['base']}/dashboard/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/")
+    gift = "/dashboard/sites/demo-blog/gifts/g_demo_flour"
+    found, read = {}, []
+    for path in DASHBOARD_PAGES + [gift, f"{gift}/edit"]:
+        status = page.goto(demo["base"] + path).status
+        if status == 403:
+            continue
+        assert status == 200, path
+        read.append(path)
+        results = Axe().run(page).response["violations"]
+        if problems := [(v["id"], v["help"], len(v["nodes"])) for v in results]:
+            found[path] = problems
+    assert found == {}
+    assert {"/dashboard/sites/demo-blog/settings", "/dashboard/sites/demo-blog/emails",
+            "/dashboard/sites/demo-blog/widgets/w_demo", f"{gift}/edit"} <= set(read)
