@@ -262,7 +262,7 @@ def test_only_the_chosen_tags_go_over(app, ann, client, make_site, query, worker
 
 @pytest.mark.parametrize("service, form, field, message", [
     ("mailchimp", {"api_key": "0123456789abcdef"}, "api_key", "ends in its data centre"),
-    ("mailchimp", {"list_id": ""}, "list_id", "Enter the audience id."),
+    ("mailchimp", {"list_id": ""}, "list_id", "Fill in “Audience ID”."),
     ("listmonk", {"base_url": "ftp://lists.example"}, "base_url", "https://host"),
     ("listmonk", {"list_id": "news"}, "list_id", "is a number"),
     ("kit", {"tag_mode": "some", "tags": ""}, "tags", "List the tags that go over"),

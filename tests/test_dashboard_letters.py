@@ -116,8 +116,9 @@ def test_the_plan_saves_is_refused_with_a_summary_and_is_the_owners(
     assert (plan.mode, plan.days, plan.at, plan.review, plan.per_hour) == (
         "digest", "04", "09:30", True, 500)
     entry = query(lambda s: s.scalar(select(AuditEntry).where(AuditEntry.site_id == site)))
-    assert entry.action == "settings" and "letters: digest on Monday, Friday at 09:30" in (
-        entry.detail)
+    assert entry.action == "settings" and entry.detail == (
+        "letters: a digest on Monday, Friday at 09:30, 500 e-mails an hour, each held for "
+        "review")
     page = text_of(ann.get(path))
     assert "Saved." in page and "on Monday, Friday at 09:30 (Europe/Oslo)" in page
     assert "The next one goes out" in page and "Each waits for you to send it." in page

@@ -19,7 +19,8 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent  # a clone: babel.cfg, widget/, templates/
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGS = ("nb", "de", "nl")  # English is the source language: its msgids are the text
-KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_ngettext": (1, 2),
+            "stored": None}  # core/said.py: messages stored in English, shown translated
 
 
 def extract() -> Catalog:

@@ -168,8 +168,7 @@ def contact_data(site_id: str, subscriber_id: int):
     key = authorize(site_id)
     session = db.session()
     held = privacy.everything(session, _person(site_id, subscriber_id))
-    audit.record(session, site_id, audit.actor_of_key(key), "export", 1,
-                 "one contact’s data")
+    audit.record(session, site_id, audit.actor_of_key(key), "export", 1, audit.ONE_CONTACT)
     session.commit()
     return jsonify(held)
 

@@ -22,6 +22,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from widget.core.said import stored
+
 TIMEOUT = 10  # seconds, to connect and between bytes of the answer
 MAX_BODY = 64 * 1024
 # Cloud metadata services: refused even where private targets are allowed.
@@ -32,6 +34,13 @@ METADATA = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::
 # Python's ipaddress calls some special blocks global in some 3.11 releases (192.0.0.8):
 # these are internal whatever it says.
 INTERNAL = (ipaddress.ip_network("192.0.0.0/24"), ipaddress.ip_network("198.18.0.0/15"))
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+METADATA_ADDRESS = stored("%(ip)s is a link-local or metadata address")
+NOT_A_HOST = stored("%(ip)s is not a host address")
+INTERNAL_ADDRESS = stored("%(ip)s is a reserved or otherwise internal address")
+PRIVATE_ADDRESS = stored("%(ip)s is a loopback or private address")
 
 
 class Refused(Exception):
@@ -46,13 +55,13 @@ def refusal(address: str, allow_private: bool = False) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
     if any(ip in net for net in METADATA if net.version == ip.version):
-        return f"{ip} is a link-local or metadata address"
+        return METADATA_ADDRESS % {"ip": ip}
     if ip.is_multicast or ip.is_unspecified:
-        return f"{ip} is not a host address"
+        return NOT_A_HOST % {"ip": ip}
     if ip.is_loopback or (ip.is_private and not ip.is_reserved):  # ::1 counts as reserved
-        return None if allow_private else f"{ip} is a loopback or private address"
+        return None if allow_private else PRIVATE_ADDRESS % {"ip": ip}
     if not ip.is_global or any(ip in net for net in INTERNAL if net.version == ip.version):
-        return f"{ip} is a reserved or otherwise internal address"
+        return INTERNAL_ADDRESS % {"ip": ip}
     return None
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from widget.core import rawsql
 from widget.core.rawsql import Tx
+from widget.core.said import stored
 from widget.models import OutboxMessage as OB
 from widget.models import utcnow
 
@@ -40,6 +41,8 @@ KINDS = ("confirm", "welcome", "gift", "followup", "reward", "story_thanks", "st
          "referral", "webhook", "sync", "webhook_disabled", "password_reset", "email_change",
          "invite", "letter", "letter_test")
 log = logging.getLogger(__name__)
+# the error stored when our own code failed on a row (the log has the traceback)
+INTERNAL = stored("internal error while sending")
 MAX_BACKOFF = 3600  # seconds
 COLUMNS = ("site_id", "subscriber_id", "kind", "mailbox", "lang", "status", "attempts",
            "next_attempt_at", "created_at", "message_id", "grant_id", "story_id", "referral_id",

@@ -18,9 +18,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from widget.core.said import stored
+
 TIMEOUT = 30  # seconds for connect and each SMTP command
 PROBE_TIMEOUT = 5  # a sign-up waits at most this long for the answer, once in a while
 PROBE_SECONDS = 600  # how long a server's answer is believed
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+NO_STARTTLS = stored("the server does not offer STARTTLS, and WIDGET_SMTP_URL requires it")
+NO_SMTPUTF8 = stored("the mail server does not offer SMTPUTF8, so it cannot take an address "
+                          "with letters beyond ASCII before the @")
+LOGIN_REFUSED = stored("log-in refused: %(code)s")
+UNSENDABLE = stored("the address cannot be sent: %(reason)s")
 
 
 class PermanentError(Exception):
@@ -111,8 +121,7 @@ def _connect(settings: SmtpSettings, timeout: float) -> smtplib.SMTP:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             elif settings.require_starttls:
-                raise PermanentError("the server does not offer STARTTLS, and "
-                                     "WIDGET_SMTP_URL requires it")
+                raise PermanentError(NO_STARTTLS)
     except BaseException:
         smtp.close()
         raise
@@ -186,7 +195,8 @@ class Session:
                 self._transaction(sender, to, raw)
         except smtplib.SMTPAuthenticationError as exc:
             # The operator's settings, not this message, are at fault: keep it for a retry.
-            raise TransientError(f"log-in refused: {exc.smtp_code}") from None
+            raise TransientError(LOGIN_REFUSED % {
+                "code": exc.smtp_code}) from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, message = next(iter(exc.recipients.values()))
             raise _classify(code, message) from None
@@ -195,7 +205,8 @@ class Session:
         except (smtplib.SMTPException, OSError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from None
         except UnicodeError as exc:  # an address no server could take: retrying cannot help
-            raise PermanentError(f"the address cannot be sent: {exc}") from None
+            raise PermanentError(UNSENDABLE % {
+                "reason": exc}) from None
 
     def close(self) -> None:
         """End the session politely (QUIT); a session that is already gone just goes."""
@@ -223,8 +234,7 @@ class Session:
     def _transaction(self, sender: str, to: Mailbox, raw: bytes) -> None:
         smtp = self._smtp or self._open()
         if to.utf8 and not smtp.has_extn("smtputf8"):
-            raise PermanentError("the mail server does not offer SMTPUTF8, so it cannot "
-                                 "take an address with letters beyond ASCII before the @")
+            raise PermanentError(NO_SMTPUTF8)
         # SMTPUTF8 implies 8BITMIME (RFC 6531): the headers carry UTF-8 as it is.
         options = ["SMTPUTF8", "BODY=8BITMIME"] if to.utf8 else []
         try:

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from widget.core import db
+from widget.core import db, said
 from widget.core.errors import ApiError
 from widget.dashboard.blueprint import bp
 from widget.dashboard.contact_forms import ContactForm, EditForm, owner_message
@@ -105,7 +105,7 @@ def contact_data(site_id: str, subscriber_id: int):
     session = db.session()
     person = owned(site, Subscriber, subscriber_id)
     body = json.dumps(privacy.everything(session, person), ensure_ascii=False, indent=2)
-    audit.record(session, site.id, _actor(), "export", 1, "one contact’s data")
+    audit.record(session, site.id, _actor(), "export", 1, audit.ONE_CONTACT)
     session.commit()
     return Response(body, content_type="application/json; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="contact-{subscriber_id}.json"'})
@@ -127,7 +127,8 @@ def erase_contact(site_id: str, subscriber_id: int):
 @login_required
 def bulk_contacts(site_id: str):
     """GET: the confirm step, saying what will happen to how many contacts (the view's
-    filters, the action and its bulk_tag come in the query). POST: do it, then back to the same view."""
+    filters, the action and its bulk_tag come in the query). POST: do it, then back to
+    the same view."""
     site = owned_site(site_id)
     source = request.form if request.method == "POST" else request.args
     filters = found.Filters.parse(source)
@@ -148,4 +149,4 @@ def bulk_contacts(site_id: str):
     return render_template("dashboard/contacts_bulk.html", site=site, filters=filters,
                            action=action, tag=tag, words=BULK_WORDS, error=error,
                            count=found.count(session, site.id, filters),
-                           describe=found.describe(filters)), 422 if error else 200
+                           describe=said.shown(found.describe(filters))), 422 if error else 200

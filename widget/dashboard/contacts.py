@@ -125,8 +125,8 @@ def _export(site_id: str, kind: str):
         return Response(" ".join(filters.errors), 400, content_type="text/plain; charset=utf-8")
     session = db.session()
     audit.record(session, site.id, audit.actor_of_owner(current_user), "export",
-                 found.count(session, site.id, filters), f"{kind.upper()} · "
-                 + found.describe(filters))
+                 found.count(session, site.id, filters), audit.AS_FORMAT % {
+                     "format": kind.upper(), "selection": found.describe(filters)})
     session.commit()
     return found.download(session, site.id, filters, kind)
 

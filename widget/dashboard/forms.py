@@ -13,7 +13,7 @@ from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, Sele
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from widget.core import headers
+from widget.core import headers, said
 from widget.core.i18n import LANGS
 from widget.models import Widget
 from widget.sites.accounts import AccountError, parse_origins
@@ -66,7 +66,7 @@ def mail_address(form, field) -> None:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:  # email_validator says why, in English
         raise ValidationError(gettext("Not a valid e-mail address: %(reason)s",
-                                      reason=exc)) from None
+                                      reason=said.shown(str(exc)))) from None
     if checked.ascii_email is None:
         raise ValidationError(gettext("Use an address without accents or other non-ASCII "
                                       "letters before the @: not every mail server "

@@ -10,8 +10,13 @@ from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_number, get_locale
 from flask_login import current_user
 
-from widget.core import keyset
+from widget.core import keyset, said
 from widget.core.pages import visitor_lang
+# The jobs whose stored messages (core/said.py) the dashboard shows, each imported so its
+# messages are known in a process that does not run them (gunicorn without the worker).
+from widget.mail import batch, bounces  # noqa: F401
+from widget.subscribers import import_run, retention  # noqa: F401
+from widget.sync import webhook_send  # noqa: F401
 
 # Each language named in itself, as a person looking for theirs reads it.
 LANGUAGES = {"en": "English", "nb": "Norsk (bokmål)", "de": "Deutsch", "nl": "Nederlands"}
@@ -66,10 +71,12 @@ def count(number: int) -> str:
 
 def init_app(app: Flask) -> None:
     """Flask-Babel with the catalogues in widget/translations (`_`, `ngettext` and
-    {% trans %} in templates), the `count` filter and `current_locale()` for <html lang>."""
+    {% trans %} in templates), the `count` and `said` filters and `current_locale()` for
+    <html lang>."""
     babel.init_app(app, locale_selector=dashboard_locale,
                    timezone_selector=dashboard_time_zone)
     # A {% trans %} block's line breaks and indentation are not part of its message.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.add_template_filter(count, "count")
+    app.add_template_filter(said.shown, "said")  # what a job stored, in this language
     app.add_template_global(lambda: str(get_locale()), "current_locale")

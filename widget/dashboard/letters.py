@@ -18,7 +18,8 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from widget.core import db, outbox
+from widget.core import db, outbox, said
+from widget.core.said import stored
 from widget.core.i18n import LANGS
 from widget.core.rawsql import as_datetime
 from widget.dashboard.blueprint import bp
@@ -32,6 +33,20 @@ from widget.models import Feed, FeedItem, Letter, LetterPlan, OutboxMessage, Sit
 
 TESTS_AN_HOUR = 20  # tests a person may send themselves: enough to check, not a mailer
 PREVIEW_ID = "<preview@example.com>"
+
+# How the audit log says what changed, in English (shown translated, core/said.py)
+EVERY = stored("every language")
+FEED_SET = stored("the blog feed (%(lang)s): %(url)s")
+FEED_REMOVED = stored("removed the blog feed (%(lang)s): %(url)s")
+LETTER = stored("letter %(n)s")
+LETTER_TITLED = stored("letter %(n)s: %(title)s")
+EACH = stored("letters: one for each new post, %(pace)s")
+DIGEST = stored("letters: a digest on %(days)s at %(at)s, %(pace)s")
+HELD = stored("%(plan)s, each held for review")
+PER_HOUR = stored("%(n)s e-mails an hour")
+AS_FAST = stored("as fast as the mail service allows")
+for day in schedule.DAY_NAMES:  # the days of DIGEST (letter_forms.py marks them)
+    stored(day)
 
 
 class FeedForm(FlaskForm):
@@ -65,7 +80,7 @@ def letters(site_id: str):
     except feeds.Invalid as exc:  # feeds for every language and per language mixed
         form.lang.errors = [str(exc)]
         return _page(site, form=form), 422
-    logged(site, "settings", f"the blog feed ({feed.lang or 'all'}): {feed.url}")
+    logged(site, "settings", FEED_SET % {"lang": feed.lang or EVERY, "url": feed.url})
     session.commit()
     flash(gettext("The feed is saved. Its first check keeps the posts already there as "
                   "published: only posts that come after it are new."))
@@ -98,7 +113,7 @@ def remove_feed(site_id: str, feed_id: int):
     """Remove a feed: its posts are no longer looked for."""
     site = owned_site(site_id)
     feed = owned(site, Feed, feed_id)
-    logged(site, "settings", f"removed the blog feed ({feed.lang or 'all'}): {feed.url}")
+    logged(site, "settings", FEED_REMOVED % {"lang": feed.lang or EVERY, "url": feed.url})
     feeds.remove_feed(db.session(), feed)
     db.session().commit()
     flash(gettext("The feed is removed."))
@@ -107,7 +122,7 @@ def remove_feed(site_id: str, feed_id: int):
 
 def _said(outcome: feeds.Outcome) -> str:
     if outcome.status == "error":
-        return gettext("The feed is broken: %(error)s", error=outcome.error)
+        return gettext("The feed is broken: %(error)s", error=said.shown(outcome.error))
     if outcome.status == "first":
         return ngettext("Checked: %(num)d post is there already. It counts as published "
                         "and is never mailed.",
@@ -173,10 +188,7 @@ def letter_plan(site_id: str):
         session.rollback()
         form.mode.errors = [str(exc)]
         return _page(site, plan_form=form), 422
-    days = ", ".join(schedule.DAY_NAMES[int(d)] for d in plan.days) if digest else ""
-    logged(site, "settings", f"letters: {plan.mode}{' on ' + days if digest else ''} at "
-                             f"{plan.at}{', held for review' if plan.review else ''}, "
-                             f"{plan.per_hour or 'the service limit'} an hour")
+    logged(site, "settings", _plan_words(plan, digest))
     session.commit()
     flash(gettext("Saved."))
     return redirect(url_for("dashboard.letters", site_id=site.id))
@@ -223,7 +235,18 @@ def cancel_letter(site_id: str, letter_id: int):
 def _named(session, letter: Letter) -> str:
     """How the audit log names a letter: its number and first post."""
     first = next(iter(sending.posts(session, letter.id)), None)
-    return f"letter {letter.id}" + (f": {first.title}" if first is not None else "")
+    if first is None:
+        return LETTER % {"n": letter.id}
+    return LETTER_TITLED % {"n": letter.id, "title": first.title}
+
+
+def _plan_words(plan, digest: bool) -> str:
+    """How the audit log says a plan, in English (shown translated, core/said.py)."""
+    pace = PER_HOUR % {"n": plan.per_hour} if plan.per_hour else AS_FAST
+    words = (DIGEST % {"days": said.listed([schedule.DAY_NAMES[int(d)] for d in plan.days],
+                                               said.COMMA),
+                       "at": plan.at, "pace": pace} if digest else EACH % {"pace": pace})
+    return HELD % {"plan": words} if plan.review else words
 
 
 def _preview_of(site: Site, letter_id: int | None) -> tuple[Letter | None, list[str], str]:

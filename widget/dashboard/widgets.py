@@ -7,6 +7,7 @@ from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import login_required
 
 from widget.core import assets, db, i18n
+from widget.core.said import stored
 from widget.dashboard.blueprint import bp
 from widget.dashboard.widget_forms import TRIGGER_FIELDS, WidgetForm
 from widget.models import Site, Widget
@@ -16,6 +17,10 @@ from widget.dashboard.owned import logged, owned, owned_site
 
 GIFT_KINDS = {"file": lazy_gettext("a file"), "link": lazy_gettext("a link"),
               "coupon": lazy_gettext("coupon codes"), "bonus": lazy_gettext("a bonus text")}
+
+# the audit log's detail for a widget switched on or paused (core/said.py)
+LIVE = stored("%(name)s: live")
+PAUSED = stored("%(name)s: paused")
 
 
 @bp.route("/sites/<site_id>/widgets/new", methods=["GET", "POST"])
@@ -57,7 +62,7 @@ def toggle_widget(site_id: str, widget_id: str):
     """Pause a live widget or switch a paused one on, from the site's widget list."""
     site, widget = _owned_widget(site_id, widget_id)
     widget.is_live = not widget.is_live
-    logged(site, "widget", f"{widget.name}: {'live' if widget.is_live else 'paused'}")
+    logged(site, "widget", (LIVE if widget.is_live else PAUSED) % {"name": widget.name})
     db.session().commit()
     snapshot.invalidate(site.id)
     flash(gettext("“%(name)s” is live.", name=widget.name) if widget.is_live else

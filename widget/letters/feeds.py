@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from widget.core import db, i18n, outbound
+from widget.core.said import stored
 from widget.letters import parse
 from widget.models import Feed, FeedItem, utcnow
 
@@ -40,6 +41,22 @@ PER_TURN = 2  # feeds the worker polls between two batches of mail
 MAX_URL = 2048
 ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
           "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+BREAKS_READER = stored("The feed could not be read (it breaks our feed reader).")
+REDIRECTS_TOO_OFTEN = stored("The feed's address redirects more than %(n)s times.")
+REDIRECTS_ELSEWHERE = stored("The feed's address redirects to something other than a web "
+                                  "address.")
+HTTP_ERROR = stored("The blog answered HTTP %(status)s instead of the feed.")
+NOT_FETCHED = stored("Could not fetch the feed from %(host)s.")
+NOT_REACHABLE = stored("The feed's address may not be reached from here: %(reason)s. The "
+                          "operator allows private addresses with "
+                          "WIDGET_WEBHOOK_ALLOW_PRIVATE=on.")
+TOO_LARGE = stored("The feed is larger than %(mb)s MB; it was not read.")
+TIMED_OUT = stored("%(host)s did not send the whole feed within %(seconds)s seconds.")
+NO_CONNECTION = stored("Could not connect to %(host)s (is the address right, and the "
+                               "blog up?).")
 
 
 class Invalid(ValueError):
@@ -102,9 +119,9 @@ def clean_lang(value) -> str:
 
 def set_feed(session: Session, site_id: str, url: str, lang: str = "") -> Feed:
     """Add the site's feed for `lang`, or change its address (the caller commits); when
-    its letters go is the site's plan (letters/schedule.py). A new address starts afresh: polled at once, its first poll keeping what
-    is there as already published. One feed for every language and feeds per language
-    do not mix. Raises Invalid."""
+    its letters go is the site's plan (letters/schedule.py). A new address starts afresh:
+    polled at once, its first poll keeping what is there as already published. One feed
+    for every language and feeds per language do not mix. Raises Invalid."""
     url, lang = clean_url(url), clean_lang(lang)
     others = {f.lang for f in feeds_of(session, site_id)} - {lang}
     if others and (lang == "" or "" in others):
@@ -195,8 +212,7 @@ def _poll(app: Flask, feed_id: int, now: datetime, timeout: float) -> Outcome:
         return _record(feed, now, "error", error=_network_error(exc, feed.url, timeout))
     except Exception:  # a feed that breaks the parser must not stop the others
         log.exception("feed %s could not be read", feed.id)
-        return _record(feed, now, "error", error="The feed could not be read (it breaks "
-                                                 "our feed reader).")
+        return _record(feed, now, "error", error=BREAKS_READER)
     return _store(feed, now, found, answer.headers)
 
 
@@ -215,9 +231,9 @@ def _fetch(app: Flask, url: str, headers: dict, timeout: float):
                 return answer, url
             url = urljoin(url, location)
             if urlsplit(url).scheme not in ("http", "https"):
-                raise parse.NotAFeed("The feed's address redirects to something other "
-                                     "than a web address.")
-    raise parse.NotAFeed(f"The feed's address redirects more than {MAX_REDIRECTS} times.")
+                raise parse.NotAFeed(REDIRECTS_ELSEWHERE)
+    raise parse.NotAFeed(REDIRECTS_TOO_OFTEN
+                         % {"n": MAX_REDIRECTS})
 
 
 def _http_error(status: int) -> str:
@@ -225,21 +241,22 @@ def _http_error(status: int) -> str:
         phrase = f" ({HTTPStatus(status).phrase})"
     except ValueError:
         phrase = ""
-    return f"The blog answered HTTP {status}{phrase} instead of the feed."
+    return HTTP_ERROR % {
+        "status": f"{status}{phrase}"}
 
 
 def _network_error(exc: Exception, url: str, timeout: float) -> str:
     host = urlsplit(url).hostname or url
     if isinstance(exc, outbound.Refused):
-        return (f"The feed's address may not be reached from here: {exc}. The operator "
-                "allows private addresses with WIDGET_WEBHOOK_ALLOW_PRIVATE=on.")
+        return NOT_REACHABLE % {"reason": exc}
     if isinstance(exc, outbound.TooBig):
-        return f"The feed is larger than {MAX_FEED >> 20} MB; it was not read."
+        return TOO_LARGE % {
+            "mb": MAX_FEED >> 20}
     if isinstance(exc, requests.Timeout):
-        return f"{host} did not send the whole feed within {timeout:g} seconds."
+        return TIMED_OUT % {"host": host, "seconds": f"{timeout:g}"}
     if isinstance(exc, requests.ConnectionError):
-        return f"Could not connect to {host} (is the address right, and the blog up?)."
-    return f"Could not fetch the feed from {host}."
+        return NO_CONNECTION % {"host": host}
+    return NOT_FETCHED % {"host": host}
 
 
 def _record(feed: Feed, now: datetime, status: str, error: str | None = None,

@@ -15,11 +15,21 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from widget.core.said import stored
+
 MAX_ENTRIES = 500  # a feed's first this many entries are read (blogs list 10 to 50)
 MAX_TITLE = 500
 MAX_LINK = 2048
 MAX_SUMMARY = 20_000
 JSON_FEED = "https://jsonfeed.org/version/"
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+NOT_A_FEED = stored("What the address gives is not an RSS, Atom or JSON feed.")
+WEB_PAGE = stored("The address gives a web page, not a feed: use the blog's feed "
+                           "address (often ending in /feed, /rss or /atom.xml).")
+NOT_JSON_FEED = stored("What the address gives is JSON but not a JSON Feed (jsonfeed.org).")
+BAD_JSON = stored("What the address gives is JSON that does not parse, not a feed.")
 
 
 class NotAFeed(ValueError):
@@ -73,9 +83,8 @@ def _xml_feed(body: bytes, content_type: str, url: str) -> list[Entry]:
     if not parsed.get("version"):
         head = body[:512].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html")):
-            raise NotAFeed("The address gives a web page, not a feed: use the blog's feed "
-                           "address (often ending in /feed, /rss or /atom.xml).")
-        raise NotAFeed("What the address gives is not an RSS, Atom or JSON feed.")
+            raise NotAFeed(WEB_PAGE)
+        raise NotAFeed(NOT_A_FEED)
     found = []
     for item in parsed.entries[:MAX_ENTRIES]:
         stamp = item.get("published_parsed") or item.get("updated_parsed")
@@ -91,11 +100,10 @@ def _json_feed(body: bytes, url: str) -> list[Entry]:
     try:
         doc = json.loads(body)
     except ValueError:  # also a UnicodeDecodeError
-        raise NotAFeed("What the address gives is JSON that does not parse, not a feed.") \
-            from None
+        raise NotAFeed(BAD_JSON) from None
     if not (isinstance(doc, dict) and str(doc.get("version", "")).startswith(JSON_FEED)
             and isinstance(doc.get("items"), list)):
-        raise NotAFeed("What the address gives is JSON but not a JSON Feed (jsonfeed.org).")
+        raise NotAFeed(NOT_JSON_FEED)
     found = []
     for item in doc["items"][:MAX_ENTRIES]:
         if not isinstance(item, dict):

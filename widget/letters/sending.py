@@ -3,11 +3,12 @@
 A letter being sent is advanced each worker turn: the next readers (subscriber id order,
 from the letter's cursor) get an outbox row of kind "letter", as many as the pace allows
 since the letter started (at most WIDGET_LETTERS_PER_HOUR, and the site's own number if
-lower) and only while the workers keep up (_unclaimed). The cursor moves in the transaction that queues the rows, and only from where
-this worker read it, so two workers never queue a reader twice; the outbox's unique
-(letter_id, subscriber_id) is the idempotency key behind that. The outbox worker sends the
-rows with its leases, retries and pooled SMTP, and skips a reader who stopped being
-confirmed in between. A letter is sent when every reader is queued and none waits.
+lower) and only while the workers keep up (_unclaimed). The cursor moves in the
+transaction that queues the rows, and only from where this worker read it, so two
+workers never queue a reader twice; the outbox's unique (letter_id, subscriber_id) is the
+idempotency key behind that. The outbox worker sends the rows with its leases, retries
+and pooled SMTP, and skips a reader who stopped being confirmed in between. A letter is
+sent when every reader is queued and none waits.
 """
 from __future__ import annotations
 

@@ -25,12 +25,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from widget.core import db, outbox, smtp
+from widget.core.said import stored
 from widget.mail import dkim, letter, render, verp
 from widget.models import Grant, OutboxMessage, Site, Story, Subscriber
 
 log = logging.getLogger(__name__)
 STORY_KINDS = ("story_thanks", "story_reply")  # to the storyteller, not a subscriber
-INTERNAL = "internal error while sending"
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+DELETED = stored("the subscriber was deleted")
+UNSUBSCRIBED = stored("the subscriber unsubscribed before it was sent")
+BOUNCED = stored("the address bounced")
+NO_LONGER_CONFIRMED = stored("the reader is no longer confirmed")
+CONFIRMED_ALREADY = stored("the address was confirmed before it was sent")
+GIFT_DELETED = stored("the gift was deleted")
+GIFT_WITHDRAWN = stored("the gift's link was withdrawn")
+RATED_ALREADY = stored("they rated the gift already")
+FOLLOWUPS_OFF = stored("follow-ups were switched off for this gift")
+STORY_DELETED = stored("the story was deleted")
+INVITATION_GONE = stored("the invitation was withdrawn or accepted")
 
 
 @dataclass(frozen=True)
@@ -49,25 +63,25 @@ def skip_reason(message: OutboxMessage, subscriber: Subscriber | None,
     """Mail nobody should get any more: the person left, their address bounced or was
     already confirmed, the gift was withdrawn, or the follow-up has nothing left to ask."""
     if subscriber is None:
-        return "the subscriber was deleted"
+        return DELETED
     if subscriber.status == "unsubscribed":
-        return "the subscriber unsubscribed before it was sent"
+        return UNSUBSCRIBED
     if subscriber.status == "bounced":
-        return "the address bounced"
+        return BOUNCED
     if message.kind == "letter" and subscriber.status != "confirmed":
-        return "the reader is no longer confirmed"
+        return NO_LONGER_CONFIRMED
     if message.kind == "confirm" and subscriber.status != "pending":
-        return "the address was confirmed before it was sent"
+        return CONFIRMED_ALREADY
     if message.kind in ("gift", "followup"):
         if grant is None:
-            return "the gift was deleted"
+            return GIFT_DELETED
         if grant.revoked_at is not None:
-            return "the gift's link was withdrawn"
+            return GIFT_WITHDRAWN
     if message.kind == "followup":
         if grant.rating is not None:
-            return "they rated the gift already"
+            return RATED_ALREADY
         if grant.gift.followup_days is None:
-            return "follow-ups were switched off for this gift"
+            return FOLLOWUPS_OFF
     return None
 
 
@@ -87,9 +101,9 @@ def _one(message: OutboxMessage, loaded: dict) -> tuple[str, object]:
     owner = (render.owner_of(message)
              if message.kind in (*render.OWNER_KINDS, "letter_test") else None)
     if message.kind in STORY_KINDS:
-        reason = "the story was deleted" if story is None else None
+        reason = STORY_DELETED if story is None else None
     elif owner is not None:
-        reason = ("the invitation was withdrawn or accepted"
+        reason = (INVITATION_GONE
                   if message.kind == "invite" and render.invited(message) is None else None)
     else:
         reason = skip_reason(message, subscriber, grant)
@@ -166,7 +180,7 @@ def prepare(app: Flask, ids: list[int], worker: str) -> list[Ready]:
         outbox.write_many(conn, worker, rendered)
         outbox.write_many(conn, worker, skipped, status="skipped", lease_until=None)
         for message_id in broken:
-            outbox.fail(conn, message_id, worker, INTERNAL, permanent=False,
+            outbox.fail(conn, message_id, worker, outbox.INTERNAL, permanent=False,
                         retry_seconds=cfg["OUTBOX_RETRY_SECONDS"],
                         max_attempts=cfg["OUTBOX_MAX_ATTEMPTS"])
     return ready

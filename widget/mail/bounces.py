@@ -39,6 +39,7 @@ from flufl.bounce import all_failures
 from sqlalchemy import select, update
 
 from widget.core import db, outbox
+from widget.core.said import stored
 from widget.mail import verp
 from widget.models import OutboxMessage, Subscriber, utcnow
 from widget.subscribers import lifecycle
@@ -49,6 +50,9 @@ MAX_MESSAGE = 10 << 20  # a bounce carries at most our e-mail back: far less tha
 ENVELOPE_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To")
 IMAP_TIMEOUT = 60
 KINDS = ("hard", "soft", "complaint")
+# what the outbox row says once a bounce came back (the mail server's words after it)
+AFTER_SENDING = {"hard": stored("hard bounce after sending: %(note)s"),
+                 "soft": stored("soft bounce after sending: %(note)s")}
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,7 @@ def record(session, config, row: OutboxMessage, kind: str, note: str) -> Outcome
     now = utcnow()
     session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(
         bounce=kind if first or kind != "soft" else row.bounce,
-        last_error=_short(f"{kind} bounce after sending: {note}" if kind != "complaint"
+        last_error=_short(AFTER_SENDING[kind] % {"note": note} if kind in AFTER_SENDING
                           else note)))
     values = {"bounced_at": now, "bounce_note": note}
     if kind == "soft" and first:

@@ -109,7 +109,7 @@ def _guarded(app: Flask, worker: str, ids: list[int], work):
     except Exception:
         log.exception("outbox %s could not be delivered", ", ".join(map(str, ids)))
         for message_id in ids:
-            outbox.fail(db.engine(), message_id, worker, batch.INTERNAL, permanent=False,
+            outbox.fail(db.engine(), message_id, worker, outbox.INTERNAL, permanent=False,
                         retry_seconds=app.config["OUTBOX_RETRY_SECONDS"],
                         max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"])
         return None
@@ -117,7 +117,8 @@ def _guarded(app: Flask, worker: str, ids: list[int], work):
 
 def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
     """Deliver, run contact imports, poll blog feeds, move letters of new posts on and,
-    hourly, erase sign-ups never confirmed, until `stop` is set (or, with once, until nothing is due)."""
+    hourly, erase sign-ups never confirmed, until `stop` is set (or, with once, until
+    nothing is due)."""
     wake = outbox.wake_event(app)
     worker = worker_name()
     swept = None  # when this worker last ran the clean-up: at start, then hourly

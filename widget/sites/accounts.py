@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from widget.core import headers, i18n, outbox, tokens
+from widget.core import headers, i18n, outbox, said, tokens
 from widget.models import Owner, Site, SiteOrigin, Widget
 from widget.sites.origins import normalize_origin
 
@@ -34,8 +34,9 @@ class AccountError(ValueError):
         self.message, self.values = message, values
 
     def __str__(self) -> str:
-        if has_request_context():
-            return gettext(self.message, **self.values)
+        if has_request_context():  # a value may be a library's words (email-validator's)
+            return gettext(self.message, **{name: said.shown(value) if isinstance(value, str)
+                                            else value for name, value in self.values.items()})
         return self.args[0]
 
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from widget.core.said import stored
 from widget.models import ApiKey, AuditEntry
 
 # action (the key stored in the database) → how the site page says it, translated when
@@ -35,6 +36,20 @@ ACTIONS = {"export": lazy_gettext("exported"),
            "letter_cancel": lazy_gettext("cancelled the rest of a letter")}
 
 
+# What an entry's detail says, stored in English and shown in the owner's language
+# (core/said.py); the detail of other entries is a name the owner gave (a widget's, a gift's).
+INVITED = stored("%(email)s as %(role)s")
+NOW = stored("%(email)s is now %(role)s")
+HANDED = stored("to %(email)s")
+ONE_CONTACT = stored("one contact’s data")
+IMPORTED = stored("%(file)s: %(new)s new, %(updated)s updated, %(unchanged)s unchanged, "
+                  "%(invalid)s invalid")
+AS_FORMAT = stored("as %(format)s: %(selection)s")
+KEY = stored("API key “%(name)s” (%(prefix)s…)")
+# the role in INVITED, NOW and a join's detail
+ROLES = (stored("viewer"), stored("editor"), stored("owner"))
+
+
 def actor_of_owner(owner) -> str:
     """How the log names an owner acting in the dashboard."""
     return owner.email
@@ -42,7 +57,7 @@ def actor_of_owner(owner) -> str:
 
 def actor_of_key(key: ApiKey) -> str:
     """How the log names a request made with an API key."""
-    return f"API key “{key.name}” ({key.prefix}…)"
+    return KEY % {"name": key.name, "prefix": key.prefix}
 
 
 def record(session: Session, site_id: str, actor: str, action: str, count: int,

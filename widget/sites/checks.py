@@ -12,6 +12,7 @@ from flask import current_app, request
 
 from widget.core import ratelimit, smtp
 from widget.core.errors import ApiError
+from widget.core.said import stored
 from widget.sites import origins, snapshot
 from widget.sites.snapshot import SiteView
 
@@ -94,6 +95,30 @@ def consent_value(data: dict, is_form: bool) -> bool:
     if not isinstance(value, bool):
         raise ApiError(400, "invalid_type", "'consent' must be true or false.", field="consent")
     return value
+
+
+# What email-validator says of the addresses people most often get wrong, declared so
+# the dashboard shows its reason in the owner's language (core/said.py); a rarer reason
+# stays in its English.
+EMAIL_REASONS = (
+    stored("An email address must have an @-sign."),
+    stored("There must be something before the @-sign."),
+    stored("There must be something after the @-sign."),
+    stored("The part after the @-sign is not valid. It should have a period."),
+    stored("An email address cannot have two periods in a row."),
+    stored("An email address cannot start with a period."),
+    stored("An email address cannot end with a period."),
+    stored("An email address cannot have a period immediately before the @-sign."),
+    stored("An email address cannot have a period immediately after the @-sign."),
+    stored("An email address cannot have a hyphen immediately after the @-sign."),
+    stored("An email address cannot have a period and a hyphen next to each other."),
+    stored("The email address contains invalid characters before the @-sign: %(chars)s."),
+    stored("The part after the @-sign contains invalid characters: %(chars)s."),
+    stored("The part after the @-sign is a special-use or reserved name that cannot be "
+           "used with email."),
+    stored("The part after the @-sign is not valid. It is not within a valid top-level "
+           "domain."),
+)
 
 
 def checked_email(raw: str | None) -> tuple[str, str]:

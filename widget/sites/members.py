@@ -50,7 +50,7 @@ def invite(session: Session, site: Site, email: str, role: str, by: Owner, lang:
                          body=email)
     session.add(outbox.OB(**row, owner_id=by.id))  # owner_id: who invited
     audit.record(session, site.id, audit.actor_of_owner(by), "invite", 1,
-                 f"{email} as {role}")
+                 audit.INVITED % {"email": email, "role": role})
     return member
 
 
@@ -93,7 +93,8 @@ def hand_over(session: Session, site: Site, member: SiteMember, by: Owner) -> No
     site.owner_id = member.owner_id
     member.email, member.owner_id = previous.email.lower(), previous.id
     member.role, member.accepted_at = "owner", utcnow()
-    audit.record(session, site.id, audit.actor_of_owner(by), "handover", 1, f"to {new}")
+    audit.record(session, site.id, audit.actor_of_owner(by), "handover", 1,
+                 audit.HANDED % {"email": new})
 
 
 def change(session: Session, member: SiteMember, role: str | None, by: Owner) -> None:
@@ -107,4 +108,4 @@ def change(session: Session, member: SiteMember, role: str | None, by: Owner) ->
         raise AccountError(N_("Choose a role: viewer, editor or owner."))
     member.role = role
     audit.record(session, member.site_id, audit.actor_of_owner(by), "role", 1,
-                 f"{member.email}: {role}")
+                 audit.NOW % {"email": member.email, "role": role})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from widget.core import export, keyset
 from widget.core.i18n import LANGS
 from widget.core.rawsql import as_datetime
+from widget.core.said import listed, stored
 from widget.models import (Consent, ContactTag, Gift, Grant, Referral, StatusChange,
                            Subscriber, Widget)
 from widget.models.contacts import TAG_LENGTH
@@ -132,11 +133,30 @@ class Filters:
         return any(value for name, value in self.args().items() if name != "sort")
 
 
+# How a selection is put in words: stored so in the audit log, in English, and shown in
+# the owner's language there and on the bulk-action page (core/said.py). Each ends with
+# its value, so a part read too greedily is split again when its value is shown.
+NAMED = {"q": stored("search: %(value)s"), "status": stored("status: %(value)s"),
+         "widget": stored("widget %(value)s"), "lang": stored("language: %(value)s"),
+         "tag": stored("tag: %(value)s"), "from": stored("signed up from %(value)s"),
+         "to": stored("signed up until %(value)s")}
+CHOSEN = {("gift", "yes"): stored("got a gift"), ("gift", "no"): stored("got no gift"),
+          ("referred", "yes"): stored("came through a friend"),
+          ("referred", "no"): stored("came on their own")}
+# the values of "status: %(value)s"
+STATUS_WORDS = (stored("pending"), stored("confirmed"), stored("unsubscribed"),
+                stored("bounced"))
+ALL = stored("all contacts")
+TAGGED = stored("tag “%(tag)s” for %(selection)s")
+
+
 def describe(filters: Filters, tag: str | None = None) -> str:
-    """A selection in words for the audit log: its filters, or "all contacts"."""
-    shown = "; ".join(f"{name}: {value}" for name, value in filters.args().items()
-                      if name != "sort")
-    return (f"tag “{tag}” · " if tag else "") + (shown or "all contacts")
+    """A selection in words, in English (core/said.py shows it translated): its
+    filters, or "all contacts"; with `tag`, the tag a bulk action adds or removes."""
+    parts = [CHOSEN[name, value] if (name, value) in CHOSEN else NAMED[name] % {"value": value}
+             for name, value in filters.args().items() if name != "sort"]
+    words = listed(parts) if parts else ALL
+    return TAGGED % {"tag": tag, "selection": words} if tag else words
 
 
 def conditions(site_id: str, filters: Filters) -> list:

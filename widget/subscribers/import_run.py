@@ -34,6 +34,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from widget.core import db, events, outbox
 from widget.core.rawsql import Tx, as_datetime
+from widget.core.said import stored
 from widget.giveback.referrals import new_code
 from widget.models import (ContactImport, ContactTag, Consent, ImportChunk, OutboxMessage,
                            Site, StatusChange, Subscriber, utcnow)
@@ -48,7 +49,7 @@ BUDGET = 1.0  # seconds of import work before the worker looks at the outbox aga
 LIVE = ("checking", "queued", "running")
 # The database was away, busy or (PostgreSQL) broke a deadlock: the batch is tried again.
 TRANSIENT = (OperationalError, InterfaceError)
-FAILED = "An internal error stopped it (the server's log has the details)."
+FAILED = stored("An internal error stopped it (the server's log has the details).")
 
 # PostgreSQL: the batch's mailboxes locked in one statement, in the (sorted) order given,
 # as a sign-up locks its one (store.LOCK_MAILBOX), so concurrent counts take turns.
@@ -362,8 +363,8 @@ def _end(session, import_id: int, site_id: str, actor: str, filename: str,
     """An import ended (done or stopped): its file goes, the audit log records it."""
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == import_id))
     audit.record(session, site_id, actor, "import", total["new"] + total["updated"],
-                 f"{filename}: {total['new']} new, {total['updated']} updated, "
-                 f"{total['unchanged']} unchanged, {total['invalid']} invalid")
+                 audit.IMPORTED % {"file": filename, **{k: total[k] for k in (
+                     "new", "updated", "unchanged", "invalid")}})
 
 
 def _fail(import_id: int, worker: str, message: str) -> None:

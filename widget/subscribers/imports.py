@@ -27,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 
 from widget.core.errors import ApiError
 from widget.core.i18n import LANGS
+from widget.core.said import stored
 from widget.gifts.files import CHUNK, megabytes, safe_name
 from widget.models import ContactImport, ContactTag, ImportChunk, Subscriber
 from widget.sites.checks import CONTROL_CHARS, MAX_LEN, checked_email
@@ -58,6 +59,10 @@ LANG_WORDS = {"english": "en", "engelsk": "en", "englisch": "en", "engels": "en"
               "nederlandsk": "nl", "niederländisch": "nl"}
 SPACES = re.compile(r"\s+")
 ZIPPED = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx / .ods and old .xls workbooks
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+NOT_CSV = stored("The file can't be read as CSV (%(error)s).")
 
 
 class ImportRefused(ValueError):
@@ -156,7 +161,8 @@ def _sample(head: bytes, encoding: str, complete: bool) -> _Sample:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ImportRefused(gettext("The file can't be read as CSV (%(error)s).",
+        # stored by the worker's check in English, shown again translated (core/said.py)
+        raise ImportRefused(gettext(NOT_CSV,
                                     error=exc)) from None
     return _Sample(delimiter, rows if complete else rows[:-1])
 

@@ -19,13 +19,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from widget.core import db
+from widget.core.said import stored
 from widget.models import AuditEntry, Site, Subscriber, utcnow
 from widget.sites import audit
 from widget.subscribers import privacy
 
 log = logging.getLogger(__name__)
 BATCH = 500  # contacts per transaction: short locks, and well within any parameter limit
-ACTOR = "automatic clean-up"
+ACTOR = stored("automatic clean-up")
 EVERY = 3600  # seconds between one worker's sweeps
 
 

@@ -107,8 +107,9 @@ class Signup:
 def write(engine: Engine, signup: Signup) -> bool:
     """Upsert the subscriber, add its consent row and the widget's tags, give the gated
     gift (released at once for a confirmed address, else when it is confirmed), put a
-    gift given first on their ledger, note the friend whose link brought a new subscriber, and queue the e-mail
-    that is due, all in one committed transaction. Returns whether an e-mail was queued.
+    gift given first on their ledger, note the friend whose link brought a new
+    subscriber, and queue the e-mail that is due, all in one committed transaction.
+    Returns whether an e-mail was queued.
 
     The upsert makes a repeat sign-up refresh the existing row, and two first sign-ups of
     the same address racing each other both succeed. Raises ledger.GiftGone (nothing is

@@ -22,6 +22,7 @@ from flask_babel import gettext
 from sqlalchemy import and_, select, update
 
 from widget.core import db, outbound, outbox, vault
+from widget.core.said import stored
 from widget.models import Connector, ContactTag, Event, OutboxMessage, Subscriber, utcnow
 from widget.sync.connectors import SERVICES
 from widget.sync.connectors.base import Conn, Contact, Permanent, Retry, Service, SyncError
@@ -36,6 +37,20 @@ _paused: dict[tuple[str, int], datetime] = {}
 _noted: dict[tuple[str, int], datetime] = {}
 NOTE_OK = timedelta(seconds=5)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+WAITING = stored("waiting: the service asked us to slow down")
+FOR_CONTACT = stored("%(reason)s (contact %(id)s)")
+REMOVED = stored("the connector was removed")
+SWITCHED_OFF = stored("the connector is switched off")
+KEY_UNREADABLE = stored("the API key cannot be read (was WIDGET_SECRET_KEY changed?): connect "
+                        "the service again")
+UNKNOWN_SERVICE = stored("no service “%(name)s” here")
+NOT_CONFIRMED = stored("the contact is not confirmed: only confirmed contacts go over")
+ERASED = stored("the contact was erased before it was sent")
+NO_LONGER_CONFIRMED = stored("the contact is no longer confirmed")
+NO_ADDRESS = stored("the event names no address")
 
 
 def _http(guarded: bool, allow_private: bool) -> requests.Session:
@@ -83,8 +98,9 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         return job
     until = _paused.get(_key(engine, job.connector_id))
     if until is not None and until > utcnow():  # an earlier row was told to wait: so is this
-        outbox.fail(engine, message_id, worker, "waiting: the service asked us to slow down",
-                    permanent=False, retry_seconds=0, max_attempts=0,
+        outbox.fail(engine, message_id, worker,
+                    WAITING, permanent=False,
+                    retry_seconds=0, max_attempts=0,
                     retry_after=(until - utcnow()).total_seconds())
         _pause(engine, job.connector_id, until)
         return "queued"
@@ -92,7 +108,8 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
         getattr(job.service, job.action)(job.conn, job.contact)
     except SyncError as exc:
         answer = _answer(job.conn.last)
-        _note(engine, job.connector_id, error=f"{exc.reason} (contact {job.contact.id})")
+        _note(engine, job.connector_id, error=FOR_CONTACT % {
+            "reason": exc.reason, "id": job.contact.id})
         if isinstance(exc, Retry):
             until = utcnow() + timedelta(seconds=exc.after_seconds)
             outbox.fail(engine, message_id, worker, exc.reason, permanent=False,
@@ -117,10 +134,10 @@ def _job(engine, message_id: int, worker: str, allow_private: bool) -> _Job | st
         message = session.get(OutboxMessage, message_id)
         connector = (session.get(Connector, message.connector_id)
                      if message.connector_id else None)
-        reason = ("the connector was removed" if connector is None
-                  else "the connector is switched off" if not connector.enabled
-                  else f"no service “{connector.service}” here" if connector.service
-                  not in SERVICES else None)
+        reason = (REMOVED if connector is None
+                  else SWITCHED_OFF if not connector.enabled
+                  else UNKNOWN_SERVICE % {"name": connector.service}
+                  if connector.service not in SERVICES else None)
         if reason is None:
             action, contact, reason = _plan(session, message, connector)
         if reason:
@@ -129,8 +146,7 @@ def _job(engine, message_id: int, worker: str, allow_private: bool) -> _Job | st
         try:
             service, conn = connect(connector, allow_private)
         except vault.Unreadable:
-            error = ("the API key cannot be read (was WIDGET_SECRET_KEY changed?): "
-                     "connect the service again")
+            error = KEY_UNREADABLE
             _note(engine, connector.id, error=error)
             outbox.fail(engine, message_id, worker, error, permanent=True, retry_seconds=0,
                         max_attempts=0)
@@ -145,9 +161,9 @@ def _plan(session, message: OutboxMessage, connector: Connector):
     if message.event_id is None:  # a backfill's row: the contact as they are now
         person = session.get(Subscriber, message.contact_id)
         if person is None:
-            return None, None, "the contact was erased before it was sent"
+            return None, None, ERASED
         if person.status != "confirmed":
-            return None, None, "the contact is no longer confirmed"
+            return None, None, NO_LONGER_CONFIRMED
         tags = session.scalars(select(ContactTag.tag).where(
             ContactTag.subscriber_id == person.id).order_by(ContactTag.tag))
         data, type_ = {"id": person.id, "email": person.email, "name": person.name,
@@ -157,10 +173,10 @@ def _plan(session, message: OutboxMessage, connector: Connector):
         payload = json.loads(event.payload) if event else {}
         data, type_ = (payload.get("data") or {}).get("contact") or {}, payload.get("type")
         if not data.get("email"):
-            return None, None, "the event names no address"
+            return None, None, NO_ADDRESS
     action = "upsert" if type_ == BACKFILL else ACTIONS.get(type_)
     if action == "upsert" and type_ != BACKFILL and data.get("status") != "confirmed":
-        return None, None, "the contact is not confirmed: only confirmed contacts go over"
+        return None, None, NOT_CONFIRMED
     if action is None:
         return None, None, f"{type_}: nothing to send (only confirmed contacts go over)"
     contact = Contact(id=int(data.get("id") or message.contact_id or 0), email=data["email"],

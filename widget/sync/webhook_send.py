@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 
 from widget.core import db, outbound, outbox, vault
 from widget.core.rawsql import as_datetime
+from widget.core.said import stored
 from widget.models import Event, OutboxMessage, Site, Webhook, utcnow
 from widget.sync.webhooks import TEST_TYPE, signed_headers
 
@@ -40,6 +41,7 @@ EXCERPT = 1024  # characters of the receiver's answer kept for the delivery log
 # Retries end by time (WEBHOOK_RETRY_HOURS), not by a count of attempts.
 NO_ATTEMPT_LIMIT = 2 ** 31 - 1
 NO_ANSWER = {"response_status": None, "response": None}
+NOT_SENT = stored("not sent: %(reason)s")
 _local = threading.local()  # one guarded session a thread: connections are reused
 _pool: ThreadPoolExecutor | None = None  # made on first use, kept for the process
 _pool_lock = threading.Lock()
@@ -50,6 +52,19 @@ JOB = (select(OutboxMessage.id, OutboxMessage.created_at, Webhook.id, Webhook.si
               Event.payload)
        .select_from(OutboxMessage).join(Webhook, Webhook.id == OutboxMessage.webhook_id)
        .join(Event, Event.id == OutboxMessage.event_id))
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+HTTP_ERROR = stored("the endpoint answered HTTP %(status)s")
+GAVE_UP = stored("gave up after %(hours)s hours: %(error)s")
+SWITCHED_OFF = stored("the endpoint is switched off")
+DELETED = stored("the webhook was deleted")
+SECRET_UNREADABLE = stored("the signing secret cannot be read (was WIDGET_SECRET_KEY changed?)")
+NO_CONNECTION_TYPE = stored("could not connect (%(error)s)")
+TIMED_OUT = stored("no answer within %(seconds)s seconds")
+NO_CONNECTION = stored("could not connect: %(reason)s")
+SWITCHED_OFF_REASON = stored("Switched off on %(when)s UTC: deliveries failed for %(hours)s hours "
+                         "(last: %(error)s).")
 
 
 @dataclass(frozen=True)
@@ -130,18 +145,18 @@ def _attempt(app: Flask, job: _Job) -> _Outcome:
                                signed_headers(job.secret, job.msg_id, int(time.time()),
                                               job.body))
     except outbound.Refused as exc:
-        return _Outcome("failed", f"not sent: {exc}", NO_ANSWER)
+        return _Outcome("failed", NOT_SENT % {"reason": exc}, NO_ANSWER)
     except requests.RequestException as exc:
         error, answered = _network_error(exc), NO_ANSWER
     except Exception:  # one broken delivery must not stop the batch
         log.exception("outbox %s could not be delivered", job.message_id)
-        error, answered = "internal error while sending", NO_ANSWER
+        error, answered = outbox.INTERNAL, NO_ANSWER
     else:
         excerpt = answer.body[:EXCERPT * 4].decode("utf-8", errors="replace")[:EXCERPT]
         answered = {"response_status": answer.status, "response": excerpt.replace("\x00", "")}
         if 200 <= answer.status < 300:
             return _Outcome("sent", None, answered)
-        error = f"the endpoint answered HTTP {answer.status}"
+        error = HTTP_ERROR % {"status": answer.status}
     if job.test:  # the owner is watching the log: one attempt, then "send again"
         return _Outcome("failed", error, answered)
     if utcnow() - job.since >= timedelta(hours=cfg["WEBHOOK_RETRY_HOURS"]):
@@ -157,7 +172,8 @@ def _record(app: Flask, bind, worker: str, job: _Job, outcome: _Outcome) -> str:
         return "sent"
     error = outcome.error
     if outcome.status == "gave_up":
-        error = f"gave up after {app.config['WEBHOOK_RETRY_HOURS']} hours: {error}"
+        error = GAVE_UP % {
+            "hours": app.config["WEBHOOK_RETRY_HOURS"], "error": error}
     outbox.fail(bind, job.message_id, worker, error, permanent=outcome.status != "queued",
                 retry_seconds=app.config["OUTBOX_RETRY_SECONDS"],
                 max_attempts=NO_ATTEMPT_LIMIT, also=outcome.answer)
@@ -173,18 +189,19 @@ def _jobs(engine, worker: str, ids: set[int]) -> list[_Job | str]:
     found: list[_Job | str] = []
     for message_id in sorted(ids):
         if message_id not in rows:
-            outbox.finish(engine, message_id, worker, "skipped", "the webhook was deleted")
+            outbox.finish(engine, message_id, worker, "skipped",
+                          DELETED)
             found.append("skipped")
             continue
         _, created, hook_id, site_id, url, sealed, enabled, msg_id, type_, payload = \
             rows[message_id]
-        reason = None if enabled or type_ == TEST_TYPE else "the endpoint is switched off"
+        reason = None if enabled or type_ == TEST_TYPE else SWITCHED_OFF
         try:
             secret = vault.open_(sealed)
         except vault.Unreadable:
-            reason = "the signing secret cannot be read (was WIDGET_SECRET_KEY changed?)"
+            reason = SECRET_UNREADABLE
         if reason:
-            outbox.fail(engine, message_id, worker, f"not sent: {reason}", permanent=True,
+            outbox.fail(engine, message_id, worker, NOT_SENT % {"reason": reason}, permanent=True,
                         retry_seconds=0, max_attempts=NO_ATTEMPT_LIMIT)
             found.append("failed")
             continue
@@ -204,13 +221,13 @@ def _http(allow_private: bool) -> requests.Session:
 def _network_error(exc: requests.RequestException) -> str:
     """A network error in a few words: the OS's reason when there is one."""
     if isinstance(exc, requests.Timeout):
-        return f"no answer within {outbound.TIMEOUT} seconds"
+        return TIMED_OUT % {"seconds": outbound.TIMEOUT}
     cause = exc
     while cause is not None:
         if isinstance(cause, OSError) and cause.strerror:
-            return f"could not connect: {cause.strerror}"
+            return NO_CONNECTION % {"reason": cause.strerror}
         cause = cause.__cause__ or cause.__context__
-    return f"could not connect ({type(exc).__name__})"
+    return NO_CONNECTION_TYPE % {"error": type(exc).__name__}
 
 
 def _give_up(app: Flask, job: _Job, error: str) -> None:
@@ -218,8 +235,9 @@ def _give_up(app: Flask, job: _Job, error: str) -> None:
     up together (only the update that finds it on queues the e-mail)."""
     session = db.session()
     try:
-        reason = (f"Switched off on {utcnow():%Y-%m-%d %H:%M} UTC: deliveries failed for "
-                  f"{app.config['WEBHOOK_RETRY_HOURS']} hours (last: {error}).")
+        reason = SWITCHED_OFF_REASON % {
+            "when": f"{utcnow():%Y-%m-%d %H:%M}", "hours": app.config["WEBHOOK_RETRY_HOURS"],
+            "error": error}
         switched = session.execute(update(Webhook).where(
             Webhook.id == job.hook_id, Webhook.enabled.is_(True)).values(
             enabled=False, disabled_reason=reason)

@@ -50,9 +50,18 @@ import requests
 from flask_babel import gettext
 
 from widget.core import outbound
+from widget.core.said import stored
 
 EXCERPT = 500  # characters of a service's answer kept on the outbox row
 USER_AGENT = "reciprocity-widgets-connector/1"
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+MISSING_FIELD = stored("an answer without %(path)s (HTTP %(status)s)")
+NOT_REACHABLE = stored("%(service)s at %(url)s may not be reached: %(reason)s")
+UNREACHABLE = stored("%(service)s could not be reached (%(error)s)")
+NO_MESSAGE = stored("no message")
+KEY_REFUSED = stored("%(service)s refused the API key (%(status)s): %(said)s")
 
 
 class SyncError(Exception):
@@ -127,8 +136,9 @@ class Answer:
             try:
                 value = value[step]
             except (KeyError, IndexError, TypeError):
-                raise Transient(f"an answer without {'/'.join(map(str, path))} "
-                                f"(HTTP {self.status})", self.status) from None
+                raise Transient(MISSING_FIELD % {
+                    "path": "/".join(map(str, path)), "status": self.status},
+                    self.status) from None
         return value
 
 
@@ -163,12 +173,13 @@ class Conn:
             got = outbound.post(self.http, url, data, headers, method=method)
         except outbound.Refused as exc:
             self.last = (None, f"refused: {exc}")
-            raise Permanent(f"{self.service.label} at {self.base_url} may not be reached: "
-                            f"{exc}") from None
+            raise Permanent(NOT_REACHABLE
+                            % {"service": self.service.label, "url": self.base_url,
+                               "reason": exc}) from None
         except requests.RequestException as exc:
             self.last = (None, type(exc).__name__)
-            raise Transient(f"{self.service.label} could not be reached "
-                            f"({type(exc).__name__})") from None
+            raise Transient(UNREACHABLE % {
+                "service": self.service.label, "error": type(exc).__name__}) from None
         text = got.body.decode("utf-8", "replace")
         self.last = (got.status, text[:EXCERPT])
         try:
@@ -197,16 +208,20 @@ def retry_after(headers: dict, default: int = 60, now: datetime | None = None) -
     return max(1, int((when - now).total_seconds() + 0.999))
 
 
+# what a service said, as the delivery log and the connector's page show it
+ANSWERED = stored("%(service)s answered %(status)s: %(said)s")
+
+
 def classify(service: "Service", answer: Answer, text: str) -> SyncError:
     """The exception a non-2xx answer means."""
-    said = service.message(answer) or text.strip()[:200] or "no message"
-    where = f"{service.label} answered {answer.status}: {said}"
+    said = service.message(answer) or text.strip()[:200] or NO_MESSAGE
+    where = ANSWERED % {"service": service.label, "status": answer.status, "said": said}
     if answer.status == 429 or (answer.status == 503 and any(
             k.lower() == "retry-after" for k in answer.headers)):
         return Retry(where, retry_after(answer.headers), answer.status)
     if answer.status in (401, 403):
-        return Transient(f"{service.label} refused the API key ({answer.status}): {said}",
-                         answer.status)
+        return Transient(KEY_REFUSED % {
+            "service": service.label, "status": answer.status, "said": said}, answer.status)
     if answer.status >= 500 or answer.status in (408, 409, 423, 425):
         return Transient(where, answer.status)
     return Permanent(where, answer.status)
@@ -235,7 +250,8 @@ class Service:
                 continue
             value = str(settings.get(f.name) or "").strip()
             if f.required and not value:
-                raise Invalid(f.name, gettext("Enter the %(field)s.", field=str(f.label).lower()))
+                # the label as written: German capitalises its nouns
+                raise Invalid(f.name, gettext("Fill in “%(field)s”.", field=f.label))
             if value:
                 cleaned[f.name] = value
         return cleaned

@@ -16,13 +16,18 @@ from urllib.parse import quote
 
 from flask_babel import format_number, gettext, lazy_gettext
 
+from widget.core.said import stored
 from widget.sync.connectors.base import (
-    Answer, Conn, Contact, Field, Invalid, Permanent, Retry, Service, retry_after)
+    ANSWERED, Answer, Conn, Contact, Field, Invalid, Permanent, Retry, Service, retry_after)
 
 FIRSTNAME, LANGUAGE, TAGS = "FIRSTNAME", "LANGUAGE", "TAGS"
 CUSTOM = {LANGUAGE: "language", TAGS: "tags"}  # the attributes owners create (docs)
 ATTRIBUTES_TTL = 300  # seconds an account's attribute names are trusted before asking again
 _attributes: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+
+
+# What this module stores in English, shown translated in the dashboard (core/said.py)
+TOO_MANY_REQUESTS = stored("too many requests")
 
 
 class Brevo(Service):
@@ -60,8 +65,9 @@ class Brevo(Service):
         reset = next((v for k, v in got.headers.items()
                       if k.lower() == "x-sib-ratelimit-reset"), "")
         wait = retry_after(got.headers, default=int(reset) if reset.isdigit() else 60)
-        said = self.message(got) or "too many requests"
-        raise Retry(f"Brevo answered 429: {said}", max(1, wait))
+        said = self.message(got) or TOO_MANY_REQUESTS
+        raise Retry(ANSWERED % {"service": self.label, "status": 429, "said": said},
+                    max(1, wait))
 
     def _list(self, conn: Conn) -> int:
         return int(conn.settings["list_id"])
@@ -90,11 +96,19 @@ class Brevo(Service):
                        name=got.get("name"), n=format_number(count)) if isinstance(count, int) \
             else gettext("Connected to the Brevo list “%(name)s”.", name=got.get("name"))
         missing = [a for a in CUSTOM if a not in self._known(conn, fresh=True)]
-        if missing:
-            said += (f" To receive each contact's {' and '.join(CUSTOM[a] for a in missing)}, "
-                     f"create the text attribute{'s' * (len(missing) > 1)} "
-                     f"{' and '.join(missing)} in Brevo (Contacts → Settings → Contact "
-                     f"attributes).")
+        if len(missing) == 2:
+            said += " " + gettext(
+                "To receive each contact's language and tags, create the text attributes "
+                "%(first)s and %(second)s in Brevo (Contacts → Settings → Contact "
+                "attributes).", first=missing[0], second=missing[1])
+        elif missing == [LANGUAGE]:
+            said += " " + gettext(
+                "To receive each contact's language, create the text attribute %(name)s in "
+                "Brevo (Contacts → Settings → Contact attributes).", name=LANGUAGE)
+        elif missing:
+            said += " " + gettext(
+                "To receive each contact's tags, create the text attribute %(name)s in "
+                "Brevo (Contacts → Settings → Contact attributes).", name=TAGS)
         return said
 
     def upsert(self, conn: Conn, contact: Contact) -> None:

@@ -23,8 +23,8 @@ class Kit(Service):
         Field("api_key", lazy_gettext("API key (v4)"),
               lazy_gettext("Kit → Settings → Developer → API keys: add a v4 key.")),
     )
-    erase_note = ("Kit's API cannot delete a subscriber: an erased contact is "
-                  "unsubscribed in Kit. Delete them there by hand as well.")
+    erase_note = lazy_gettext("Kit's API cannot delete a subscriber: an erased contact is "
+                              "unsubscribed in Kit. Delete them there by hand as well.")
 
     def auth_headers(self, conn: Conn) -> dict:
         return {"X-Kit-Api-Key": conn.key}  # "Authenticate API requests via an API Key"
