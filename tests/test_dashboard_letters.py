@@ -145,10 +145,16 @@ def test_send_now_mails_each_confirmed_reader_once(app, ann, make_site, query, s
 
     sent = csrf_post(ann, f"{page_of(site)}/send/{letter}", {}, page=page_of(site))
     assert sent.status_code == 302 and status_of(query, letter) == "sending"
-    assert "The letter is going out now" in text_of(ann.get(page_of(site)))
+    shown = ann.get(page_of(site)).text
+    assert "The letter is going out now" in unescape(shown)
+    # the bar follows the worker (static/js/import.js asks this every second)
+    progress = f"{page_of(site)}/{letter}/progress"
+    assert f'data-status="{progress}"' in shown and "js/import" in shown
+    assert ann.get(progress).json() == {"status": "sending", "rows": 3, "done": 0}
     schedule.tick(app, utcnow())
     drain(app)
     schedule.tick(app, utcnow())  # every reader queued and none waiting: sent
+    assert ann.get(progress).json() == {"status": "sent", "rows": 3, "done": 3}
     mails = smtp.mailbox.wait(3)
     assert sorted(m["To"].addresses[0].addr_spec for m in mails) == sorted(confirmed)
     assert all(m["Subject"] == f"Blog: {TITLES[0]} and 1 more" for m in mails)
@@ -256,6 +262,8 @@ def test_another_owners_letter_is_404(ann, make_site, make_client, query):
     mine = page_of(theirs)
     assert bob.get(f"{mine}/preview/{letter}").status_code == 404
     assert bob.get(f"{mine}/preview/{letter}.html").status_code == 404
+    assert bob.get(f"{mine}/{letter}/progress").status_code == 404
+    assert bob.get(f"{page_of(site)}/{letter}/progress").status_code == 404
     for action in ("send", "cancel", "test"):
         assert csrf_post(bob, f"{mine}/{action}/{letter}", {}, page=mine).status_code == 404
     assert bob.get(f"{page_of(site)}/preview/{letter}").status_code == 404

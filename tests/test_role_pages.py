@@ -113,6 +113,7 @@ def pages(ids: dict) -> dict[str, str]:
         "outbox_html": f"{outbox}/html", "letters": f"{base}/letters",
         "letter_preview": f"{base}/letters/preview/{ids['letter_id']}",
         "letter_preview_html": f"{base}/letters/preview/{ids['letter_id']}.html",
+        "letter_progress": f"{base}/letters/{ids['letter_id']}/progress",
     }
 
 

@@ -1,13 +1,14 @@
-/* A progress bar that follows the worker (an import's check or run, a backfill to an
-   e-mail service): asks its status every second, moves the bar and the counts, and
-   shows the page afresh once the work has ended (the page is read from the stored rows,
-   so it shows the result). The bar names its status URL (data-status) and the statuses
-   in which the work goes on (data-live). */
-const bar = document.querySelector("progress[data-status]");
-if (bar) {
+/* Progress bars that follow the worker (an import's check or run, a backfill to an
+   e-mail service, a letter going out): each asks its status every second, moves the bar
+   and its counts, and shows the page afresh once its work has ended (the page is read
+   from the stored rows, so it shows the result). A bar names its status URL
+   (data-status) and the statuses in which the work goes on (data-live); its counts
+   ([data-count]) are within its [data-progress] element, else anywhere on the page. */
+// Counts as the page writes them (1 234 in nb, 1.234 in de): the page's language.
+const numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
+document.querySelectorAll("progress[data-status]").forEach(function (bar) {
   const live = bar.dataset.live.split(" ");
-  // Counts as the page writes them (1 234 in nb, 1.234 in de): the page's language.
-  const numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
+  const counts = (bar.closest("[data-progress]") || document).querySelectorAll("[data-count]");
   const tick = async function () {
     try {
       const resp = await fetch(bar.dataset.status, { headers: { Accept: "application/json" } });
@@ -19,7 +20,7 @@ if (bar) {
         }
         bar.max = Math.max(s.rows, s.done, 1);
         bar.value = s.done;
-        document.querySelectorAll("[data-count]").forEach(function (el) {
+        counts.forEach(function (el) {
           el.textContent = numbers.format(s[el.dataset.count]);
         });
       }
@@ -27,4 +28,4 @@ if (bar) {
     setTimeout(tick, 1000);
   };
   setTimeout(tick, 1000);
-}
+});

@@ -9,7 +9,8 @@ from email import message_from_string
 from email.policy import default as default_policy
 from math import ceil
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (abort, current_app, flash, jsonify, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -230,6 +231,16 @@ def cancel_letter(site_id: str, letter_id: int):
     else:
         flash(gettext("This letter was already sent or cancelled."))
     return back("dashboard.letters", None, site_id=site.id)
+
+
+@bp.get("/sites/<site_id>/letters/<int:letter_id>/progress")
+@login_required
+def letter_progress(site_id: str, letter_id: int):
+    """Where a letter is, for its progress bar (static/js/import.js): its state, the
+    readers it goes to (rows) and those it reached (done)."""
+    letter = owned(owned_site(site_id), Letter, letter_id)
+    done = sending.progress(db.session(), letter)
+    return jsonify(status=letter.status, rows=done.readers, done=done.sent)
 
 
 def _named(session, letter: Letter) -> str:

@@ -60,6 +60,7 @@ NEED: dict[str, tuple[str, str]] = {
     # list (owners); a test goes only to the person asking (editors, as the copy editor)
     "letters": (VIEW, OWN), "check_feed": (OWN, OWN), "remove_feed": (OWN, OWN),
     "letter_plan": (OWN, OWN), "send_letter": (OWN, OWN), "cancel_letter": (OWN, OWN),
+    "letter_progress": (VIEW, OWN),
     "letter_preview": (VIEW, EDIT), "letter_preview_html": (VIEW, EDIT),
     "letter_test": (EDIT, EDIT),
 }
