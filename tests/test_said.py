@@ -1,7 +1,7 @@
 """What jobs store in English, shown in the owner's language (core/said.py): a broken
 feed's error, the audit log's actors and details, a bulk action's selection, and the
-words of email-validator and WTForms; the English stays what is stored. Over real HTTP
-on SQLite and PostgreSQL, with a real feed server on loopback."""
+words of email-validator and WTForms, the two-step QR code's name; the English stays what
+is stored. Over real HTTP on SQLite and PostgreSQL, with a real feed server on loopback."""
 from __future__ import annotations
 
 from html import unescape
@@ -144,3 +144,9 @@ def test_connector_labels_keep_their_case_and_notes_are_translated(ann, make_sit
     kit = text(ann.get(f"/dashboard/sites/{site}/connectors/kit"))
     assert "Kit svarte 401: Unauthorized" in kit
     assert "Kits API kan ikke slette en abonnent" in kit and "cannot delete" not in kit
+
+
+def test_the_two_step_qr_code_is_named_in_norwegian(ann):
+    choose(ann, "nb")
+    page = ann.get("/dashboard/account/two-step").text
+    assert "<title>QR-kode for appen din</title>" in page and "QR code for" not in page

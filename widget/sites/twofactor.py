@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 import pyotp
 import segno
+from flask_babel import gettext
 
 from widget.core import vault
 from widget.models import Owner
@@ -31,7 +32,7 @@ def new_secret() -> str:
 def qr_svg(owner: Owner, secret: str) -> str:
     """The otpauth:// link as an inline SVG QR code for the app to scan."""
     uri = pyotp.TOTP(secret).provisioning_uri(name=owner.email, issuer_name=ISSUER)
-    return segno.make(uri, error="m").svg_inline(scale=4, title="QR code for your app")
+    return segno.make(uri, error="m").svg_inline(scale=4, title=gettext("QR code for your app"))
 
 
 def _digits(code: str) -> str:
