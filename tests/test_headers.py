@@ -3,7 +3,8 @@ however: a page, an error, a redirect, JSON, a script, a CSV, a file, a 204, a 3
 the config fast path in front of Flask. One walk requests every rule of the URL map
 over real HTTP, with real values (a real site, real signed links, the owner logged in)
 and junk ones, so answers and refusals alike are seen; a new route without the headers
-fails it, and so does a rule the walk does not reach.
+fails it, and so does a rule the walk does not reach. On SQLite and PostgreSQL. A link
+gift's form-action, over HTTP and in Chromium, is tests/test_headers_link_gift.py's.
 
 What each kind carries (one rule decides it: widget/core/pages.py:security_headers):
 - every response: nosniff; Referrer-Policy no-referrer under the link paths, whose URLs
@@ -19,32 +20,29 @@ What each kind carries (one rule decides it: widget/core/pages.py:security_heade
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter
 from urllib.parse import quote, urlsplit
 
 import pytest
-import requests
-from playwright.sync_api import Page
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from widget.core import db, events, tokens, vault
 from widget.core.rawsql import Tx
 from widget.gifts import grants
 from widget.letters import feeds
-from widget.models import (FeedItem, Gift, Grant, Letter, OutboxMessage, Referral, Site, Story,
+from widget.models import (FeedItem, Grant, Letter, OutboxMessage, Referral, Site, Story,
                            Webhook, Widget)
 from widget.sites import abtests, accounts, keys, members
 
-from .helpers.gifts import claimed, file_gift, make_gift, make_widget, only_grant, sign
+from .helpers.gifts import claimed, file_gift, only_grant, sign
 from .helpers.giveback import add_milestone, confirm_path, row, share_path, unsubscribe_path
+from .helpers.headers import check
 from .helpers.http import PASSWORD
 from .helpers.waiting import wait_until
 
 BASES = {"http": "http://127.0.0.1:5000", "https": "https://widgets.example"}
 ORIGIN = "https://blog.example"  # the sites' allowed origin (make_site's default)
-LINK_PATHS = ("/confirm/", "/unsubscribe/", "/gift/", "/rate/", "/r/", "/share/", "/letter/")
 ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 # Real answers that change what later requests need come last, in this order: the walk
 # revokes, withdraws, deletes and unsubscribes only once every other rule has been seen, and logs
@@ -54,55 +52,8 @@ LAST = ("dashboard.revoke_key", "dashboard.withdraw_grant", "dashboard.delete_mi
         "dashboard.delete_gift", "dashboard.discard_import", "dashboard.reset_signups",
         "subscription.unsubscribe",
         "subscription.resubscribe", "dashboard.member_role", "dashboard.logout")
-# The e-mail HTML the dashboard serves (sandboxed), and who may frame it: the copy
-# editor's preview is shown in an iframe on the editor's page; the outbox's is opened.
-EMAIL_HTML = {"dashboard.outbox_html": "'none'", "dashboard.mail_copy_preview": "'self'",
-              "dashboard.letter_preview_html": "'self'"}
 # Rules the walk does not request, each with the reason: none.
 NOT_WALKED: frozenset[str] = frozenset()
-
-
-def policy(value: str | None) -> dict[str, list[str]]:
-    """A Content-Security-Policy as {directive: sources}."""
-    return {d.split()[0]: d.split()[1:] for d in (value or "").split(";") if d.strip()}
-
-
-def check(resp: requests.Response, path: str, endpoint: str, https: bool,
-          stored: str | None = None) -> str:
-    """Assert the headers `resp` must carry; returns its kind. `stored`: for a 304, the
-    policy of the answer it confirms (a cache keeps that one)."""
-    h, status = resp.headers, resp.status_code
-    where = (resp.request.method, path, status, h.get("Content-Type"))
-    assert h.get("X-Content-Type-Options") == "nosniff", where
-    assert h.get("Referrer-Policy") == ("no-referrer" if path.startswith(LINK_PATHS)
-                                        else "strict-origin-when-cross-origin"), where
-    assert h.get("Strict-Transport-Security") == ("max-age=31536000" if https else None), where
-    assert h.get("Cross-Origin-Resource-Policy") in (None, "cross-origin"), where
-    csp = policy(h.get("Content-Security-Policy"))
-    if status == 304:
-        assert h.get("Content-Security-Policy") in (None, stored), where
-        assert "X-Frame-Options" not in h, where
-        return "not modified"
-    mimetype = h.get("Content-Type", "").split(";")[0]
-    if mimetype == "text/html" and status != 204:
-        if endpoint in EMAIL_HTML and status == 200:
-            ancestors = EMAIL_HTML[endpoint]
-            assert "sandbox" in csp and csp["default-src"] == ["'none'"], (where, csp)
-            assert csp["frame-ancestors"] == [ancestors], (where, csp)
-            assert h["X-Frame-Options"] == {"'self'": "SAMEORIGIN", "'none'": "DENY"}[ancestors]
-            return "e-mail HTML"
-        assert csp["default-src"] == ["'self'"] and csp["frame-ancestors"] == ["'none'"], \
-            (where, csp)
-        assert csp["base-uri"] == ["'none'"] and csp["form-action"] == ["'self'"], (where, csp)
-        assert "'unsafe-" not in h["Content-Security-Policy"], where
-        assert h.get("X-Frame-Options") == "DENY", where
-        return "page"
-    if endpoint == "gifts.download" and status in (200, 206):
-        assert "sandbox" in csp and csp["default-src"] == ["'none'"], (where, csp)
-        assert csp["frame-ancestors"] == ["'none'"], (where, csp)
-        return "file"
-    assert csp == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}, (where, csp)
-    return f"resource {mimetype or '(none)'}"
 
 
 def path_for(rule, values: dict | None) -> str:
@@ -365,44 +316,3 @@ def test_the_fast_path_answers_with_the_same_headers(app, client, make_site):
         check(resp, f"/api/v1/sites/{site}/widgets", "api.widgets", https)
 
 
-def test_a_link_gifts_button_may_lead_on_to_its_link(client, make_site, query):
-    """Browsers check form-action at every hop of a form's redirects: the page of a link
-    gift names the link's origin, and only that page does."""
-    site = make_site()
-    link = "https://gifts.example:8443/checklist"
-    gift = make_gift(query, site, "link", url=link)
-    page = urlsplit(claimed(client, site, make_widget(query, site, gift))["page"]).path
-    resp = client.get(page)
-    assert policy(resp.headers["Content-Security-Policy"])["form-action"] == [
-        "'self'", "https://gifts.example:8443"]
-    hop = client.post(page)
-    assert client.get(urlsplit(hop.headers["Location"]).path).headers["Location"] == link
-    check(client.get("/gift/nope"), "/gift/nope", "gifts.gift_page", https=False)
-
-
-@pytest.mark.browser
-def test_chromium_follows_a_link_gifts_button_to_the_link(page: Page, demo, host):
-    """The pages' policy in a real browser: nothing refused on a gift page, and its button
-    reaches the owner's link on another origin."""
-    (host["root"] / "checklist.html").write_text("<!doctype html><title>Checklist</title>")
-    link = f"{host['origin']}/checklist.html"
-    engine = create_engine(demo["db"])
-    with Session(engine) as session:
-        gift = Gift(site_id="demo-blog", kind="link", title="The checklist", url=link)
-        session.add(gift)
-        session.flush()
-        widget = Widget(site_id="demo-blog", name=f"w{uuid.uuid4().hex[:8]}", kind="gift",
-                        gift_id=gift.id, gift_mode="first", layout="inline", triggers=[])
-        session.add(widget)
-        session.commit()
-        widget_id = widget.id
-    engine.dispose()
-    given = requests.post(f"{demo['base']}/api/v1/sites/demo-blog/grants",
-                          json={"widget": widget_id}, timeout=10).json()["grant"]
-    refused = []
-    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text
-            else None)
-    page.goto(given["page"])
-    page.locator("form button").click()
-    page.wait_for_url(link, timeout=10000)
-    assert refused == []
