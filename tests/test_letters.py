@@ -33,9 +33,9 @@ from widget.models import (
 )
 
 from .helpers.feeds import NEW_POST, POSTS, FeedServer, rss
+from .helpers.mail_faults import server_with, start_worker
 from .helpers.smtp import Mailbox, links_in
 from .helpers.waiting import wait_until
-from .test_mail_faults import server_with, start_worker
 
 pytestmark = pytest.mark.real_smtp
 UTC = timezone.utc
