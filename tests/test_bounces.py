@@ -1,37 +1,33 @@
-"""Bounces and complaints (issue 18, part 5): every e-mail to a subscriber leaves with its
-own VERP return path; a real RFC 3464 report delivered to the listener (aiosmtpd) or
-read from an IMAP folder marks the contact bounced, counts a soft bounce or, for an ARF
-complaint, unsubscribes; the next letter skips them. DKIM signatures verify."""
+"""Bounces and complaints (issue 18, part 5): a real RFC 3464 report delivered to the
+listener (aiosmtpd) or read from an IMAP folder marks the contact bounced, counts a soft
+bounce or, for an ARF complaint, unsubscribes; the next letter skips them, the contact
+page, list and export show it, and mail to any other address is refused. Real databases
+(SQLite and PostgreSQL). The return paths and DKIM signatures e-mail leaves with are
+tests/test_bounces_sending.py's."""
 from __future__ import annotations
 
 import smtplib
-from datetime import timedelta
 from pathlib import Path
 
-import dkim
 import pytest
 from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from widget import settings
 from widget.cli import main
 from widget.core import db, outbox, vault
-from widget.letters import schedule
 from widget.mail import bounces, verp
-from widget.mail import worker as mail_worker
 from widget.subscribers import lifecycle
-from widget.models import (Event, Feed, FeedItem, OutboxMessage, Site, StatusChange,
-                           Subscriber, Webhook, utcnow)
+from widget.models import Event, OutboxMessage, Site, StatusChange, Subscriber, Webhook, utcnow
 
+from .helpers import bounces as shared
+from .helpers.bounces import READERS, drain, new_post, reader, return_path
 from .helpers.imap import ImapServer
 from .helpers.mail import signup
 from .helpers.smtp import free_port
 
 pytestmark = pytest.mark.real_smtp
 DATA = Path(__file__).parent / "data"
-READERS = ("ann@reader.example", "bob@reader.example", "cy@reader.example")
+site = shared.site  # a site with three confirmed readers (a fixture)
 UNKNOWN = "550 5.1.1 <{0}>: Recipient address rejected: User unknown in virtual mailbox table"
 
 
@@ -50,49 +46,6 @@ def arf(to: str, recipient: str, return_path: str) -> bytes:
 
 
 @pytest.fixture
-def site(make_site, query):
-    """A site with three confirmed readers and a blog feed read before."""
-    site_id = make_site()
-
-    def fill(s):
-        now = utcnow()
-        s.execute(insert(Subscriber), [
-            {"site_id": site_id, "email": e, "email_normalized": e, "status": "confirmed",
-             "status_at": now, "lang": "en", "created_at": now, "updated_at": now}
-            for e in READERS])
-        s.add(Feed(site_id=site_id, lang="", url="https://blog.example/feed",
-                   primed_at=now, next_poll_at=now + timedelta(hours=1)))
-        s.commit()
-    query(fill)
-    return site_id
-
-
-def new_post(app, query, site_id: str, n: int) -> None:
-    """A new post on the blog, put into a letter and queued (schedule.tick)."""
-    def add(s):
-        feed = s.scalar(select(Feed).where(Feed.site_id == site_id))
-        s.add(FeedItem(feed_id=feed.id, key=f"{n:064d}", title=f"Post {n}",
-                       link=f"https://blog.example/{n}", summary="<p>New.</p>"))
-        s.commit()
-    query(add)
-    assert schedule.tick(app)["queued"] >= 1
-
-
-def drain(app) -> None:
-    while mail_worker.drain_once(app):
-        pass
-
-
-def reader(query, email: str) -> Subscriber:
-    return query(lambda s: s.scalar(select(Subscriber).where(Subscriber.email == email)))
-
-
-def return_path(smtp, email: str, index: int = -1) -> str:
-    """The envelope sender of the latest (or `index`th) e-mail the server took for `email`."""
-    return [sender for sender, to in smtp.mailbox.envelopes if to == [email]][index]
-
-
-@pytest.fixture
 def listener(app):
     controller = bounces.listen(app, "127.0.0.1", free_port())
     yield controller
@@ -102,53 +55,6 @@ def listener(app):
 def deliver(controller, rcpt: str, raw: bytes) -> None:
     with smtplib.SMTP(controller.hostname, controller.port, timeout=10) as client:
         client.sendmail("", [rcpt], raw)
-
-
-def test_every_letter_leaves_with_its_own_unforgeable_return_path(app, site, query, smtp):
-    new_post(app, query, site, 1)
-    drain(app)
-    smtp.mailbox.wait(3)
-    paths = {email: return_path(smtp, email) for email in READERS}
-    assert len(set(paths.values())) == 3
-    for email, path in paths.items():
-        local, _, domain = path.partition("@")
-        assert domain == "blog.example" and local.startswith("news+b-") and len(local) <= 64
-        row = query(lambda s: s.get(OutboxMessage, verp.decode(app.config, path.upper())))
-        assert (row.kind, row.subscriber_id) == ("letter", reader(query, email).id)
-    ann = paths[READERS[0]]
-    message_id = verp.decode(app.config, ann)
-    code = ann.partition("+b-")[2].partition("@")[0]
-    number, _, mac = code.partition("-")
-    forged = [ann.replace(code, f"{number}-{mac[:-1]}{'a' if mac[-1] != 'a' else 'b'}"),
-              verp.address({**app.config, "SECRET_KEY": "another"}, message_id),
-              ann.replace("news+b-", "other+b-"), ann.replace("@blog.", "@blog2.")]
-    assert [verp.decode(app.config, f) for f in forged] == [None] * 4
-
-
-def test_a_confirmation_has_a_return_path_and_an_owners_mail_keeps_mail_from(
-        app, make_site, query, smtp):
-    from widget.sites import accounts
-
-    make_site()
-
-    def queue(s):
-        person = Subscriber(site_id=make_site(name="Other"), email="dee@reader.example",
-                            email_normalized="dee@reader.example", status="pending",
-                            status_at=utcnow(), lang="en")
-        s.add(person)
-        s.commit()
-        with app.test_request_context():
-            assert lifecycle.resend_confirmation(s, person)
-            assert accounts.request_reset(s, "owner@example.com", "en",
-                                          app.config["MAIL_FROM"])
-        s.commit()
-    query(queue)
-    drain(app)
-    smtp.mailbox.wait(2)
-    row = query(lambda s: s.get(OutboxMessage, verp.decode(
-        app.config, return_path(smtp, "dee@reader.example"))))
-    assert row.kind == "confirm"
-    assert return_path(smtp, "owner@example.com") == "news@blog.example"
 
 
 def test_a_dsn_to_the_listener_bounces_the_contact_and_the_next_letter_skips_them(
@@ -305,84 +211,6 @@ def test_signing_up_again_after_a_bounce_asks_for_a_new_confirmation(
                                        "confirmed", "confirm_page")
     assert (reader(query, READERS[0]).status, reader(query, READERS[0]).soft_bounces) == (
         "confirmed", 0)
-
-
-def rsa_key() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return private, public
-
-
-KEY, PUBLIC = rsa_key()
-
-
-@pytest.mark.parametrize("app_config", [{"DKIM_KEY": KEY, "DKIM_SELECTOR": "w1"}],
-                         indirect=True)
-def test_a_sent_message_carries_a_dkim_signature_that_verifies(app, site, query, smtp):
-    import base64
-
-    raws = []
-    keep = smtp.mailbox.handle_DATA
-
-    async def keeping(server, session, envelope):
-        raws.append(envelope.content)
-        return await keep(server, session, envelope)
-    smtp.mailbox.handle_DATA = keeping
-
-    def pending(s):
-        person = Subscriber(site_id=site, email="dee@reader.example", status="pending",
-                            email_normalized="dee@reader.example", status_at=utcnow())
-        s.add(person)
-        s.commit()
-        with app.test_request_context():
-            assert lifecycle.resend_confirmation(s, person)
-    query(pending)
-    new_post(app, query, site, 1)
-    drain(app)
-    smtp.mailbox.wait(4)
-    asked = []
-
-    def dns(name, timeout=5):
-        asked.append(name)
-        return b"v=DKIM1; k=rsa; p=" + base64.b64encode(PUBLIC)
-    assert len(raws) == 4
-    for raw in raws:
-        assert raw.startswith(b"DKIM-Signature: ")
-        assert dkim.verify(raw, dnsfunc=dns)
-    assert set(asked) == {b"w1._domainkey.blog.example."}  # the From address's domain
-    for raw in raws:  # any change to what was signed breaks it
-        assert not dkim.verify(raw.replace(b"\r\nSubject: ", b"\r\nSubject: Re: "), dnsfunc=dns)
-    # Signed when rendered: what the outbox keeps (a letter's is dropped once sent) is
-    # what went out, and what a retry would send.
-    stored = query(lambda s: s.scalar(select(OutboxMessage.raw).where(
-        OutboxMessage.kind == "confirm")))
-    assert stored.encode() in raws
-
-
-def test_a_missing_or_unusable_dkim_key_fails_at_start_up(monkeypatch, tmp_path):
-    monkeypatch.setenv("WIDGET_INSTANCE_PATH", str(tmp_path))
-    monkeypatch.setenv("WIDGET_DKIM_SELECTOR", "w1")
-    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "missing.pem"))
-    with pytest.raises(settings.ConfigError, match="WIDGET_DKIM_KEY_FILE: cannot read"):
-        settings.load()
-    (tmp_path / "bad.pem").write_text("not a key")
-    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "bad.pem"))
-    with pytest.raises(settings.ConfigError, match="holds no PEM RSA private key"):
-        settings.load()
-    (tmp_path / "good.pem").write_bytes(KEY)
-    monkeypatch.setenv("WIDGET_DKIM_KEY_FILE", str(tmp_path / "good.pem"))
-    assert settings.load()["DKIM_KEY"] == KEY
-    monkeypatch.delenv("WIDGET_DKIM_SELECTOR")
-    with pytest.raises(settings.ConfigError, match="go together"):
-        settings.load()
-    monkeypatch.delenv("WIDGET_DKIM_KEY_FILE")
-    monkeypatch.setenv("WIDGET_BOUNCE_ADDRESS", "a-very-long-bounce-mailbox-name-indeed@x.example")
-    with pytest.raises(settings.ConfigError, match="WIDGET_BOUNCE_ADDRESS its local part"):
-        settings.load()
 
 
 def test_the_contact_page_shows_the_bounce_and_the_list_and_export_filter_by_it(
