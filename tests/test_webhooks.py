@@ -4,15 +4,14 @@ WEBHOOK_ALLOW_PRIVATE) checks every delivery with the `standardwebhooks` library
 with our signing code. Faults: the receiver down (503, then its port closed) and up
 again, a worker stuck mid-delivery and taken over, private targets refused, the
 give-up that switches an endpoint off and e-mails its owner (a real SMTP server). The
-address guard is tested on addresses, never by connecting: no packet leaves loopback."""
+address guard is tested on addresses, never by connecting: no packet leaves loopback.
+Adding and removing webhooks (dashboard, owner API) is tests/test_webhooks_manage.py's."""
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import standardwebhooks
@@ -22,88 +21,21 @@ from widget.core import db, events, outbound, outbox
 from widget.core.rawsql import Tx
 from widget.mail import worker as mail_worker
 from widget.models import OutboxMessage, Webhook, utcnow
-from widget.sites import keys
 from widget.sync import webhooks
 
-from .helpers.api import assert_error
+from .helpers import webhooks as shared
 from .helpers.giveback import member
 from .helpers.http import csrf_post
 from .helpers.waiting import wait_until
+from .helpers.webhooks import Receiver, add_hook, bearer, drain
 
-
-@pytest.fixture
-def app_config(app_config):
-    app_config.update(WEBHOOK_ALLOW_PRIVATE=True, OUTBOX_RETRY_SECONDS=0.05,
-                      WEBHOOK_RETRY_HOURS=1, MAIL_FROM="news@blog.example")
-    return app_config
+app_config, receiver = shared.app_config, shared.receiver  # loopback allowed; its receiver
 
 
 @pytest.fixture
 def strict(app_config):
     """The production default: loopback and private targets refused."""
     app_config["WEBHOOK_ALLOW_PRIVATE"] = False
-
-
-class Receiver:
-    """A webhook endpoint on loopback that records every request and answers with
-    `status(request_number)` (which may block); `stop()` closes its port, `start()`
-    opens the same port again."""
-
-    def __init__(self, host: str = "127.0.0.1"):
-        self.host, self.port, self.got, self.lock = host, 0, [], threading.Lock()
-        self.status = lambda n: 200
-        self.server = None
-        self.start()
-
-    def start(self):
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver.lock:
-                    receiver.got.append((dict(self.headers), body))
-                    n = len(receiver.got)
-                code = receiver.status(n)
-                self.send_response(code)
-                self.send_header("Content-Type", "text/plain")
-                self.end_headers()
-                self.wfile.write(f"answer {n}: {code}".encode())
-
-            def log_message(self, *args):
-                pass
-
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
-        self.server = server_class((self.host, self.port), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/hooks/widget"
-
-    def verified(self, secret: str) -> list[dict]:
-        """Every payload received, each checked by standardwebhooks (raises if not)."""
-        check = standardwebhooks.Webhook(secret)
-        return [check.verify(body, headers) for headers, body in self.got]
-
-
-@pytest.fixture
-def receiver():
-    made = Receiver()
-    yield made
-    made.stop()
-
-
-def add_hook(query, site: str, url: str, types=None) -> tuple[int, str]:
-    made = query(lambda s: webhooks.create(s, site, url, types))
-    return made.row.id, made.secret
 
 
 def emit(query, site: str, type_: str, contact_id: int | None = None, n: int = 0) -> None:
@@ -113,12 +45,6 @@ def emit(query, site: str, type_: str, contact_id: int | None = None, n: int = 0
                     contact_id)
         s.commit()
     query(run)
-
-
-def drain(app, worker: str = "test-worker") -> None:
-    """The worker's loop body until nothing is due: claim, deliver, record."""
-    while mail_worker.drain_once(app, worker):
-        pass
 
 
 def make_due(query) -> None:
@@ -131,11 +57,6 @@ def deliveries(query, hook_id: int) -> list[OutboxMessage]:
     return query(lambda s: list(s.scalars(select(OutboxMessage).where(
         OutboxMessage.webhook_id == hook_id, OutboxMessage.kind == "webhook")
         .order_by(OutboxMessage.id))))
-
-
-def bearer(query, site: str, scope: str) -> dict:
-    key = query(lambda s: keys.create(s, site, scope, "test").key)
-    return {"Authorization": f"Bearer {key}"}
 
 
 # --- signing -----------------------------------------------------------------------------
@@ -355,87 +276,3 @@ def test_giving_up_switches_the_endpoint_off_and_tells_the_owner(app, ann, make_
     assert receiver.verified(secret)[-1]["type"] == "contact.created"
     assert len(smtp.mailbox.messages) == 1
 
-
-# --- dashboard ---------------------------------------------------------------------------
-
-def test_the_dashboard_adds_a_webhook_tests_it_and_shows_its_log(app, ann, make_site, query,
-                                                                  receiver):
-    site = make_site("ann@example.com")
-    path = f"/dashboard/sites/{site}/webhooks"
-    assert "Webhooks" in ann.get(f"/dashboard/sites/{site}").text
-    refused = csrf_post(ann, path, {"url": "ftp://example.com/x"})
-    assert refused.status_code == 422 and "Use an http:// or https:// URL" in refused.text
-    assert ann.post(path, data={"url": receiver.url}).status_code == 400  # no CSRF token
-    made = csrf_post(ann, path, {"url": receiver.url, "description": "Zapier",
-                                 "events": ["contact.confirmed", "gift.given"]})
-    assert made.status_code == 200
-    [secret] = re.findall(r"whsec_[A-Za-z0-9+/=]+", made.text)
-    hook = query(lambda s: s.scalar(select(Webhook).where(Webhook.site_id == site)))
-    assert hook.events == "contact.confirmed,gift.given" and secret not in hook.secret
-    assert secret not in ann.get(path).text  # shown once
-    page = f"{path}/{hook.id}"
-    assert csrf_post(ann, page + "/test", {}, page).status_code == 302
-    drain(app)
-    [payload] = receiver.verified(secret)
-    assert payload["type"] == "webhook.test"
-    assert payload["data"]["webhook"] == {"id": hook.id, "url": receiver.url}
-    log = ann.get(page).text
-    assert "webhook.test" in log and "HTTP 200" in log and "answer 1: 200" in log
-    assert csrf_post(ann, page + "/delete", {}, page).status_code == 302
-    assert query(lambda s: s.get(Webhook, hook.id)) is None
-    assert ann.get(page).status_code == 404
-
-
-def test_another_owners_webhook_is_404(ann, make_site, query):
-    mine, theirs = make_site("ann@example.com"), make_site("bob@example.com")
-    their_hook, _ = add_hook(query, theirs, "https://hooks.example/bob")
-    token = ann.csrf(f"/dashboard/sites/{mine}/webhooks")
-    for site in (mine, theirs):
-        base = f"/dashboard/sites/{site}/webhooks/{their_hook}"
-        assert ann.get(base).status_code == 404
-        for action in ("test", "enable", "delete"):
-            assert ann.post(f"{base}/{action}", data={"csrf_token": token}).status_code == 404
-    assert query(lambda s: s.get(Webhook, their_hook)) is not None
-
-
-# --- owner API ---------------------------------------------------------------------------
-
-def test_the_owner_api_adds_lists_and_deletes_webhooks(client, make_site, query):
-    site, other = make_site(), make_site("bob@example.com")
-    write, read = bearer(query, site, "write"), bearer(query, site, "read")
-    path = f"/api/v1/sites/{site}/webhooks"
-    made = client.post(path, headers=write, json={
-        "url": "https://hooks.example/a", "events": ["gift.given", "contact.created"],
-        "description": "Make"})
-    assert made.status_code == 201, made.text
-    body = made.json()
-    assert body["events"] == ["contact.created", "gift.given"] and body["enabled"] is True
-    assert body["secret"].startswith("whsec_") and body["description"] == "Make"
-    listed = client.get(path, headers=read).json()["webhooks"]
-    assert listed == [{k: v for k, v in body.items() if k != "secret"}]
-    assert_error(client.post(path, headers=read, json={"url": "https://x.example"}), 403,
-                 "forbidden_scope")
-    for data, status, code, field in [
-            ({}, 422, "missing_field", "url"),
-            ({"url": "javascript:alert(1)"}, 422, "invalid_url", "url"),
-            ({"url": "https://user:pw@x.example/"}, 422, "invalid_url", "url"),
-            ({"url": "https://x.example/" + "a" * 2048}, 422, "too_long", "url"),
-            ({"url": "https://x.example", "events": ["contact.eaten"]}, 422, "invalid_event",
-             "events"),
-            ({"url": "https://x.example", "events": "gift.given"}, 400, "invalid_type",
-             "events"),
-            ({"url": "https://x.example", "secret": "mine"}, 400, "bad_request", "secret")]:
-        assert_error(client.post(path, headers=write, json=data), status, code, field)
-    theirs = client.post(f"/api/v1/sites/{other}/webhooks", json={"url": "https://b.example"},
-                         headers=bearer(query, other, "write")).json()["id"]
-    assert_error(client.delete(f"{path}/{theirs}", headers=write), 404, "not_found")
-    assert_error(client.delete(f"/api/v1/sites/{other}/webhooks/{theirs}", headers=write),
-                 404, "site_not_found")
-    assert_error(client.delete(f"{path}/{body['id']}", headers=read), 403, "forbidden_scope")
-    assert client.delete(f"{path}/{body['id']}", headers=write).status_code == 204
-    assert client.get(path, headers=read).json() == {"webhooks": []}
-    for n in range(webhooks.MAX_PER_SITE):
-        assert client.post(path, headers=write, json={"url": f"https://h.example/{n}"}
-                           ).status_code == 201
-    assert_error(client.post(path, headers=write, json={"url": "https://h.example/x"}), 409,
-                 "too_many_webhooks")
