@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from widget import create_app, settings
-from widget.models import Owner, Site, Widget
+from widget.models import Feed, Owner, Site, Widget
 
 
 def run(*args, env=None, input=None):
@@ -156,3 +156,6 @@ def test_demo_seed_keeps_existing_data(app, client, query):
             "http://127.0.0.1:6001", "http://localhost:6001"}
     assert query(lambda s: s.scalar(select(Subscriber.email))) == "kept@example.com"
     assert query(lambda s: len(s.scalars(select(Owner)).all())) == 1
+    # the example blog's feed follows the example pages to this run's port
+    assert query(lambda s: s.scalars(select(Feed.url)).all()) == [
+        "http://127.0.0.1:6001/feed.xml"]

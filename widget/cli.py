@@ -317,6 +317,10 @@ def demo(host: str, port: int, examples_port: int):
     app = _migrated_app(**_base_overrides(host, port))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     examples_base = f"http://{shown}:{examples_port}"
+    if app.config["WEBHOOK_ALLOW_PRIVATE"] is not True:  # the example blog's feed, on loopback
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = frozenset(
+            app.config["WEBHOOK_ALLOW_PRIVATE"] or ()) | {
+            ("127.0.0.1", examples_port), ("::1", examples_port)}
     with app.app_context():
         login, password, site_id = seed(examples_base)
     base = app.config["BASE_URL"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 from widget import HERE
 from widget.core import db
 from widget.gifts import coupons, files
+from widget.letters import feeds
 from widget.models import Gift, Milestone, Site, Story, Widget
 from widget.sites.accounts import create_owner, create_site, find_owner, set_origins
 
@@ -35,7 +37,8 @@ def examples_dir() -> Path:
 
 
 def seed(examples_origin: str) -> tuple[str, str, str]:
-    """Create the demo owner and site unless they exist; keep all existing data."""
+    """Create the demo owner and site unless they exist, with the example blog's feed
+    (examples/embed/feed.xml); keep all existing data."""
     session = db.session()
     owner = find_owner(session, DEMO_LOGIN) or create_owner(session, DEMO_LOGIN, DEMO_PASSWORD)
     site = session.get(Site, DEMO_SITE)
@@ -51,6 +54,12 @@ def seed(examples_origin: str) -> tuple[str, str, str]:
                            title="Liked this? Get the next one by e-mail"))
     _seed_gifts(session)
     _seed_giveback(session)
+    # The example blog's feed, on the example pages' origin of this run (the worker's
+    # first poll finds its posts); an owner's own feed is left alone.
+    found = feeds.feeds_of(session, DEMO_SITE)
+    if not found or (len(found) == 1 and found[0].lang == "" and found[0].url.endswith("/feed.xml")
+                     and urlsplit(found[0].url).hostname in ("127.0.0.1", "localhost")):
+        feeds.set_feed(session, DEMO_SITE, f"{examples_origin}/feed.xml")
     session.commit()
     return DEMO_LOGIN, DEMO_PASSWORD, DEMO_SITE
 
@@ -151,7 +160,8 @@ def examples_app(base_url: str, site_id: str) -> Flask:
             body = body.replace(EXAMPLE_BASE.encode(), base_url.encode())
             body = body.replace(f'data-site="{DEMO_SITE}"'.encode(),
                                 f'data-site="{site_id}"'.encode())
-        mimetype = {".html": "text/html", ".css": "text/css"}.get(path.suffix, "text/plain")
+        mimetype = {".html": "text/html", ".css": "text/css",
+                    ".xml": "application/rss+xml"}.get(path.suffix, "text/plain")
         return Response(body, mimetype=mimetype)
 
     return app

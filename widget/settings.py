@@ -1,6 +1,7 @@
 """Settings: one table read by the app, the CLI's --help and docs/configuration.md."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -82,8 +83,9 @@ SETTINGS: tuple[Setting, ...] = (
             "endpoint is switched off and its owner told by e-mail."),
     Setting("WIDGET_WEBHOOK_ALLOW_PRIVATE", "off",
             "'on' lets webhooks, self-hosted services and blog feeds reach loopback and "
-            "private addresses (a listmonk on your LAN); link-local and cloud metadata "
-            "addresses stay refused."),
+            "private addresses (a listmonk on your LAN); or only the ones listed as "
+            "address:port, comma-separated (10.0.0.7:9000, [fd00::7]:443); link-local and "
+            "cloud metadata addresses stay refused."),
     Setting("WIDGET_FEED_POLL_MINUTES", "15",
             "How often each blog feed is fetched for new posts, in minutes (at least 15: "
             "feeds are read politely, with conditional GETs)."),
@@ -181,10 +183,7 @@ def load() -> dict:
     smtputf8 = _env("WIDGET_SMTPUTF8").lower()
     if smtputf8 not in ("auto", "on", "off"):
         raise ConfigError(f"WIDGET_SMTPUTF8 must be auto, on or off, not {smtputf8!r}.")
-    allow_private = _env("WIDGET_WEBHOOK_ALLOW_PRIVATE").lower()
-    if allow_private not in ("on", "off"):  # a typo must not open the LAN
-        raise ConfigError("WIDGET_WEBHOOK_ALLOW_PRIVATE must be on or off, "
-                          f"not {allow_private!r}.")
+    allow_private = private_allowed(_env("WIDGET_WEBHOOK_ALLOW_PRIVATE"))
     bounce = _bounce_settings()
     return {
         "ENV_NAME": env,
@@ -215,7 +214,7 @@ def load() -> dict:
         "OUTBOX_MAX_ATTEMPTS": numbers["WIDGET_OUTBOX_MAX_ATTEMPTS"],
         "OUTBOX_LEASE_SECONDS": numbers["WIDGET_OUTBOX_LEASE_SECONDS"],
         "WEBHOOK_RETRY_HOURS": numbers["WIDGET_WEBHOOK_RETRY_HOURS"],
-        "WEBHOOK_ALLOW_PRIVATE": allow_private == "on",
+        "WEBHOOK_ALLOW_PRIVATE": allow_private,
         "FEED_POLL_MINUTES": numbers["WIDGET_FEED_POLL_MINUTES"],
         "LETTERS_PER_HOUR": max(1, numbers["WIDGET_LETTERS_PER_HOUR"]),
         "SOFT_BOUNCE_LIMIT": max(1, numbers["WIDGET_SOFT_BOUNCE_LIMIT"]),
@@ -228,6 +227,30 @@ def load() -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     }
+
+
+def private_allowed(value: str) -> bool | frozenset[tuple[str, int]]:
+    """WIDGET_WEBHOOK_ALLOW_PRIVATE: on (True), off (False), or the (address, port) pairs
+    listed, which core/outbound.py lets through; anything else refuses to start (a typo
+    must not open the LAN)."""
+    value = value.strip().lower()
+    if value in ("on", "off"):
+        return value == "on"
+    pairs = set()
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        host, _, port = item.rpartition(":")
+        try:
+            address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+            if not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(port)
+        except ValueError:
+            raise ConfigError("WIDGET_WEBHOOK_ALLOW_PRIVATE must be on, off, or addresses "
+                              f"with their ports (10.0.0.7:9000), not {item!r}.") from None
+        pairs.add((str(address), int(port)))
+    if not pairs:
+        raise ConfigError("WIDGET_WEBHOOK_ALLOW_PRIVATE must be on, off, or addresses with "
+                          "their ports (10.0.0.7:9000).")
+    return frozenset(pairs)
 
 
 def _bounce_settings() -> dict:

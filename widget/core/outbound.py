@@ -43,14 +43,21 @@ INTERNAL_ADDRESS = stored("%(ip)s is a reserved or otherwise internal address")
 PRIVATE_ADDRESS = stored("%(ip)s is a loopback or private address")
 
 
+# Which private addresses may be reached: none (False), all (True), or these
+# (address, port) pairs (settings.private_allowed).
+Allowed = bool | frozenset[tuple[str, int]]
+
+
 class Refused(Exception):
     """The target's address is one outbound requests may not reach."""
 
 
-def refusal(address: str, allow_private: bool = False) -> str | None:
-    """Why `address` (an IP as text) may not be reached, or None when it may. With
-    `allow_private`, loopback and private networks are allowed (a service on the
-    operator's LAN), metadata and link-local addresses still are not."""
+def refusal(address: str, allow_private: Allowed = False,
+            port: int | None = None) -> str | None:
+    """Why `address` (an IP as text) may not be reached on `port`, or None when it may.
+    With `allow_private` True, loopback and private networks are allowed (a service on the
+    operator's LAN); with a set of (address, port) pairs, only those; metadata and
+    link-local addresses never are."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
@@ -59,7 +66,9 @@ def refusal(address: str, allow_private: bool = False) -> str | None:
     if ip.is_multicast or ip.is_unspecified:
         return NOT_A_HOST % {"ip": ip}
     if ip.is_loopback or (ip.is_private and not ip.is_reserved):  # ::1 counts as reserved
-        return None if allow_private else PRIVATE_ADDRESS % {"ip": ip}
+        allowed = allow_private is True or (
+            isinstance(allow_private, frozenset) and (str(ip), port) in allow_private)
+        return None if allowed else PRIVATE_ADDRESS % {"ip": ip}
     if not ip.is_global or any(ip in net for net in INTERNAL if net.version == ip.version):
         return INTERNAL_ADDRESS % {"ip": ip}
     return None
@@ -74,7 +83,7 @@ def _guarded(base):
             reasons = []
             for family, kind, proto, _, sockaddr in socket.getaddrinfo(
                     self._dns_host, self.port, type=socket.SOCK_STREAM):
-                reason = refusal(sockaddr[0], self.allow_private)
+                reason = refusal(sockaddr[0], self.allow_private, sockaddr[1])
                 if reason:
                     reasons.append(reason)
                     continue
@@ -92,13 +101,13 @@ def _guarded(base):
     return Guarded
 
 
-def _pool(base, connection, allow_private: bool):
+def _pool(base, connection, allow_private: Allowed):
     conn = type(connection.__name__, (connection,), {"allow_private": allow_private})
     return type(base.__name__, (base,), {"ConnectionCls": conn})
 
 
 class _Adapter(HTTPAdapter):
-    def __init__(self, allow_private: bool):
+    def __init__(self, allow_private: Allowed):
         self.allow_private = allow_private
         super().__init__(max_retries=0)
 
@@ -110,8 +119,9 @@ class _Adapter(HTTPAdapter):
         self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
 
 
-def session(allow_private: bool = False) -> requests.Session:
-    """A requests session whose every connection passes the address check."""
+def session(allow_private: Allowed = False) -> requests.Session:
+    """A requests session whose every connection passes the address check
+    (WIDGET_WEBHOOK_ALLOW_PRIVATE: none, all, or some private addresses allowed)."""
     made = requests.Session()
     made.trust_env = False  # no proxy from the environment: it would do the connecting
     adapter = _Adapter(allow_private)

@@ -53,7 +53,7 @@ NO_LONGER_CONFIRMED = stored("the contact is no longer confirmed")
 NO_ADDRESS = stored("the event names no address")
 
 
-def _http(guarded: bool, allow_private: bool) -> requests.Session:
+def _http(guarded: bool, allow_private: outbound.Allowed) -> requests.Session:
     """A plain session for the services' fixed hosts; the guarded one of core/outbound.py
     for an address the owner typed."""
     sessions = _local.__dict__.setdefault("sessions", {})
@@ -63,7 +63,7 @@ def _http(guarded: bool, allow_private: bool) -> requests.Session:
     return sessions[which]
 
 
-def connect(connector: Connector, allow_private: bool) -> tuple[Service, Conn]:
+def connect(connector: Connector, allow_private: outbound.Allowed) -> tuple[Service, Conn]:
     """The connector's service and a Conn with its key opened (vault.Unreadable when
     it was sealed with another secret key)."""
     service = SERVICES[connector.service]
@@ -127,7 +127,7 @@ def deliver(app: Flask, message_id: int, worker: str) -> str:
     return "sent"
 
 
-def _job(engine, message_id: int, worker: str, allow_private: bool) -> _Job | str:
+def _job(engine, message_id: int, worker: str, allow_private: outbound.Allowed) -> _Job | str:
     """What to send, or the status the row got when there is nothing to send."""
     session = db.session()
     try:
@@ -223,7 +223,7 @@ def _pause(engine, connector_id: int, until: datetime) -> None:
             .values(next_attempt_at=until))
 
 
-def try_connection(connector: Connector, allow_private: bool) -> tuple[bool, str]:
+def try_connection(connector: Connector, allow_private: outbound.Allowed) -> tuple[bool, str]:
     """The connector's "test connection": (worked, a sentence for the owner)."""
     try:
         service, conn = connect(connector, allow_private)

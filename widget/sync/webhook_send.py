@@ -211,7 +211,7 @@ def _jobs(engine, worker: str, ids: set[int]) -> list[_Job | str]:
     return found
 
 
-def _http(allow_private: bool) -> requests.Session:
+def _http(allow_private: outbound.Allowed) -> requests.Session:
     sessions = _local.__dict__.setdefault("sessions", {})
     if allow_private not in sessions:
         sessions[allow_private] = outbound.session(allow_private)
