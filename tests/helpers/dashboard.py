@@ -1,10 +1,15 @@
 """The owner's side over real HTTP: the site settings form, gifts made through the gift
-form, and visitors acting through the public API meanwhile."""
+form, the account page's language and time zone, and visitors acting through the public
+API meanwhile (a widget's funnel counted as its beacons count it)."""
 from __future__ import annotations
 
+import requests
 from sqlalchemy import func, select
 
 from widget.models import Gift, GiftFile, GiftFileChunk, Widget
+
+from .api import ORIGIN
+from .http import csrf_post
 
 SETTINGS = {"name": "Blog", "origins": "https://blog.example", "default_lang": "en",
             "require_consent": "y", "popup_cap": "1", "double_opt_in": "y",
@@ -62,3 +67,21 @@ def give(make_client, site: str, widget: str) -> dict:
     resp = make_client().post(f"/api/v1/sites/{site}/grants", json={"widget": widget})
     assert resp.status_code == 201, resp.text
     return resp.json()["grant"]
+
+
+def choose(client, lang: str, zone: str = "UTC"):
+    return csrf_post(client, "/dashboard/account/language",
+                     {"lang-lang": lang, "lang-time_zone": zone}, page="/dashboard/account")
+
+
+def widget_with(query, base: str, site: str, name: str, sign_ups: int) -> str:
+    """A live widget whose funnel counted three impressions and `sign_ups`, sent to the
+    server at `base` as the widget's beacons are."""
+    widget = Widget(site_id=site, name=name, kind="newsletter", triggers=[], is_live=True)
+    wid = query(lambda s: (s.add(widget), s.commit(), widget.id)[-1])
+    events = [{"widget": wid, "type": kind} for kind in ["impression"] * 3 + ["submit"] * sign_ups]
+    resp = requests.post(f"{base}/api/v1/sites/{site}/events", timeout=10,
+                         headers={"Origin": ORIGIN},
+                         json={"page": "/", "lang": "en", "device": "desktop", "events": events})
+    assert resp.status_code == 204, resp.text
+    return wid
