@@ -1,4 +1,4 @@
-"""Helpers for the property-based tests of the public API (tests/test_fuzz_public.py):
+"""Helpers for the property-based tests of the public API (tests/test_fuzz_public*.py):
 the Hypothesis profile, strategies for hostile values and raw bodies, the error codes
 docs/api.md documents per status, what an answer must look like, and a snapshot of every
 table a public request may write, to compare before and after a request."""
