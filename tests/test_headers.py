@@ -231,8 +231,6 @@ def requests_for(rule, method: str, values: dict, owner, visitor):
         yield visitor, path_for(rule, {**values, **values["extra"][rule.endpoint]}), {}
 
 
-@pytest.mark.parametrize("app_config", [{"BASE_URL": url} for url in BASES.values()],
-                         ids=list(BASES), indirect=True)
 def a_feed(session: Session, site: str) -> int:
     """A blog feed on a documentation address (its check is refused at once: no network)."""
     feed = feeds.set_feed(session, site, "https://192.0.2.10/feed.xml")
@@ -253,6 +251,8 @@ def a_letter(session: Session, site: str, feed_id: int) -> int:
     return letter.id
 
 
+@pytest.mark.parametrize("app_config", [{"BASE_URL": url} for url in BASES.values()],
+                         ids=list(BASES), indirect=True)
 def test_every_route_answers_with_the_headers_of_its_kind(app, make_client, make_site, query,
                                                           worker):
     https = app.config["BASE_URL"].startswith("https://")
