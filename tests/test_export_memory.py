@@ -32,18 +32,17 @@ from widget.models import Gift
 from widget.sites import keys
 from widget.subscribers.contacts import COLUMNS
 
+from .helpers.exports import N, START, last_line, read_streamed
 from .helpers.http import HttpClient
 from .helpers.serving import app_env, serving
 from .helpers.smtp import free_port
 
-N = 100_000
 LIMIT_MB = 64
 # Its two runs (SQLite, PostgreSQL) take turns on one xdist worker: each keeps a core busy
 # for a while, and the same limit should not depend on the other's load.
 pytestmark = pytest.mark.xdist_group("export_memory")
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 CONSENT = "Yes, send me the newsletter."
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)  # person i signed up i seconds later
 
 
 def seed(database_url: str, site: str, gift: str) -> None:
@@ -115,22 +114,6 @@ def peak_growth(pid: int):
     growth: dict[str, float] = {}
     yield growth
     growth["mb"] = (memory_kb(pid)["VmHWM"] - before) / 1024
-
-
-def read_streamed(client: HttpClient, path: str, **kw) -> tuple[int, bytes, bytes]:
-    """(lines, the first 4 KiB, the last 4 KiB) of a download read 64 KiB at a time."""
-    lines, head, tail = 0, b"", b""
-    with client.http.get(client.url + path, stream=True, timeout=300, **kw) as resp:
-        assert resp.status_code == 200, resp.text[:300]
-        for chunk in resp.iter_content(1 << 16):
-            lines += chunk.count(b"\n")
-            head = head or chunk[:4096]
-            tail = (tail + chunk)[-4096:]
-    return lines, head, tail
-
-
-def last_line(tail: bytes) -> str:
-    return tail.decode("utf-8", "replace").rstrip("\r\n").rsplit("\n", 1)[-1]
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(),

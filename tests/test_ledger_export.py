@@ -23,7 +23,7 @@ from widget.models import Coupon, Gift, Grant, Subscriber, Widget
 from .helpers.http import HttpClient
 from .helpers.serving import app_env, serving
 from .helpers.smtp import free_port
-from .test_export_memory import N, START, last_line, read_streamed
+from .helpers.exports import N, START, last_line, read_streamed
 
 HEADER = ("email,name,given_at,widget,status,downloads,last_download_at,code,rating,"
           "comment")
