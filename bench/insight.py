@@ -217,7 +217,7 @@ def pages(kind: str, dsn, base: str, site: str, today, days: int) -> dict:
     first_month = datetime.fromisoformat(two[0]).strftime("%B %Y")
     stats = f"{base}/stats"
     return {
-        "site page": (base, [f"{last_widget}<", f"{last_shown} shown"]),
+        "site page": (base, [f"{last_widget}<", f"{last_shown:,} shown"]),
         "stats 30 days": (stats, ["<h1>What works</h1>", f"{shown(*month):,}"]),
         "by page, 1 year": (f"{stats}?from={year[0]}&to={year[1]}&by=page",
                             [f"{shown(*year):,}", f">{top_page(*year)}<"]),

@@ -8,7 +8,7 @@ by group, in the owner's language are tests/test_dashboard_i18n_pages.py's."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from widget import catalog
-from widget.models import Owner, Subscriber
+from widget.models import Owner, StatDay, Subscriber, Widget
 
 from .helpers.browser import log_in
 from .helpers.dashboard import choose, widget_with
@@ -102,13 +102,30 @@ def test_the_catalogue_check_can_fail():
 
 # Numbers and the locale outside the dashboard ------------------------------------------
 
-@pytest.mark.parametrize("lang, shown", [("en", "1,234 · 10,000+"),
-                                         ("nb", "1\xa0234 · 10\xa0000+"),
-                                         ("de", "1.234 · 10.000+"),
-                                         ("nl", "1.234 · 10.000+")])
+@pytest.mark.parametrize("lang, shown", [("en", "1,234 · 36,550 · 10,000 · 10,000+"),
+                                         ("nb", "1\xa0234 · 36\xa0550 · 10\xa0000 · 10\xa0000+"),
+                                         ("de", "1.234 · 36.550 · 10.000 · 10.000+"),
+                                         ("nl", "1.234 · 36.550 · 10.000 · 10.000+")])
 def test_counts_in_the_page_language(app, lang, shown):
+    """A number as it is; a total counted to the cap (count_to_cap) as "10,000+"."""
     with app.test_request_context("/dashboard/", headers={"Accept-Language": lang}):
-        assert render_template_string("{{ 1234 | count }} · {{ 10001 | count }}") == shown
+        assert render_template_string(
+            "{{ 1234 | count }} · {{ 36550 | count }} · {{ 10000 | capped }} · "
+            "{{ 10001 | capped }}") == shown
+
+
+def test_a_large_counter_shows_whole_on_the_site_page(ann, make_site, query):
+    """36,550 impressions read 36.550 in German, not the list cap's "10.000+"."""
+    site = make_site("ann@example.com")
+    choose(ann, "de")
+
+    def add(s):
+        widget = s.scalar(select(Widget).where(Widget.site_id == site))
+        s.add(StatDay(site_id=site, widget_id=widget.id, day=date.today(), shown=36550))
+        s.commit()
+    query(add)
+    page = ann.get(f"/dashboard/sites/{site}").text
+    assert "36.550 angezeigt" in page and "10.000+" not in page
 
 
 def test_pages_outside_the_dashboard_stay_out_of_babel(app):

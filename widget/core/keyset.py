@@ -73,11 +73,6 @@ def count_to_cap(session, ids) -> int:
         ids.order_by(None).limit(CAP + 1).subquery()))
 
 
-def counted(number: int) -> str:
-    """A count_to_cap for people: "10,000+" beyond CAP."""
-    return f"{CAP:,}+" if number > CAP else f"{number:,}"
-
-
 def reverse(order: Order) -> Order:
     """The same order the other way round (a table read from its last page back)."""
     return Order(order.column, not order.descending, order.text)

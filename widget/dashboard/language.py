@@ -63,20 +63,25 @@ def time_zones() -> dict[str, str]:
 
 
 def count(number: int) -> str:
-    """A count in the page's language ("1 234" in nb, "1.234" in de), "10 000+" beyond
-    keyset.CAP (what count_to_cap stops at)."""
-    cap = keyset.CAP
-    return format_number(cap) + "+" if number > cap else format_number(number)
+    """A number in the page's language ("1 234" in nb, "1.234" in de), as it is."""
+    return format_number(number)
+
+
+def capped(number: int) -> str:
+    """A total that count_to_cap counted, in the page's language: "10 000+" beyond
+    keyset.CAP, where it stopped counting."""
+    return format_number(keyset.CAP) + "+" if number > keyset.CAP else format_number(number)
 
 
 def init_app(app: Flask) -> None:
     """Flask-Babel with the catalogues in widget/translations (`_`, `ngettext` and
-    {% trans %} in templates), the `count` and `said` filters and `current_locale()` for
+    {% trans %} in templates), the `count`, `capped` and `said` filters and `current_locale()` for
     <html lang>."""
     babel.init_app(app, locale_selector=dashboard_locale,
                    timezone_selector=dashboard_time_zone)
     # A {% trans %} block's line breaks and indentation are not part of its message.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.add_template_filter(count, "count")
+    app.add_template_filter(capped, "capped")
     app.add_template_filter(said.shown, "said")  # what a job stored, in this language
     app.add_template_global(lambda: str(get_locale()), "current_locale")

@@ -80,11 +80,6 @@ class Page:
     older: str | None
     position: dict
 
-    @property
-    def counted(self) -> str:
-        """The total for people: "10,000+" beyond keyset.CAP."""
-        return keyset.counted(self.total)
-
 
 def paged(query, model, order: keyset.Order = keyset.NEWEST) -> Page:
     """The page of `query` (rows whose first entity is a `model`, no ORDER BY) that the

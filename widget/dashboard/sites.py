@@ -11,7 +11,6 @@ from widget.core import db
 from widget.dashboard.blueprint import bp
 from widget.dashboard.forms import DeleteSiteForm, SiteForm, header_warnings
 from widget.dashboard.gifts import gift_rows
-from widget.core.keyset import counted
 from widget.dashboard.owned import count_to_cap, logged, owned_site, paged
 from widget.dashboard.referrals import held_referrals
 from widget.dashboard.stories import pending_stories
@@ -27,7 +26,6 @@ def snippet(site: Site) -> str:
     return f'<script async src="{base}/embed.js" data-site="{site.id}"></script>'
 
 
-bp.add_app_template_filter(counted, "counted")  # "10,000+" beyond keyset.CAP
 
 
 @bp.get("/")
