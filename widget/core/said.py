@@ -16,8 +16,9 @@ storing ids and values instead would change what the API and older rows say.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # message → (its pattern, how many characters it has besides its values)
@@ -54,6 +55,11 @@ def shown(text: str | None) -> str:
     """`text` as stored, in the dashboard's language when declared messages made it."""
     if not text:
         return text or ""
+    return _shown(text, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)  # a table repeats its errors; a long selection takes ~1 ms to read
+def _shown(text: str, locale: str) -> str:
     return _read(text, {})[1]
 
 
