@@ -27,8 +27,8 @@ PROBE_SECONDS = 600  # how long a server's answer is believed
 
 # What this module stores in English, shown translated in the dashboard (core/said.py)
 NO_STARTTLS = stored("the server does not offer STARTTLS, and WIDGET_SMTP_URL requires it")
-NO_SMTPUTF8 = stored("the mail server does not offer SMTPUTF8, so it cannot take an address "
-                          "with letters beyond ASCII before the @")
+NO_SMTPUTF8 = stored("the mail server does not offer SMTPUTF8, so it cannot take an address with "
+                     "letters beyond ASCII before the @")
 LOGIN_REFUSED = stored("log-in refused: %(code)s")
 UNSENDABLE = stored("the address cannot be sent: %(reason)s")
 

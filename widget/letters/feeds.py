@@ -46,17 +46,14 @@ ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, "
 # What this module stores in English, shown translated in the dashboard (core/said.py)
 BREAKS_READER = stored("The feed could not be read (it breaks our feed reader).")
 REDIRECTS_TOO_OFTEN = stored("The feed's address redirects more than %(n)s times.")
-REDIRECTS_ELSEWHERE = stored("The feed's address redirects to something other than a web "
-                                  "address.")
+REDIRECTS_ELSEWHERE = stored("The feed's address redirects to something other than a web address.")
 HTTP_ERROR = stored("The blog answered HTTP %(status)s instead of the feed.")
 NOT_FETCHED = stored("Could not fetch the feed from %(host)s.")
-NOT_REACHABLE = stored("The feed's address may not be reached from here: %(reason)s. The "
-                          "operator allows private addresses with "
-                          "WIDGET_WEBHOOK_ALLOW_PRIVATE=on.")
+NOT_REACHABLE = stored("The feed's address may not be reached from here: %(reason)s. The operator "
+                       "allows private addresses with WIDGET_WEBHOOK_ALLOW_PRIVATE=on.")
 TOO_LARGE = stored("The feed is larger than %(mb)s MB; it was not read.")
 TIMED_OUT = stored("%(host)s did not send the whole feed within %(seconds)s seconds.")
-NO_CONNECTION = stored("Could not connect to %(host)s (is the address right, and the "
-                               "blog up?).")
+NO_CONNECTION = stored("Could not connect to %(host)s (is the address right, and the blog up?).")
 
 
 class Invalid(ValueError):
@@ -232,8 +229,7 @@ def _fetch(app: Flask, url: str, headers: dict, timeout: float):
             url = urljoin(url, location)
             if urlsplit(url).scheme not in ("http", "https"):
                 raise parse.NotAFeed(REDIRECTS_ELSEWHERE)
-    raise parse.NotAFeed(REDIRECTS_TOO_OFTEN
-                         % {"n": MAX_REDIRECTS})
+    raise parse.NotAFeed(REDIRECTS_TOO_OFTEN % {"n": MAX_REDIRECTS})
 
 
 def _http_error(status: int) -> str:
@@ -241,8 +237,7 @@ def _http_error(status: int) -> str:
         phrase = f" ({HTTPStatus(status).phrase})"
     except ValueError:
         phrase = ""
-    return HTTP_ERROR % {
-        "status": f"{status}{phrase}"}
+    return HTTP_ERROR % {"status": f"{status}{phrase}"}
 
 
 def _network_error(exc: Exception, url: str, timeout: float) -> str:
@@ -250,8 +245,7 @@ def _network_error(exc: Exception, url: str, timeout: float) -> str:
     if isinstance(exc, outbound.Refused):
         return NOT_REACHABLE % {"reason": exc}
     if isinstance(exc, outbound.TooBig):
-        return TOO_LARGE % {
-            "mb": MAX_FEED >> 20}
+        return TOO_LARGE % {"mb": MAX_FEED >> 20}
     if isinstance(exc, requests.Timeout):
         return TIMED_OUT % {"host": host, "seconds": f"{timeout:g}"}
     if isinstance(exc, requests.ConnectionError):

@@ -26,8 +26,8 @@ JSON_FEED = "https://jsonfeed.org/version/"
 
 # What this module stores in English, shown translated in the dashboard (core/said.py)
 NOT_A_FEED = stored("What the address gives is not an RSS, Atom or JSON feed.")
-WEB_PAGE = stored("The address gives a web page, not a feed: use the blog's feed "
-                           "address (often ending in /feed, /rss or /atom.xml).")
+WEB_PAGE = stored("The address gives a web page, not a feed: use the blog's feed address (often "
+                  "ending in /feed, /rss or /atom.xml).")
 NOT_JSON_FEED = stored("What the address gives is JSON but not a JSON Feed (jsonfeed.org).")
 BAD_JSON = stored("What the address gives is JSON that does not parse, not a feed.")
 

@@ -103,8 +103,8 @@ def _one(message: OutboxMessage, loaded: dict) -> tuple[str, object]:
     if message.kind in STORY_KINDS:
         reason = STORY_DELETED if story is None else None
     elif owner is not None:
-        reason = (INVITATION_GONE
-                  if message.kind == "invite" and render.invited(message) is None else None)
+        reason = (INVITATION_GONE if message.kind == "invite"
+                  and render.invited(message) is None else None)
     else:
         reason = skip_reason(message, subscriber, grant)
     if reason:

@@ -44,8 +44,8 @@ WAITING = stored("waiting: the service asked us to slow down")
 FOR_CONTACT = stored("%(reason)s (contact %(id)s)")
 REMOVED = stored("the connector was removed")
 SWITCHED_OFF = stored("the connector is switched off")
-KEY_UNREADABLE = stored("the API key cannot be read (was WIDGET_SECRET_KEY changed?): connect "
-                        "the service again")
+KEY_UNREADABLE = stored("the API key cannot be read (was WIDGET_SECRET_KEY changed?): connect the "
+                        "service again")
 UNKNOWN_SERVICE = stored("no service “%(name)s” here")
 NOT_CONFIRMED = stored("the contact is not confirmed: only confirmed contacts go over")
 ERASED = stored("the contact was erased before it was sent")

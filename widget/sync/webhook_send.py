@@ -41,7 +41,6 @@ EXCERPT = 1024  # characters of the receiver's answer kept for the delivery log
 # Retries end by time (WEBHOOK_RETRY_HOURS), not by a count of attempts.
 NO_ATTEMPT_LIMIT = 2 ** 31 - 1
 NO_ANSWER = {"response_status": None, "response": None}
-NOT_SENT = stored("not sent: %(reason)s")
 _local = threading.local()  # one guarded session a thread: connections are reused
 _pool: ThreadPoolExecutor | None = None  # made on first use, kept for the process
 _pool_lock = threading.Lock()
@@ -55,6 +54,7 @@ JOB = (select(OutboxMessage.id, OutboxMessage.created_at, Webhook.id, Webhook.si
 
 
 # What this module stores in English, shown translated in the dashboard (core/said.py)
+NOT_SENT = stored("not sent: %(reason)s")
 HTTP_ERROR = stored("the endpoint answered HTTP %(status)s")
 GAVE_UP = stored("gave up after %(hours)s hours: %(error)s")
 SWITCHED_OFF = stored("the endpoint is switched off")
@@ -64,7 +64,7 @@ NO_CONNECTION_TYPE = stored("could not connect (%(error)s)")
 TIMED_OUT = stored("no answer within %(seconds)s seconds")
 NO_CONNECTION = stored("could not connect: %(reason)s")
 SWITCHED_OFF_REASON = stored("Switched off on %(when)s UTC: deliveries failed for %(hours)s hours "
-                         "(last: %(error)s).")
+                             "(last: %(error)s).")
 
 
 @dataclass(frozen=True)

@@ -173,9 +173,8 @@ class Conn:
             got = outbound.post(self.http, url, data, headers, method=method)
         except outbound.Refused as exc:
             self.last = (None, f"refused: {exc}")
-            raise Permanent(NOT_REACHABLE
-                            % {"service": self.service.label, "url": self.base_url,
-                               "reason": exc}) from None
+            raise Permanent(NOT_REACHABLE % {"service": self.service.label,
+                                             "url": self.base_url, "reason": exc}) from None
         except requests.RequestException as exc:
             self.last = (None, type(exc).__name__)
             raise Transient(UNREACHABLE % {
