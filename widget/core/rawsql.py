@@ -87,7 +87,10 @@ class Tx:
         early and its answer read where it is needed (see write's pipeline)."""
         if self.postgres:
             return self._execute(_pyformat(sql), params)
-        return self._execute(sql, {k: _sqlite_value(v) for k, v in params.items()})
+        for name, value in params.items():  # most are not dates: no call for those
+            if isinstance(value, date):
+                params[name] = _sqlite_value(value)
+        return self._execute(sql, params)
 
     def one(self, sql: str, **params):
         """The first row of a statement's result, or None."""
