@@ -10,6 +10,7 @@ from widget.core import assets, db, i18n
 from widget.core.said import stored
 from widget.dashboard.blueprint import bp
 from widget.dashboard.widget_forms import TRIGGER_FIELDS, WidgetForm
+from widget.insight import months
 from widget.models import Site, Widget
 from widget.sites import colors, snapshot
 
@@ -49,6 +50,7 @@ def delete_widget(site_id: str, widget_id: str):
     """Delete a widget and its counters; sign-ups it brought stay, without the link."""
     site, widget = _owned_widget(site_id, widget_id)
     db.session().delete(widget)
+    months.forget(db.session(), site.id)  # its counters go with it: sum the months again
     logged(site, "widget_delete", widget.name)
     db.session().commit()
     snapshot.invalidate(site.id)

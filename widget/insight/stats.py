@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from widget.core.errors import ApiError
-from widget.models import STAT_COUNTERS, StatDay
+from widget.insight import months
+from widget.models import STAT_COUNTERS, StatDay, StatMonth
 
 FUNNEL = ("shown", "opened", "signed_up", "confirmed", "downloaded", "referred", "stories")
 BY = ("day", "week", "month", "widget", "variant", "page", "lang", "device")
@@ -109,6 +110,9 @@ def rows(session: Session, site_id: str, rng: Range, by: str,
     day (Monday of every week, first of every month) of the range, quiet ones too;
     pages are the TOP most shown."""
     dim = by if by in ("page", "lang", "device") else "all"
+    whole = months.span(rng.start, rng.end) if dim != "all" and not widget_id else None
+    if whole:
+        return _by_key_with_months(session, site_id, rng, dim, whole)
     column = {"widget": StatDay.widget_id, "variant": StatDay.variant}.get(
         by, StatDay.day if by in TIME else StatDay.key)
     query = (select(column, *_sums()).where(*_where(site_id, rng, dim, widget_id))
@@ -121,6 +125,31 @@ def rows(session: Session, site_id: str, rng: Range, by: str,
     else:
         query = query.order_by(column)
     return [{"key": key, **_counts(values)} for key, *values in session.execute(query)]
+
+
+def _by_key_with_months(session: Session, site_id: str, rng: Range, dim: str,
+                        whole: tuple[date, date]) -> list[dict]:
+    """rows() of a site's page, language or device view whose range holds whole months
+    that are over: those months' sums, and the days before and after them."""
+    first, last = whole
+    engine = session.get_bind()
+    months.ensure(engine, site_id, first, last)
+    after = months.next_month(last)
+    days = (select(StatDay.key, *(StatDay.__table__.c[c] for c in STAT_COUNTERS))
+            .where(StatDay.site_id == site_id, StatDay.dim == dim,
+                   or_(and_(StatDay.day >= rng.start, StatDay.day < first),
+                       and_(StatDay.day >= after, StatDay.day <= rng.end))))
+    summed = (select(StatMonth.key, *(StatMonth.__table__.c[c] for c in STAT_COUNTERS))
+              .where(StatMonth.site_id == site_id, StatMonth.dim == dim,
+                     StatMonth.month >= first, StatMonth.month <= last))
+    both = union_all(days, summed).subquery()
+    sums = [func.coalesce(func.sum(both.c[c]), 0) for c in STAT_COUNTERS]
+    query = (select(both.c.key, *sums).group_by(both.c.key)
+             .order_by(sums[0].desc(), both.c.key).limit(TOP))
+    # On a connection of its own: one begun before the sums were committed (the session's,
+    # on SQLite) would not see them.
+    with engine.connect() as conn:
+        return [{"key": key, **_counts(values)} for key, *values in conn.execute(query)]
 
 
 def _buckets(rng: Range, by: str, found: dict[date, dict]) -> list[dict]:

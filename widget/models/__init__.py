@@ -6,6 +6,7 @@ from widget.models.core import (STAT_COUNTERS, STAT_DIMS, Consent, Owner, Site, 
 from widget.models.contacts import AuditEntry, ContactImport, ContactTag, ImportChunk
 from widget.models.gifts import Coupon, Gift, GiftFile, GiftFileChunk, Grant
 from widget.models.hooks import Connector, Event, Webhook
+from widget.models.insight import StatMonth, StatMonthDone
 from widget.models.keys import ApiKey
 from widget.models.letters import LETTER_MODES, LETTER_STATES, Feed, FeedItem, Letter, LetterPlan
 from widget.models.mail import MailTemplate, OutboxMessage
@@ -19,4 +20,4 @@ __all__ = ["MAX_ID", "Base", "public_id", "utcnow", "Owner", "Site", "SiteOrigin
            "Milestone", "MilestoneReward", "Story", "ApiKey", "ContactTag", "AuditEntry",
            "ContactImport", "ImportChunk", "Event", "Webhook", "Connector", "WidgetTest",
            "WidgetVariant", "VARIANT_FIELDS", "SiteMember", "ROLES", "Feed", "FeedItem",
-           "LETTER_MODES", "LETTER_STATES", "Letter", "LetterPlan"]
+           "LETTER_MODES", "LETTER_STATES", "Letter", "LetterPlan", "StatMonth", "StatMonthDone"]
