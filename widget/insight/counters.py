@@ -166,7 +166,7 @@ def record(site: SiteView, where: Where, counts: Counter) -> None:
     groups = [Group(site.id, widget_id, replace(where, variant=variant),
                     per_widget[widget_id, variant], day)
               for widget_id, variant in sorted(per_widget)]  # one order: see add
-    rawsql.write(db.engine(), lambda tx: add(tx, groups))
+    rawsql.write(db.engine(), lambda tx: add(tx, groups), alone=True)
 
 
 def count(tx: Tx, site_id: str, widget_id: str | None, counter: str, *,
