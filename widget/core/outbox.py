@@ -271,6 +271,16 @@ class Lease:
 
 SENT = ("UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL, "
         "sent_at = :now WHERE id = :row_id AND claimed_by = :worker AND status = 'sending'")
+# The same for many at once on PostgreSQL (an array parameter): one statement, run alone.
+SENT_ALL = SENT.replace("id = :row_id", "id = ANY(:row_ids)")
+
+
+def _mark_sent(tx: Tx, ids: list[int], worker: str, now) -> None:
+    if tx.postgres:
+        tx.run(SENT_ALL, row_ids=ids, worker=worker, now=now)
+    else:  # SQLite has no arrays; its statements cost no round trip
+        for message_id in ids:
+            tx.run(SENT, row_id=message_id, worker=worker, now=now)
 
 
 # After a commit the finisher waits this long for more: on PostgreSQL each commit costs
@@ -319,9 +329,8 @@ class Finisher:
                     return
             now = utcnow()
             try:  # plain SQL: through Core, the statement cost three times the database's time
-                rawsql.write(self.engine, lambda tx: [
-                    tx.run(SENT, row_id=message_id, worker=self.worker, now=now)
-                    for message_id in ids])
+                rawsql.write(self.engine, lambda tx: _mark_sent(tx, ids, self.worker, now),
+                             alone=True)
             except Exception:  # the database is away: their leases end, they go again
                 log.exception("outbox %s were sent but could not be marked sent",
                               ", ".join(map(str, ids)))
