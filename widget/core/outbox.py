@@ -223,17 +223,29 @@ def finish(engine: Engine | Connection, message_id: int, worker: str, status: st
 
 
 def write_many(conn: Connection, worker: str, rows: dict[int, dict], **same) -> None:
-    """Write columns of many messages this worker still holds, in one statement run once
-    per message (executemany: one round trip), in the caller's transaction. `rows`:
-    message id → its own values, the same columns for each; `same`: values for all."""
-    if not rows:
+    """Write columns of many messages this worker still holds, in the caller's
+    transaction. `rows`: message id → its own values, the same columns for each; `same`:
+    values for all. Messages given the same values (a letter's readers of one language,
+    mail skipped for one reason) share one statement; the rest go as one statement run
+    once per message (executemany: one round trip)."""
+    alike: dict[tuple, list[int]] = {}
+    for message_id, own in rows.items():
+        alike.setdefault(tuple(own.items()), []).append(message_id)
+    single = {}
+    for values, ids in alike.items():
+        if len(ids) == 1:
+            single[ids[0]] = dict(values)
+            continue
+        conn.execute(update(OB).where(OB.id.in_(ids), OB.claimed_by == worker,
+                                      OB.status == "sending").values(**same, **dict(values)))
+    if not single:
         return
-    columns = next(iter(rows.values())).keys()
+    columns = next(iter(single.values())).keys()
     stmt = (update(OB).where(OB.id == bindparam("row_id"), OB.claimed_by == worker,
                              OB.status == "sending")
             .values(**same, **{c: bindparam(f"new_{c}") for c in columns}))
     conn.execute(stmt, [{"row_id": message_id, **{f"new_{c}": v for c, v in own.items()}}
-                        for message_id, own in rows.items()])
+                        for message_id, own in single.items()])
 
 
 def finish_sent(conn: Connection, worker: str, answers: dict[int, dict]) -> None:
