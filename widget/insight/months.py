@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -23,9 +23,7 @@ from widget.models import STAT_COUNTERS, StatMonth, StatMonthDone, utcnow
 # Days after a month's end in UTC when it is over in every zone (UTC-12 to UTC+14) and a
 # site that moves to another zone cannot count on its last day any more.
 SETTLED_DAYS = 3
-DIMS = ("page", "lang", "device")
 
-DONE = "SELECT month FROM stat_months_done WHERE site_id = :site_id AND month BETWEEN :a AND :b"
 MARK = ("INSERT INTO stat_months_done (site_id, month) VALUES (:site_id, :month) "
         "ON CONFLICT DO NOTHING")
 SUM = f"""
@@ -58,28 +56,21 @@ def span(start: date, end: date, today: date | None = None) -> tuple[date, date]
 def ensure(engine: Engine, site_id: str, first: date, last: date) -> None:
     """Sum every month of the site from `first` to `last` that is not summed yet, and
     commit."""
-    def missing(tx: Tx) -> list[date]:
-        done = {_as_date(row[0]) for row in tx.run(DONE, site_id=site_id, a=first, b=last)}
-        months, month = [], first
-        while month <= last:
-            if month not in done:
-                months.append(month)
-            month = next_month(month)
-        return months
-
     def sum_months(tx: Tx, months: list[date]) -> None:
         for month in months:
             if tx.run(MARK, site_id=site_id, month=month).rowcount == 1:
                 tx.run(SUM, site_id=site_id, month=month, next=next_month(month))
 
-    months = rawsql.write(engine, missing)
+    with engine.connect() as conn:
+        done = set(conn.scalars(select(StatMonthDone.month).where(
+            StatMonthDone.site_id == site_id, StatMonthDone.month.between(first, last))))
+    months, month = [], first
+    while month <= last:
+        if month not in done:
+            months.append(month)
+        month = next_month(month)
     if months:
         rawsql.write(engine, lambda tx: sum_months(tx, months))
-
-
-def _as_date(value) -> date:
-    """A date column as a driver returned it (SQLite: text)."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def forget(session: Session, site_id: str) -> None:
