@@ -5,14 +5,17 @@ beacons counted at once. SQLite and PostgreSQL, over real HTTP."""
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from widget.core import db
 from widget.insight import months
-from widget.models import STAT_COUNTERS, StatDay, StatMonth, Widget, utcnow
+from widget.mail import worker as mail_worker
+from widget.models import STAT_COUNTERS, StatDay, StatMonth, StatMonthDone, Widget, utcnow
 from widget.sites import keys
 
 from .helpers.giveback import add_widget
@@ -117,3 +120,25 @@ def test_the_whole_months_of_a_range(start, end, today, whole):
     got = months.span(date.fromisoformat(start), date.fromisoformat(end),
                       date.fromisoformat(today))
     assert got == (tuple(map(date.fromisoformat, whole)) if whole else None)
+
+
+def months_done(query, site: str) -> int:
+    return query(lambda s: s.scalar(select(func.count()).select_from(StatMonthDone)
+                                    .where(StatMonthDone.site_id == site)))
+
+
+def test_the_worker_sums_the_months_over_before_a_view_asks(ann, app, history, query):
+    site, key, today, rows = history["site"], history["key"], history["today"], history["rows"]
+    start = today - timedelta(days=120)
+    first = min(day for _, day, *_ in rows)  # the worker sums from the first counted month
+    whole = months.span(first.replace(day=1), today)
+    want = (whole[1].year - whole[0].year) * 12 + whole[1].month - whole[0].month + 1
+    with app.app_context():
+        assert months.sum_due(db.engine(), limit=2) == 2  # a turn sums a few at most
+        assert months.sum_due(db.engine(), limit=2) == min(2, want - 2)  # then the next ones
+    mail_worker.run(app, threading.Event(), once=True)  # its first turn sums the rest
+    assert months_done(query, site) == want
+    args = {"by": "page", "from": str(start), "to": str(today)}
+    assert view(ann, site, key, **args) == expected(rows, "page", start, today,
+                                                   {history["a"], history["b"]})
+    assert months_done(query, site) == want  # the view summed nothing more

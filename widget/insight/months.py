@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from widget.core import rawsql
 from widget.core.rawsql import Tx
-from widget.models import STAT_COUNTERS, StatMonth, StatMonthDone, utcnow
+from widget.models import STAT_COUNTERS, Site, StatDay, StatMonth, StatMonthDone, utcnow
 
 # Days after a month's end in UTC when it is over in every zone (UTC-12 to UTC+14) and a
 # site that moves to another zone cannot count on its last day any more.
@@ -53,24 +53,43 @@ def span(start: date, end: date, today: date | None = None) -> tuple[date, date]
     return (first, last) if last >= first else None
 
 
-def ensure(engine: Engine, site_id: str, first: date, last: date) -> None:
-    """Sum every month of the site from `first` to `last` that is not summed yet, and
-    commit."""
-    def sum_months(tx: Tx, months: list[date]) -> None:
-        for month in months:
-            if tx.run(MARK, site_id=site_id, month=month).rowcount == 1:
-                tx.run(SUM, site_id=site_id, month=month, next=next_month(month))
-
+def ensure(engine: Engine, site_id: str, first: date, last: date,
+           limit: int | None = None) -> int:
+    """Sum every month of the site from `first` to `last` that is not summed yet (the
+    first `limit` of them), a transaction each: one takes a few tens of milliseconds, and
+    SQLite's other writers wait for it. Returns how many were summed."""
     with engine.connect() as conn:
         done = set(conn.scalars(select(StatMonthDone.month).where(
             StatMonthDone.site_id == site_id, StatMonthDone.month.between(first, last))))
-    months, month = [], first
-    while month <= last:
+    summed, month = 0, first
+    while month <= last and (limit is None or summed < limit):
         if month not in done:
-            months.append(month)
+            summed += rawsql.write(engine, lambda tx, month=month: _sum(tx, site_id, month))
         month = next_month(month)
-    if months:
-        rawsql.write(engine, lambda tx: sum_months(tx, months))
+    return summed
+
+
+def _sum(tx: Tx, site_id: str, month: date) -> int:
+    if tx.run(MARK, site_id=site_id, month=month).rowcount != 1:
+        return 0  # another view or worker did it a moment ago
+    tx.run(SUM, site_id=site_id, month=month, next=next_month(month))
+    return 1
+
+
+def sum_due(engine: Engine, limit: int = 12) -> int:
+    """Sum up to `limit` months that are over and not summed yet, of every site with
+    counters, oldest first: the worker's hourly turn, so that a view seldom waits for
+    them. Returns how many were summed."""
+    first_day = (select(func.min(StatDay.day))
+                 .where(StatDay.site_id == Site.id, StatDay.dim == "page").scalar_subquery())
+    with engine.connect() as conn:  # each site's first day through the site's index
+        firsts = conn.execute(select(Site.id, first_day).order_by(Site.id)).all()
+    summed = 0
+    for site_id, first in firsts:
+        whole = span(first.replace(day=1), utcnow().date()) if first else None
+        if whole and summed < limit:
+            summed += ensure(engine, site_id, *whole, limit=limit - summed)
+    return summed
 
 
 def forget(session: Session, site_id: str) -> None:

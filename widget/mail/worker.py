@@ -19,6 +19,7 @@ from sqlalchemy import select
 from widget.core import db, outbox, smtp
 from widget.core.rawsql import Tx
 from widget.giveback import referrals
+from widget.insight import months
 from widget.letters import feeds, schedule
 from widget.mail import batch
 from widget.models import OutboxMessage, utcnow
@@ -117,13 +118,15 @@ def _guarded(app: Flask, worker: str, ids: list[int], work):
 
 def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False) -> None:
     """Deliver, run contact imports, poll blog feeds, move letters of new posts on and,
-    hourly, erase sign-ups never confirmed, until `stop` is set (or, with once, until
-    nothing is due)."""
+    hourly, erase sign-ups never confirmed and sum the funnel's months that are over,
+    until `stop` is set (or, with once, until nothing is due)."""
     wake = outbox.wake_event(app)
     worker = worker_name()
     swept = None  # when this worker last ran the clean-up: at start, then hourly
     while not stop.is_set():
-        swept = retention.when_due(app, swept)
+        last_sweep, swept = swept, retention.when_due(app, swept)
+        if swept != last_sweep:  # hourly too: the months over, summed before a view asks
+            _sum_months(app)
         try:
             claimed = drain_once(app, worker)
         except Exception:  # the database is away for a moment: wait, then try again
@@ -148,6 +151,14 @@ def run(app: Flask, stop: threading.Event, poll: float = 1.0, once: bool = False
             return
         wake.wait(poll)
         wake.clear()
+
+
+def _sum_months(app: Flask) -> None:
+    with app.app_context():
+        try:
+            months.sum_due(db.engine())
+        except Exception:  # the database is away: a view sums what it needs, or next hour
+            log.exception("the funnel's months could not be summed")
 
 
 def start(app: Flask, poll: float = 1.0) -> tuple[threading.Thread, threading.Event]:
