@@ -27,7 +27,7 @@ STORAGE = {
     "subscribers/import_run.py", "subscribers/search.py", "core/events.py",
     "gifts/ledger.py", "gifts/files.py", "gifts/coupons.py", "gifts/grants.py", "gifts/claim.py",
     "giveback/referrals.py", "giveback/stories.py",
-    "insight/counters.py", "mail/worker.py", "letters/sending.py",
+    "insight/counters.py", "insight/months.py", "mail/worker.py", "letters/sending.py",
 }
 SQL = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\w+\s+SET|SELECT\s.+\sFROM|DELETE\s+FROM|"
                  r"ON\s+CONFLICT|RETURNING)\b", re.S)
